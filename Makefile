@@ -1,0 +1,41 @@
+# Les deux commandes : `make demo` et `make test`. Elles créent .venv au besoin.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLE := $(VENV)/.installe
+
+.PHONY: demo test paquets-systeme benchmarks nettoyer
+
+$(INSTALLE): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+## Audit de l'inventaire de démonstration, hors ligne (captures embarquées).
+demo: $(INSTALLE)
+	@$(VENV)/bin/telesante audit -i inventaires/exemple/hosts.yml -f terminal,json,csv,junit -o rapports/exemple; \
+	code=$$?; \
+	case $$code in \
+	  0) sens="conforme";; \
+	  1) sens="non-conformités trouvées";; \
+	  2) sens="incomplet : au moins un équipement n'a pas pu être lu";; \
+	  *) echo "Échec de la démonstration (code $$code)"; exit $$code;; \
+	esac; \
+	echo; echo "Démonstration terminée : l'audit a rendu le code $$code ($$sens)."; \
+	echo "Rapports écrits dans rapports/exemple/ (rapport.json, rapport.csv, rapport-junit.xml)."
+
+## Paquets Debian des tests (laboratoire réseau, Mac simulé) : installés s'il en manque.
+paquets-systeme:
+	@if [ -x scripts/installer-paquets-systeme ]; then scripts/installer-paquets-systeme; fi
+
+## Tous les tests.
+test: $(INSTALLE) paquets-systeme
+	$(PY) -m pytest
+
+## Mesures de performance (hors des tests chronométrés).
+benchmarks: $(INSTALLE)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+nettoyer:
+	rm -rf $(VENV) rapports .pytest_cache .hypothesis

@@ -1,0 +1,113 @@
+"""The audit: inventory, collection, correlation, identification, policy, verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from telesante.collecte.resultat import ResultatCollecte
+from telesante.correlation import CarteReseaux, correler
+from telesante.modele import Configuration, Equipement, Reseau
+from telesante.politique import ACTIF, Constat, evaluer
+
+# Exit codes: documented in README and `telesante --help`.
+CONFORME, NON_CONFORME, INCOMPLET, ERREUR_CONFIGURATION = 0, 1, 2, 3
+SIGNIFICATION = {
+    CONFORME: "conforme : aucun appareil interdit ni non autorisé sur les réseaux de mission",
+    NON_CONFORME: "non-conformités : des appareils interdits ou non autorisés sont sur un réseau de mission",
+    INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu (le verdict ne couvre pas tout)",
+    ERREUR_CONFIGURATION: "erreur de configuration : inventaire invalide, rien n'a été audité",
+}
+
+Collecteur = Callable[[Equipement], ResultatCollecte]
+
+
+@dataclass(frozen=True)
+class EtatReseau:
+    reseau: Reseau
+    statut: str  # conforme | non_conforme | incomplet
+    appareils: int
+    constats_actifs: int
+
+
+@dataclass
+class ResultatAudit:
+    """Everything one run found; the reports are views of this."""
+
+    configuration: Configuration
+    debut: datetime
+    fin: datetime
+    date_reference: date
+    mode: str
+    collectes: list[ResultatCollecte]
+    constats: list[Constat]
+    reseaux: list[EtatReseau]
+    nombre_appareils: int
+    interrompu: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def constats_actifs(self) -> list[Constat]:
+        return [c for c in self.constats if c.statut == ACTIF]
+
+    @property
+    def code_sortie(self) -> int:
+        if self.interrompu or any(not c.complet for c in self.collectes):
+            return INCOMPLET
+        return NON_CONFORME if self.constats_actifs else CONFORME
+
+
+def _etats_reseaux(config: Configuration, collectes, constats, counts) -> list[EtatReseau]:
+    complete_sites = {c.equipement.site for c in collectes if c.complet}
+    incomplete_sites = {c.equipement.site for c in collectes if not c.complet}
+    etats = []
+    for reseau in config.reseaux:
+        active = sum(1 for c in constats if c.reseau.nom == reseau.nom and c.statut == ACTIF)
+        if reseau.site in incomplete_sites or reseau.site not in complete_sites:
+            statut = "incomplet"
+        else:
+            statut = "non_conforme" if active else "conforme"
+        etats.append(EtatReseau(reseau, statut, counts.get(reseau.nom, 0), active))
+    return etats
+
+
+def auditer(
+    config: Configuration,
+    collecter: Collecteur,
+    mode: str,
+    aujourd_hui: date | None = None,
+    executer: Callable[[Collecteur, Iterable[Equipement]], tuple[list[ResultatCollecte], bool]] | None = None,
+) -> ResultatAudit:
+    """Run the whole audit; `executer` may collect in parallel and report an interruption."""
+    debut = datetime.now(timezone.utc)
+    aujourd_hui = aujourd_hui or date.today()
+    if executer is None:
+        collectes, interrompu = [collecter(e) for e in config.equipements], False
+    else:
+        collectes, interrompu = executer(collecter, config.equipements)
+    equipements = {e.nom: e for e in config.equipements}
+    appareils = correler((o for c in collectes for o in c.observations), equipements)
+    constats, counts = evaluer(
+        appareils, CarteReseaux(config.reseaux), config.identificateur, config.autorises, config.derogations, aujourd_hui
+    )
+    notes: list[str] = []
+    if interrompu:
+        notes.append("audit interrompu avant la fin de la collecte")
+        read = {c.equipement.nom for c in collectes}
+        collectes += [
+            ResultatCollecte(e, problemes=["non lu : audit interrompu"]) for e in config.equipements if e.nom not in read
+        ]
+    return ResultatAudit(
+        configuration=config,
+        debut=debut,
+        fin=datetime.now(timezone.utc),
+        date_reference=aujourd_hui,
+        mode=mode,
+        collectes=collectes,
+        constats=sorted(constats, key=lambda c: (c.statut != ACTIF, c.gravite != "critique", c.reseau.nom, c.appareil.cle)),
+        reseaux=_etats_reseaux(config, collectes, constats, counts),
+        nombre_appareils=len(appareils),
+        interrompu=interrompu,
+        notes=notes,
+    )

@@ -1,0 +1,1 @@
+"""Collection: drivers that turn what equipment prints into observations."""

@@ -1,0 +1,148 @@
+"""DHCP lease files: dnsmasq and ISC dhcpd.
+
+isc-dhcp-leases (PyPI) silently skips what its regexes do not match; an audit must
+instead say which line of a lease file it could not read, hence this small reader.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from telesante.collecte.erreurs import SortieIllisible
+from telesante.mac import InvalidMac, normalize_mac
+from telesante.observation import Observation
+
+
+def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Observation]:
+    """Observations from a dnsmasq lease file (dnsmasq.leases)."""
+    observations = []
+    in_ipv6_section = False
+    for number, line in enumerate(texte.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if fields[0] == "duid":
+            in_ipv6_section = True  # DHCPv6 leases follow: IAID, not MAC, in field 2
+            continue
+        if len(fields) < 4 or not fields[0].isdigit():
+            raise SortieIllisible("bail dnsmasq illisible (attendu : expiration MAC IP nom)", number)
+        if in_ipv6_section:
+            continue
+        try:
+            mac = normalize_mac(fields[1])
+        except InvalidMac as exc:
+            raise SortieIllisible(f"bail dnsmasq : {exc}", number) from exc
+        expiry = int(fields[0])
+        observations.append(
+            Observation(
+                mac=mac,
+                source=source,
+                equipement=equipement,
+                ip=fields[2],
+                nom_hote=None if fields[3] == "*" else fields[3],
+                vu_le=datetime.fromtimestamp(expiry, timezone.utc) if expiry else None,
+                attributs=(("expiration_bail", str(expiry)),),
+            )
+        )
+    return observations
+
+
+_TOKEN = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"|[{};]|[^\s{};"#]+|"')
+_INACTIVE_STATES = {"free", "expired", "released", "abandoned", "backup", "reset"}
+
+
+def _tokens(texte: str):
+    """(token, line) pairs of a dhcpd.leases file, comments removed."""
+    for line, content in enumerate(texte.splitlines(), start=1):
+        for match in _TOKEN.finditer(content):
+            token = match.group(0)
+            if token.startswith("#"):
+                continue
+            if token == '"':
+                raise SortieIllisible("chaîne non terminée", line)
+            yield token, line
+
+
+def _statements(texte: str):
+    """Top-level blocks: (header tokens, [statement token lists], header line)."""
+    header: list[str] = []
+    header_line = 0
+    body: list[list[str]] | None = None
+    statement: list[str] = []
+    depth = 0
+    for token, line in _tokens(texte):
+        if token == "{":
+            depth += 1
+            if depth == 1:
+                body, statement = [], []
+                header_line = header_line or line
+            continue
+        if token == "}":
+            if depth == 0:
+                raise SortieIllisible("accolade fermante sans bloc ouvert", line)
+            depth -= 1
+            if depth == 0:
+                yield header, body, header_line
+                header, body, header_line = [], None, 0
+            continue
+        if depth == 0:
+            if token == ";":
+                header, header_line = [], 0  # top-level statement (server-duid...)
+            else:
+                header_line = header_line or line
+                header.append(token)
+        elif depth == 1:
+            if token == ";":
+                body.append(statement)
+                statement = []
+            else:
+                statement.append(token)
+    if depth:
+        raise SortieIllisible("bloc non fermé (fichier tronqué ?)", header_line)
+
+
+def _isc_date(tokens: list[str]) -> datetime | None:
+    # "starts 0 2002/06/30 15:28:33" (UTC) or "starts never"
+    if len(tokens) >= 4:
+        try:
+            return datetime.strptime(f"{tokens[2]} {tokens[3]}", "%Y/%m/%d %H:%M:%S").replace(
+                tzinfo=timezone.utc
+            )
+        except ValueError:
+            return None
+    return None
+
+
+def observations_isc(texte: str, equipement: str, source: str) -> list[Observation]:
+    """Observations from an ISC dhcpd lease file (dhcpd.leases(5)); the last lease of an IP wins."""
+    by_ip: dict[str, Observation] = {}
+    for header, body, line in _statements(texte):
+        if len(header) != 2 or header[0] != "lease":
+            continue
+        ip = header[1]
+        fields = {stmt[0]: stmt for stmt in body if stmt}
+        if "abandoned" in fields:
+            continue
+        binding = fields.get("binding")
+        if binding and len(binding) >= 3 and binding[2] in _INACTIVE_STATES:
+            continue
+        hardware = fields.get("hardware")
+        if not hardware:
+            continue
+        if len(hardware) != 3:
+            raise SortieIllisible(f"bail {ip} : déclaration « hardware » incomplète", line)
+        try:
+            mac = normalize_mac(hardware[2])
+        except InvalidMac as exc:
+            raise SortieIllisible(f"bail {ip} : {exc}", line) from exc
+        hostname = fields.get("client-hostname")
+        by_ip[ip] = Observation(
+            mac=mac,
+            source=source,
+            equipement=equipement,
+            ip=ip,
+            nom_hote=hostname[1].strip('"') if hostname and len(hostname) > 1 else None,
+            vu_le=_isc_date(fields.get("starts", [])),
+        )
+    return list(by_ip.values())

@@ -1,0 +1,79 @@
+"""Linux-based gear: `bridge -j fdb show` and `ip -j neigh show` (iproute2 JSON)."""
+
+from __future__ import annotations
+
+import json
+
+from telesante.collecte.erreurs import SortieIllisible
+from telesante.collecte.interpretation import vlan_depuis_nom
+from telesante.mac import InvalidMac, is_multicast, normalize_mac
+from telesante.observation import Observation
+
+
+def _json_list(texte: str, commande: str) -> list[dict]:
+    if not texte.strip():
+        raise SortieIllisible("sortie vide")
+    try:
+        data = json.loads(texte)
+    except json.JSONDecodeError as exc:
+        raise SortieIllisible(
+            f"JSON invalide pour « {commande} » ({exc.msg}, sortie tronquée ?)", exc.lineno
+        ) from exc
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise SortieIllisible(f"« {commande} » doit produire une liste JSON d'objets")
+    return data
+
+
+def _mac(entry: dict, key: str, index: int) -> str | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise SortieIllisible(f"entrée n° {index + 1} : champ « {key} » invalide")
+    try:
+        mac = normalize_mac(value)
+    except InvalidMac as exc:
+        raise SortieIllisible(f"entrée n° {index + 1} : {exc}") from exc
+    return None if is_multicast(mac) else mac
+
+
+def observations_fdb(texte: str, equipement: str, source: str) -> list[Observation]:
+    """Observations from a Linux bridge forwarding database (learned entries only)."""
+    observations = []
+    for index, entry in enumerate(_json_list(texte, "bridge -j fdb show")):
+        mac = _mac(entry, "mac", index)
+        # "permanent" entries are the bridge's own ports, not devices behind them.
+        if mac is None or entry.get("state") == "permanent" or "master" not in entry:
+            continue
+        vlan = entry.get("vlan")
+        observations.append(
+            Observation(
+                mac=mac,
+                source=source,
+                equipement=equipement,
+                vlan=vlan if isinstance(vlan, int) and 1 <= vlan <= 4094 else None,
+                port=str(entry.get("ifname") or "") or None,
+            )
+        )
+    return observations
+
+
+def observations_voisins(texte: str, equipement: str, source: str) -> list[Observation]:
+    """Observations from a Linux neighbour table (IPv4 and IPv6)."""
+    observations = []
+    for index, entry in enumerate(_json_list(texte, "ip -j neigh show")):
+        mac = _mac(entry, "lladdr", index)
+        if mac is None:
+            continue  # FAILED / INCOMPLETE entries carry no link-layer address
+        interface = str(entry.get("dev") or "")
+        observations.append(
+            Observation(
+                mac=mac,
+                source=source,
+                equipement=equipement,
+                ip=str(entry.get("dst") or "") or None,
+                vlan=vlan_depuis_nom(interface),
+                attributs=(("interface", interface),) if interface else (),
+            )
+        )
+    return observations

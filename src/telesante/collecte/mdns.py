@@ -1,0 +1,69 @@
+"""Observations file written by the mDNS sensor (`telesante capteur mdns`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from importlib import resources
+
+from jsonschema import Draft202012Validator
+
+from telesante.collecte.erreurs import SortieIllisible
+from telesante.mac import InvalidMac, normalize_mac
+from telesante.observation import Observation
+
+FORMAT = "telesante-capteur-mdns"
+VERSION = 1
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(
+        resources.files("telesante.donnees").joinpath("capteur-mdns-v1.schema.json").read_text("utf-8")
+    )
+    return Draft202012Validator(schema)
+
+
+def normaliser_service(service: str) -> str:
+    """`_googlecast._tcp.local.` -> `_googlecast._tcp`."""
+    return service.removesuffix(".").removesuffix(".local")
+
+
+def observations_mdns(texte: str, equipement: str, source: str) -> list[Observation]:
+    """Observations from a sensor file; one per announced service instance."""
+    if not texte.strip():
+        raise SortieIllisible("fichier du capteur mDNS vide")
+    try:
+        data = json.loads(texte)
+    except json.JSONDecodeError as exc:
+        raise SortieIllisible(f"JSON invalide ({exc.msg}, fichier tronqué ?)", exc.lineno) from exc
+    error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "racine"
+        raise SortieIllisible(f"fichier du capteur mDNS non conforme au format v{VERSION} ({where} : {error.message})")
+    observations = []
+    for index, annonce in enumerate(data["annonces"]):
+        mac = None
+        if annonce.get("mac"):
+            try:
+                mac = normalize_mac(annonce["mac"])
+            except InvalidMac as exc:
+                raise SortieIllisible(f"annonce n° {index + 1} : {exc}") from exc
+        txt = annonce.get("txt") or {}
+        service = normaliser_service(annonce["service"])
+        instance = annonce["nom"].removesuffix(".").removesuffix(".local").removesuffix("." + service)
+        seen = annonce.get("vu_le")
+        observations.append(
+            Observation(
+                mac=mac,
+                source=source,
+                equipement=equipement,
+                ip=annonce["ip"],
+                nom_hote=instance or None,
+                services_mdns=(service,),
+                modele_mdns=txt.get("md") or txt.get("model") or None,
+                vu_le=datetime.fromisoformat(seen) if seen else None,
+            )
+        )
+    return observations

@@ -1,0 +1,78 @@
+"""What is read on each platform, and which parser turns it into observations.
+
+The offline path (capture files) and the live path (SSH) go through the same
+`Lecture.analyser`, so a capture replays exactly what a live run parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from telesante.collecte import baux_dhcp, linux, mdns, sorties_cli
+from telesante.observation import Observation
+
+Parser = Callable[[str, str, str], list[Observation]]  # (text, equipment, source)
+
+
+@dataclass(frozen=True)
+class Lecture:
+    """One command (or file) read on an equipment."""
+
+    commande: str
+    analyser: Parser
+    fichier_capture: str = ""
+    capture_seulement: bool = False  # parsed when a capture holds it, never run live
+
+    @property
+    def fichier(self) -> str:
+        """Name of the capture file: the command with spaces as underscores, ".txt"."""
+        return self.fichier_capture or self.commande.replace(" ", "_") + ".txt"
+
+
+def _cli(plateforme: str, mac_command: str, arp_command: str) -> tuple[Lecture, ...]:
+    return (
+        Lecture(mac_command, partial(_mac_table, plateforme, mac_command)),
+        Lecture(arp_command, partial(_arp_table, plateforme, arp_command)),
+    )
+
+
+def _mac_table(plateforme: str, commande: str, texte: str, equipement: str, source: str):
+    return sorties_cli.observations_table_mac(plateforme, commande, texte, equipement, source)
+
+
+def _arp_table(plateforme: str, commande: str, texte: str, equipement: str, source: str):
+    return sorties_cli.observations_table_arp(plateforme, commande, texte, equipement, source)
+
+
+# Platform names are netmiko's device_type names; DHCP servers and the mDNS sensor
+# are platforms of their own. `{chemin}` is the lease file path from the inventory.
+PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
+    "cisco_ios": _cli("cisco_ios", "show mac address-table", "show ip arp"),
+    "cisco_nxos": _cli("cisco_nxos", "show mac address-table", "show ip arp"),
+    "arista_eos": _cli("arista_eos", "show mac address-table", "show ip arp"),
+    "aruba_aoscx": _cli("aruba_aoscx", "show mac-address-table", "show arp all-vrfs"),
+    "hp_procurve": _cli("hp_procurve", "show mac-address", "show arp"),
+    "juniper_junos": _cli("juniper_junos", "show ethernet-switching table", "show arp no-resolve"),
+    "linux": (
+        Lecture("bridge -j fdb show", linux.observations_fdb),
+        Lecture("ip -j neigh show", linux.observations_voisins),
+        Lecture("arp -a", partial(_arp_table, "linux", "arp -a"), capture_seulement=True),
+    ),
+    "dnsmasq": (Lecture("cat {chemin}", baux_dhcp.observations_dnsmasq, "dnsmasq.leases"),),
+    "isc_dhcpd": (Lecture("cat {chemin}", baux_dhcp.observations_isc, "dhcpd.leases"),),
+    "capteur_mdns": (Lecture("cat {chemin}", mdns.observations_mdns, "mdns.json"),),
+}
+
+# Default lease/observation file paths on the servers, when the inventory names none.
+CHEMINS_PAR_DEFAUT = {
+    "dnsmasq": "/var/lib/misc/dnsmasq.leases",
+    "isc_dhcpd": "/var/lib/dhcp/dhcpd.leases",
+    "capteur_mdns": "/var/lib/telesante/mdns.json",
+}
+
+
+def lectures(plateforme: str) -> tuple[Lecture, ...]:
+    """The reads of a platform (KeyError for an unknown platform)."""
+    return PLATEFORMES[plateforme]

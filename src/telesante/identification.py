@@ -1,0 +1,188 @@
+"""Identification: vendor from the IEEE registry, category from a signatures file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import netaddr
+import yaml
+
+# Weight of each kind of evidence: the most specific match wins.
+FORCE_FABRICANT, FORCE_NOM_HOTE, FORCE_MDNS, FORCE_MDNS_MODELE = 1, 2, 3, 4
+
+
+class RegistreOui:
+    """The IEEE MA-L registry shipped with netaddr, held in memory as {24-bit prefix: vendor}."""
+
+    def __init__(self, chemin: Path):
+        table: dict[int, str] = {}
+        with open(chemin, encoding="utf-8", errors="replace") as registry:
+            for line in registry:
+                if "(base 16)" in line:
+                    prefix, _, vendor = line.partition("(base 16)")
+                    table[int(prefix.strip(), 16)] = vendor.strip()
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def fabricant(self, mac: str) -> str | None:
+        """Registered vendor of a canonical MAC (aa:bb:cc:...), or None."""
+        return self._table.get(int(mac[0:2] + mac[3:5] + mac[6:8], 16))
+
+
+@cache
+def registre_ieee() -> RegistreOui:
+    """The registry, loaded once per process."""
+    return RegistreOui(Path(netaddr.__file__).parent / "eui" / "oui.txt")
+
+
+@dataclass(frozen=True)
+class Categorie:
+    cle: str
+    libelle: str
+    interdite: bool
+
+
+@dataclass(frozen=True)
+class Signature:
+    nom: str
+    categorie: Categorie
+    fabricants: re.Pattern | None
+    noms_hote: re.Pattern | None
+    mdns: tuple[tuple[str, re.Pattern | None], ...]
+
+
+@dataclass(frozen=True)
+class Identification:
+    """What a device is thought to be, and why."""
+
+    fabricant: str | None
+    signature: str | None = None
+    categorie: Categorie | None = None
+    motifs: tuple[str, ...] = ()
+
+
+class SignaturesInvalides(ValueError):
+    """A signatures file or inventory entry is malformed; carries French messages."""
+
+    def __init__(self, erreurs: list[str]):
+        super().__init__("\n".join(erreurs))
+        self.erreurs = erreurs
+
+
+def _pattern(patterns, where: str, erreurs: list[str]) -> re.Pattern | None:
+    if patterns is None:
+        return None
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        erreurs.append(f"{where} : liste d'expressions régulières attendue")
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+    except re.error as exc:
+        erreurs.append(f"{where} : expression régulière invalide ({exc})")
+        return None
+
+
+def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list[str]) -> Signature | None:
+    if not isinstance(item, dict) or not isinstance(item.get("nom"), str):
+        erreurs.append(f"{where} : une signature est un dictionnaire avec au moins « nom »")
+        return None
+    categorie = categories.get(item.get("categorie"))
+    if categorie is None:
+        erreurs.append(f"{where} (« {item['nom']} ») : catégorie « {item.get('categorie')} » inconnue "
+                       f"(connues : {', '.join(sorted(categories))})")
+        return None
+    mdns = []
+    for j, rule in enumerate(item.get("mdns") or []):
+        if not isinstance(rule, dict) or not isinstance(rule.get("service"), str):
+            erreurs.append(f"{where}.mdns[{j}] : « service » attendu (ex. _googlecast._tcp)")
+            continue
+        model = rule.get("modele")
+        mdns.append((rule["service"].removesuffix(".").removesuffix(".local"),
+                     _pattern(model, f"{where}.mdns[{j}].modele", erreurs) if model else None))
+    signature = Signature(
+        nom=item["nom"],
+        categorie=categorie,
+        fabricants=_pattern(item.get("fabricants"), f"{where}.fabricants", erreurs),
+        noms_hote=_pattern(item.get("noms_hote"), f"{where}.noms_hote", erreurs),
+        mdns=tuple(mdns),
+    )
+    if not (signature.fabricants or signature.noms_hote or signature.mdns):
+        erreurs.append(f"{where} (« {item['nom']} ») : aucun critère (fabricants, noms_hote ou mdns)")
+        return None
+    return signature
+
+
+class Identificateur:
+    """Matches devices against signatures; caches per-vendor results for speed."""
+
+    def __init__(self, signatures: list[Signature], categories: dict[str, Categorie], registre: RegistreOui):
+        self.signatures = signatures
+        self.categories = categories
+        self.registre = registre
+        self._vendor_cache: dict[str | None, tuple[int, Signature | None]] = {}
+
+    def _by_vendor(self, vendor: str | None) -> tuple[int, Signature | None]:
+        try:
+            return self._vendor_cache[vendor]
+        except KeyError:
+            found = next((s for s in self.signatures if vendor and s.fabricants and s.fabricants.search(vendor)), None)
+            result = (FORCE_FABRICANT, found) if found else (0, None)
+            self._vendor_cache[vendor] = result
+            return result
+
+    def identifier(
+        self, mac: str | None, noms_hote: Iterable[str] = (), mdns: Iterable[tuple[str, str | None]] = ()
+    ) -> Identification:
+        """Identify one device from its MAC, its host names and its mDNS (service, model) pairs."""
+        vendor = self.registre.fabricant(mac) if mac else None
+        best_force, best = self._by_vendor(vendor)
+        motifs = [f"fabricant « {vendor} »"] if best else []
+        for name in noms_hote:
+            for signature in self.signatures:
+                if signature.noms_hote and FORCE_NOM_HOTE > best_force and signature.noms_hote.search(name):
+                    best_force, best = FORCE_NOM_HOTE, signature
+                    motifs.append(f"nom d'hôte « {name} »")
+                    break
+        for service, model in mdns:
+            for signature in self.signatures:
+                for rule_service, rule_model in signature.mdns:
+                    if rule_service != service:
+                        continue
+                    force = FORCE_MDNS_MODELE if rule_model else FORCE_MDNS
+                    if force > best_force and (rule_model is None or (model and rule_model.search(model))):
+                        best_force, best = force, signature
+                        motifs.append(f"mDNS {service}" + (f" modèle « {model} »" if rule_model else ""))
+        if best is None:
+            return Identification(vendor)
+        return Identification(vendor, best.nom, best.categorie, tuple(motifs))
+
+
+def charger_identificateur(
+    locales: list[dict] | None = None, categories_interdites: Iterable[str] | None = None
+) -> Identificateur:
+    """Shipped signatures plus the inventory's own (first), validated; raise SignaturesInvalides."""
+    shipped = yaml.safe_load(resources.files("telesante.donnees").joinpath("signatures.yml").read_text("utf-8"))
+    erreurs: list[str] = []
+    categories = {
+        key: Categorie(key, value["libelle"], bool(value["interdite"])) for key, value in shipped["categories"].items()
+    }
+    if categories_interdites is not None:
+        unknown = set(categories_interdites) - set(categories)
+        if unknown:
+            erreurs.append(f"telesante_categories_interdites : catégories inconnues {sorted(unknown)}")
+        categories = {k: Categorie(k, c.libelle, k in categories_interdites) for k, c in categories.items()}
+    signatures = [
+        _signature(item, f"telesante_signatures[{i}]", categories, erreurs) for i, item in enumerate(locales or [])
+    ] + [_signature(item, f"signatures.yml[{i}]", categories, erreurs) for i, item in enumerate(shipped["signatures"])]
+    if erreurs:
+        raise SignaturesInvalides(erreurs)
+    return Identificateur([s for s in signatures if s], categories, registre_ieee())

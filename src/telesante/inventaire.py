@@ -1,0 +1,334 @@
+"""Read the audit's configuration through ansible-core's own inventory machinery.
+
+group_vars, host_vars, Vault and templating behave exactly as for playbooks. Every
+value is validated before any work; all problems are reported at once, in French,
+naming the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from netaddr import AddrFormatError, IPNetwork, IPSet
+
+from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
+from telesante.identification import SignaturesInvalides, charger_identificateur
+from telesante.mac import InvalidMac, normalize_mac, vm_mac_from_serial
+from telesante.modele import Autorise, Configuration, Derogation, Equipement, Reseau
+from telesante.origine import origine
+
+TYPES_RESEAU = {"mission": True, "hors_mission": False}
+
+
+class ErreurConfiguration(Exception):
+    """The inventory is not usable; carries every problem found."""
+
+    def __init__(self, erreurs: list[str]):
+        super().__init__("\n".join(erreurs))
+        self.erreurs = erreurs
+
+
+class _Validation:
+    """Accumulates French error messages that name where each value was written."""
+
+    def __init__(self, racine: Path):
+        self.racine = racine
+        self.erreurs: list[str] = []
+
+    def erreur(self, valeur, cle: str, message: str, hote: str | None = None) -> None:
+        where = origine(valeur, self.racine) or (f"hôte {hote}" if hote else str(self.racine))
+        self.erreurs.append(f"{where} : clé « {cle} » : {message}")
+
+    def texte(self, conteneur: dict, cle: str, chemin: str, obligatoire: bool = True) -> str | None:
+        valeur = conteneur.get(cle)
+        if valeur is None or (isinstance(valeur, str) and not valeur.strip()):
+            if obligatoire:
+                self.erreur(conteneur, f"{chemin}.{cle}", "valeur obligatoire manquante")
+            return None
+        if not isinstance(valeur, (str, int)) or isinstance(valeur, bool):
+            self.erreur(valeur, f"{chemin}.{cle}", "texte attendu")
+            return None
+        return str(valeur).strip()
+
+    def mac(self, valeur, cle: str) -> str | None:
+        try:
+            return normalize_mac(str(valeur)) if isinstance(valeur, str) else normalize_mac(valeur)
+        except InvalidMac as exc:
+            self.erreur(valeur, cle, str(exc))
+            return None
+
+    def liste(self, valeur, cle: str) -> list:
+        if valeur is None:
+            return []
+        if not isinstance(valeur, list):
+            self.erreur(valeur, cle, "liste attendue")
+            return []
+        return valeur
+
+    def dictionnaire(self, valeur, cle: str) -> dict | None:
+        if not isinstance(valeur, dict):
+            self.erreur(valeur, cle, "dictionnaire attendu (clé: valeur)")
+            return None
+        return valeur
+
+
+def _ansible_inventory(chemin: Path, fichier_vault: Path | None):
+    # Imported here: ansible-core takes a while to import and the CLI's --help should not wait.
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    if fichier_vault is not None:
+        from ansible.cli import CLI
+
+        loader.set_vault_secrets(
+            CLI.setup_vault_secrets(loader, vault_ids=[], vault_password_files=[str(fichier_vault)])
+        )
+    try:
+        inventory = InventoryManager(loader=loader, sources=[str(chemin)])
+    except AnsibleError as exc:
+        raise ErreurConfiguration([f"{chemin} : inventaire Ansible illisible : {exc.message}"]) from exc
+    return loader, inventory, VariableManager(loader=loader, inventory=inventory)
+
+
+def _host_vars(loader, variables, host) -> dict:
+    from ansible.errors import AnsibleError
+    from ansible.template import Templar
+
+    values = variables.get_vars(host=host, include_hostvars=False)
+    try:
+        templar = Templar(loader=loader, variables=values)
+        return {
+            key: templar.template(value)
+            for key, value in values.items()
+            if key.startswith("telesante_") or key.startswith("ansible_")
+        }
+    except AnsibleError as exc:
+        raise ErreurConfiguration([f"hôte {host.name} : variable illisible : {exc.message}"]) from exc
+
+
+def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Configuration:
+    """Read and validate an inventory folder or file; raise ErreurConfiguration if invalid."""
+    chemin = Path(chemin)
+    if not chemin.exists():
+        raise ErreurConfiguration([f"{chemin} : inventaire introuvable"])
+    loader, inventory, variables = _ansible_inventory(chemin, fichier_vault)
+    hosts = inventory.get_hosts()
+    if not hosts:
+        raise ErreurConfiguration([f"{chemin} : l'inventaire ne déclare aucun hôte (ou n'a pas pu être lu)"])
+    racine = chemin if chemin.is_dir() else chemin.parent
+    check = _Validation(chemin)
+    per_host = {host.name: _host_vars(loader, variables, host) for host in hosts}
+
+    reseaux = _reseaux(check, per_host)
+    equipements = [
+        _equipement(check, name, values, racine)
+        for name, values in per_host.items()
+        if "telesante_plateforme" in values
+    ]
+    if not equipements:
+        check.erreurs.append(f"{chemin} : aucun équipement (aucun hôte ne définit « telesante_plateforme »)")
+    autorises = _autorises(check, per_host)
+    derogations = _derogations(check, per_host)
+    signatures, interdites, hotes_connus = _globales(check, per_host, racine)
+    try:
+        identificateur = charger_identificateur(signatures, interdites)
+    except SignaturesInvalides as exc:
+        check.erreurs.extend(exc.erreurs)
+    if check.erreurs:
+        raise ErreurConfiguration(check.erreurs)
+    return Configuration(
+        racine=racine,
+        reseaux=reseaux,
+        equipements=[e for e in equipements if e is not None],
+        autorises=autorises,
+        derogations=derogations,
+        identificateur=identificateur,
+        fichier_hotes_connus=hotes_connus,
+    )
+
+
+def _merged_list(check: _Validation, per_host: dict, cle: str, identifiant: str) -> list[dict]:
+    """Union of a list variable over all hosts (group_vars apply to many), by identifier."""
+    seen: dict[str, dict] = {}
+    for values in per_host.values():
+        for index, item in enumerate(check.liste(values.get(cle), cle)):
+            item = check.dictionnaire(item, f"{cle}[{index}]")
+            if item is None:
+                continue
+            key = str(item.get(identifiant, f"#{index}"))
+            if key in seen and seen[key] != item:
+                check.erreur(item, f"{cle}[{index}]", f"« {key} » est défini deux fois différemment")
+                continue
+            seen.setdefault(key, item)
+    return list(seen.values())
+
+
+def _reseaux(check: _Validation, per_host: dict) -> list[Reseau]:
+    reseaux = []
+    for index, item in enumerate(_merged_list(check, per_host, "telesante_reseaux", "nom")):
+        where = f"telesante_reseaux[{index}]"
+        nom = check.texte(item, "nom", where)
+        site = check.texte(item, "site", where)
+        type_ = check.texte(item, "type", where)
+        if type_ is not None and type_ not in TYPES_RESEAU:
+            check.erreur(item["type"], f"{where}.type", f"« {type_} » inconnu (attendu : mission ou hors_mission)")
+        subnets = []
+        for j, cidr in enumerate(check.liste(item.get("sous_reseaux"), f"{where}.sous_reseaux")):
+            try:
+                network = IPNetwork(str(cidr), flags=0)
+                if "/" not in str(cidr) or network.network != network.ip:
+                    raise AddrFormatError("bits d'hôte non nuls")
+                subnets.append(network)
+            except (AddrFormatError, ValueError) as exc:
+                check.erreur(cidr, f"{where}.sous_reseaux[{j}]", f"CIDR invalide « {cidr} » ({exc})")
+        vlans = set()
+        for j, vlan in enumerate(check.liste(item.get("vlans"), f"{where}.vlans")):
+            if isinstance(vlan, bool) or not isinstance(vlan, int) or not 1 <= vlan <= 4094:
+                check.erreur(vlan, f"{where}.vlans[{j}]", f"VLAN invalide « {vlan} » (entier de 1 à 4094)")
+            else:
+                vlans.add(vlan)
+        if not subnets and not vlans:
+            check.erreur(item, where, "un réseau doit déclarer des sous_reseaux ou des vlans")
+        if nom and site and type_ in TYPES_RESEAU:
+            reseaux.append(Reseau(nom, site, TYPES_RESEAU[type_], tuple(subnets), frozenset(vlans)))
+    _chevauchements(check, reseaux)
+    return reseaux
+
+
+def _chevauchements(check: _Validation, reseaux: list[Reseau]) -> None:
+    """A subnet or a site's VLAN may not be both mission and off-mission."""
+    mission = [r for r in reseaux if r.mission]
+    for other in (r for r in reseaux if not r.mission):
+        for network in mission:
+            common = IPSet(network.sous_reseaux) & IPSet(other.sous_reseaux)
+            if common:
+                check.erreurs.append(
+                    f"réseaux « {network.nom} » (mission) et « {other.nom} » (hors mission) : "
+                    f"sous-réseau commun {', '.join(str(c) for c in common.iter_cidrs())}"
+                )
+            if network.site == other.site and network.vlans & other.vlans:
+                check.erreurs.append(
+                    f"réseaux « {network.nom} » (mission) et « {other.nom} » (hors mission) : "
+                    f"VLAN commun {sorted(network.vlans & other.vlans)} sur le site {network.site}"
+                )
+
+
+def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equipement | None:
+    plateforme = values["telesante_plateforme"]
+    if plateforme not in PLATEFORMES:
+        check.erreur(
+            plateforme,
+            "telesante_plateforme",
+            f"plateforme « {plateforme} » inconnue pour {nom} (connues : {', '.join(sorted(PLATEFORMES))})",
+            hote=nom,
+        )
+        return None
+    site = values.get("telesante_site")
+    if not isinstance(site, str) or not site:
+        check.erreur(values.get("telesante_plateforme"), "telesante_site", f"site manquant pour {nom}", hote=nom)
+        return None
+    captures = values.get("telesante_captures", f"captures/{nom}")
+    port = values.get("ansible_port", 22)
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        check.erreur(port, "ansible_port", f"port SSH invalide « {port} »", hote=nom)
+        port = 22
+    return Equipement(
+        nom=nom,
+        plateforme=plateforme,
+        site=site,
+        adresse=values.get("ansible_host"),
+        port_ssh=port,
+        utilisateur=values.get("ansible_user"),
+        cle_privee=values.get("ansible_ssh_private_key_file"),
+        mot_de_passe=values.get("ansible_password"),
+        captures=(racine / str(captures)) if captures else None,
+        chemin_fichier=values.get("telesante_fichier", CHEMINS_PAR_DEFAUT.get(plateforme)),
+        ports_liaison=frozenset(str(p) for p in check.liste(values.get("telesante_ports_liaison"), "telesante_ports_liaison")),
+    )
+
+
+def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
+    declared: list[tuple[object, str, Autorise]] = []
+    for index, item in enumerate(_merged_list(check, per_host, "telesante_equipements_autorises", "mac")):
+        where = f"telesante_equipements_autorises[{index}]"
+        mac = check.mac(item.get("mac"), f"{where}.mac")
+        nom = check.texte(item, "nom", where)
+        type_ = check.texte(item, "type", where, obligatoire=False) or "autre"
+        if mac and nom:
+            declared.append((item.get("mac"), f"{where}.mac", Autorise(mac, nom, type_, "liste des équipements autorisés")))
+    for host, values in per_host.items():
+        if "telesante_numero_serie" not in values and "telesante_macs_poste" not in values:
+            continue
+        for j, raw in enumerate(check.liste(values.get("telesante_macs_poste"), "telesante_macs_poste")):
+            mac = check.mac(raw, f"telesante_macs_poste[{j}]")
+            if mac:
+                declared.append((raw, "telesante_macs_poste", Autorise(mac, host, "poste DSQ", f"poste {host}")))
+        vm_mac = values.get("telesante_mac_vm")
+        serial = values.get("telesante_numero_serie")
+        if vm_mac is not None:
+            mac = check.mac(vm_mac, "telesante_mac_vm")
+        elif isinstance(serial, str) and serial.strip():
+            mac = vm_mac_from_serial(serial)
+        else:
+            check.erreur(serial, "telesante_numero_serie", f"numéro de série manquant pour le poste {host}", hote=host)
+            mac = None
+        if mac:
+            declared.append((vm_mac or serial, "telesante_mac_vm", Autorise(mac, f"{host} (VM Windows)", "VM DSQ", f"poste {host}")))
+    autorises: dict[str, Autorise] = {}
+    for raw, cle, autorise in declared:
+        previous = autorises.get(autorise.mac)
+        if previous and (previous.nom, previous.type) != (autorise.nom, autorise.type):
+            check.erreur(
+                raw, cle,
+                f"la MAC {autorise.mac} est déclarée deux fois : « {previous.nom} » ({previous.origine}) "
+                f"et « {autorise.nom} » ({autorise.origine})",
+            )
+            continue
+        autorises[autorise.mac] = autorise
+    return autorises
+
+
+def _date(check: _Validation, valeur, cle: str) -> dt.date | None:
+    if isinstance(valeur, dt.datetime):
+        return valeur.date()
+    if isinstance(valeur, dt.date):
+        return valeur
+    try:
+        return dt.date.fromisoformat(str(valeur).strip())
+    except ValueError:
+        check.erreur(valeur, cle, f"date invalide « {valeur} » (attendu : AAAA-MM-JJ)")
+        return None
+
+
+def _derogations(check: _Validation, per_host: dict) -> dict[str, Derogation]:
+    derogations = {}
+    for index, item in enumerate(_merged_list(check, per_host, "telesante_derogations", "mac")):
+        where = f"telesante_derogations[{index}]"
+        mac = check.mac(item.get("mac"), f"{where}.mac")
+        justification = check.texte(item, "justification", where)
+        if "expiration" not in item:
+            check.erreur(item, f"{where}.expiration", "date d'expiration obligatoire (AAAA-MM-JJ)")
+            continue
+        expiration = _date(check, item["expiration"], f"{where}.expiration")
+        if mac and justification and expiration:
+            derogations[mac] = Derogation(mac, justification, expiration)
+    return derogations
+
+
+def _globales(check: _Validation, per_host: dict, racine: Path):
+    signatures = _merged_list(check, per_host, "telesante_signatures", "nom")
+    interdites = None
+    hotes_connus = None
+    for values in per_host.values():
+        if "telesante_categories_interdites" in values:
+            raw = check.liste(values["telesante_categories_interdites"], "telesante_categories_interdites")
+            interdites = frozenset(str(c) for c in raw)
+        if values.get("telesante_fichier_hotes_connus"):
+            hotes_connus = racine / str(values["telesante_fichier_hotes_connus"])
+    return signatures, interdites, hotes_connus

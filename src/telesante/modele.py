@@ -1,0 +1,71 @@
+"""The audit's configuration, as validated from the inventory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from netaddr import IPNetwork
+
+from telesante.identification import Identificateur
+
+
+@dataclass(frozen=True)
+class Reseau:
+    """A mission or off-mission network of one site."""
+
+    nom: str
+    site: str
+    mission: bool
+    sous_reseaux: tuple[IPNetwork, ...]
+    vlans: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Equipement:
+    """A source of observations: switch, router, Linux gear, DHCP server, mDNS sensor."""
+
+    nom: str
+    plateforme: str
+    site: str
+    adresse: str | None = None
+    port_ssh: int = 22
+    utilisateur: str | None = None
+    cle_privee: str | None = None
+    mot_de_passe: str | None = field(default=None, repr=False)  # from Vault, never printed
+    captures: Path | None = None
+    chemin_fichier: str | None = None  # lease or sensor file on a server
+    ports_liaison: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Autorise:
+    """Equipment allowed on mission networks."""
+
+    mac: str
+    nom: str
+    type: str
+    origine: str  # where it was declared, for messages
+
+
+@dataclass(frozen=True)
+class Derogation:
+    """A waiver: silences the findings of one MAC until its expiry date (inclusive)."""
+
+    mac: str
+    justification: str
+    expiration: date
+
+
+@dataclass
+class Configuration:
+    """Everything the audit needs, read and validated from an Ansible inventory."""
+
+    racine: Path
+    reseaux: list[Reseau]
+    equipements: list[Equipement]
+    autorises: dict[str, Autorise]
+    derogations: dict[str, Derogation]
+    identificateur: Identificateur
+    fichier_hotes_connus: Path | None = None
