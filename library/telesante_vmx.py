@@ -1,0 +1,593 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+#
+# telesante_vmx: edit VMware .vmx files (Workstation / Fusion) key by key,
+# leaving every untouched byte of the file exactly as it was.
+
+DOCUMENTATION = r"""
+---
+module: telesante_vmx
+short_description: Modifie les clés d'un fichier .vmx VMware sans toucher au reste
+description:
+  - Ajoute, modifie ou supprime des clés C(clé = "valeur") dans le fichier de configuration
+    C(.vmx) d'une machine virtuelle VMware Fusion ou Workstation.
+  - Les lignes non concernées restent identiques à l'octet près, y compris leur ordre, les
+    commentaires, les lignes vides et les fins de ligne (CRLF ou LF).
+  - Le fichier est lu et réécrit dans l'encodage déclaré par sa clé C(.encoding)
+    (par exemple C(windows-1252) ou C(Shift_JIS)) ; UTF-8 si la clé est absente.
+    Modifier C(.encoding) via O(settings) réencode tout le fichier.
+  - Les clés sont comparées sans tenir compte de la casse, comme le fait VMware ; la graphie
+    d'origine de la clé est conservée. Une clé présente plusieurs fois est modifiée
+    (ou supprimée) à chacune de ses occurrences.
+  - Les valeurs sont échappées comme le fait VMware, C(|XX) en hexadécimal pour
+    C("), C(|), C(#) et les caractères de contrôle ; elles sont déséchappées à la lecture.
+  - L'écriture est atomique (fichier temporaire dans le même répertoire puis renommage) et
+    conserve le mode, et si possible le propriétaire, du fichier.
+version_added: "0.1.0"
+author:
+  - Équipe télésanté
+options:
+  path:
+    description:
+      - Chemin du fichier C(.vmx) à modifier.
+      - Un lien symbolique est suivi et c'est sa cible qui est réécrite.
+    type: path
+    required: true
+  settings:
+    description:
+      - Dictionnaire C(clé => valeur) à appliquer.
+      - Une valeur C(null) supprime la clé.
+      - Les booléens sont écrits C(TRUE) ou C(FALSE) et les nombres sous forme de texte.
+      - Une nouvelle clé est ajoutée à la fin du fichier, dans l'ordre du dictionnaire.
+    type: dict
+    required: true
+  backup:
+    description:
+      - Crée une copie horodatée du fichier d'origine avant toute modification.
+    type: bool
+    default: true
+  refuse_if_running:
+    description:
+      - Refuse de modifier le fichier lorsque la machine virtuelle semble en cours
+        d'exécution, c'est-à-dire lorsqu'un verrou C(*.lck) (fichier ou répertoire,
+        par exemple C(<vm>.vmx.lck)) existe dans le répertoire du C(.vmx).
+      - Le refus n'a lieu que si une modification est nécessaire ; un fichier déjà
+        conforme est signalé inchangé même si la VM tourne.
+    type: bool
+    default: true
+  create:
+    description:
+      - Crée le fichier s'il n'existe pas, avec C(.encoding = "UTF-8") en première ligne.
+      - Si V(false) et que le fichier est absent, le module échoue.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: Peut s'exécuter en mode C(--check) ; rien n'est écrit.
+    support: full
+  diff_mode:
+    description: Renvoie le contenu avant et après en mode C(--diff).
+    support: full
+  platform:
+    description: Cible des postes macOS ou Linux disposant de VMware.
+    support: full
+    platforms: posix
+notes:
+  - Une valeur contenant des caractères que l'encodage déclaré ne peut pas représenter est
+    refusée ; changer d'abord C(.encoding) en C(UTF-8) dans O(settings).
+  - VMware réécrit le C(.vmx) quand la VM tourne ou s'arrête ; éteindre la VM avant de
+    modifier sa configuration.
+"""
+
+EXAMPLES = r"""
+- name: Carte réseau vmxnet3 en NAT et 4 Go de mémoire
+  telesante_vmx:
+    path: "/Users/{{ ansible_user }}/Virtual Machines.localized/DSQ.vmwarevm/DSQ.vmx"
+    settings:
+      ethernet0.virtualDev: vmxnet3
+      ethernet0.connectionType: nat
+      memsize: 4096
+      isolation.tools.copy.disable: true
+
+- name: Retirer le lecteur de disquette et le port série ThinPrint, sans copie de sauvegarde
+  telesante_vmx:
+    path: /srv/vm/DSQ.vmwarevm/DSQ.vmx
+    settings:
+      floppy0.present: null
+      serial0.present: null
+    backup: false
+
+- name: Créer un .vmx minimal s'il n'existe pas encore
+  telesante_vmx:
+    path: /srv/vm/Gabarit.vmwarevm/Gabarit.vmx
+    create: true
+    settings:
+      config.version: "8"
+      virtualHW.version: "19"
+      displayName: Gabarit DSQ
+"""
+
+RETURN = r"""
+changed_keys:
+  description: Clés (dans la graphie de O(settings)) dont la valeur a été modifiée, ajoutée ou supprimée.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ethernet0.virtualDev", "memsize"]
+encoding:
+  description: Encodage déclaré par C(.encoding) après modification (C(UTF-8) si absent).
+  returned: always
+  type: str
+  sample: windows-1252
+backup_file:
+  description: Chemin de la copie de sauvegarde créée avant la modification.
+  returned: when changed, O(backup=true), the file existed and not in check mode
+  type: str
+  sample: /srv/vm/DSQ.vmwarevm/DSQ.vmx.4242.2024-05-02@14:03:11~
+lock:
+  description: Verrou VMware trouvé quand le module refuse de modifier une VM en cours d'exécution.
+  returned: when the change is refused because of O(refuse_if_running)
+  type: str
+  sample: /srv/vm/DSQ.vmwarevm/DSQ.vmx.lck
+diff:
+  description: Contenu avant et après, renvoyé en mode C(--diff).
+  returned: when diff mode is enabled
+  type: dict
+  sample: {"before": "memsize = \"2048\"\n", "after": "memsize = \"4096\"\n"}
+"""
+
+import codecs
+import glob
+import os
+import re
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+DEFAULT_ENCODING = "UTF-8"
+ENCODING_KEY = ".encoding"
+UTF8_BOM = b"\xef\xbb\xbf"
+
+# Characters VMware writes as |XX (hex) inside a quoted value: the escape
+# character itself, the double quote, the comment character and every ASCII
+# control character.
+_SPECIAL_CHARS = frozenset(u'|"#')
+_HEX_ESCAPE = re.compile(u"\\|([0-9A-Fa-f]{2})")
+_FORBIDDEN_IN_KEY = re.compile(u'[\\s="#|\\x00-\\x1f\\x7f]')
+# lone surrogates left by surrogateescape: bytes invalid in the file's codec
+_UNDECODABLE = re.compile(u"[\udc80-\udcff]")
+# lead, key, separator, rest of the line (value and optional trailing part)
+_ENTRY = re.compile(u'^([ \\t]*)([^\\s="#]+)([ \\t]*=[ \\t]*)(.*)$')
+
+
+class VmxError(Exception):
+    """Error whose message is shown to the user as is (in French)."""
+
+
+def escape_value(value):
+    """Escape a value the way VMware does: special characters become |XX."""
+    out = []
+    for char in value:
+        if char in _SPECIAL_CHARS or ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(u"|%02X" % ord(char))
+        else:
+            out.append(char)
+    return u"".join(out)
+
+
+def unescape_value(value):
+    """Undo VMware's |XX escaping.
+
+    Consecutive escapes form a byte string decoded as UTF-8 (VMware escapes
+    bytes); a '|' not followed by two hex digits is kept literally.
+    """
+    out = []
+    pending = bytearray()
+    pos = 0
+    while pos < len(value):
+        match = _HEX_ESCAPE.match(value, pos)
+        if match:
+            pending.append(int(match.group(1), 16))
+            pos = match.end()
+            continue
+        if pending:
+            out.append(bytes(pending).decode("utf-8", "surrogateescape"))
+            pending = bytearray()
+        out.append(value[pos])
+        pos += 1
+    if pending:
+        out.append(bytes(pending).decode("utf-8", "surrogateescape"))
+    return u"".join(out)
+
+
+def validate_key(key):
+    """Raise VmxError if key cannot be written as a .vmx key."""
+    if not isinstance(key, str) or not key or _FORBIDDEN_IN_KEY.search(key):
+        raise VmxError(
+            u"Clé .vmx invalide : %r (clé vide, espaces, caractères de contrôle, "
+            u"'=', '\"', '#' et '|' interdits)" % (key,))
+
+
+def lookup_codec(name):
+    """Return the Python codec name for a .encoding value, or raise VmxError.
+
+    Only ASCII-compatible codecs are accepted: the syntax of the file (keys,
+    '=', quotes, end of lines) is ASCII in every encoding VMware writes.
+    """
+    try:
+        codec = codecs.lookup(name).name
+        compatible = u'k = "v"\r\n'.encode(codec) == b'k = "v"\r\n'
+    except (LookupError, UnicodeError):
+        codec, compatible = None, False
+    if codec is None:
+        raise VmxError(u"Encodage « %s » déclaré par .encoding inconnu : "
+                       u"impossible de lire ou d'écrire le fichier" % name)
+    if not compatible:
+        raise VmxError(u"Encodage « %s » non pris en charge : un .vmx doit utiliser un "
+                       u"encodage compatible ASCII (UTF-8, windows-1252, Shift_JIS...)" % name)
+    return codec
+
+
+def _split_rest(rest):
+    """Split what follows '=' into (raw value, trailing text kept on rewrite)."""
+    if rest.startswith(u'"'):
+        end = rest.find(u'"', 1)
+        if end == -1:  # unterminated quote: take everything
+            return rest[1:], u""
+        return rest[1:end], rest[end + 1:]
+    # unquoted value (tolerated by VMware): stops at a comment
+    hash_pos = rest.find(u"#")
+    value = rest if hash_pos == -1 else rest[:hash_pos]
+    stripped = value.rstrip()
+    return stripped, rest[len(stripped):]
+
+
+class VmxLine(object):
+    """One physical line: raw bytes (without end of line) plus its decoded form."""
+
+    __slots__ = ("raw", "eol", "text", "dirty", "key", "lead", "sep", "raw_value", "trail")
+
+    def __init__(self, raw, eol, text):
+        self.raw = raw
+        self.eol = eol
+        self.text = text
+        self.dirty = False
+        self.key = None
+        self.lead = self.sep = self.raw_value = self.trail = u""
+        stripped = text.strip()
+        if not stripped or stripped.startswith(u"#"):
+            return
+        match = _ENTRY.match(text)
+        if not match:
+            return  # unknown syntax: kept verbatim, never touched
+        self.lead, self.key, self.sep, rest = match.groups()
+        self.raw_value, self.trail = _split_rest(rest)
+
+    @property
+    def value(self):
+        return unescape_value(self.raw_value)
+
+    def set_value(self, value):
+        self.raw_value = escape_value(value)
+        self.text = u'%s%s%s"%s"%s' % (self.lead, self.key, self.sep, self.raw_value, self.trail)
+        self.dirty = True
+
+
+class VmxDocument(object):
+    """A parsed .vmx file that can be edited and serialized back to bytes."""
+
+    def __init__(self, lines, bom=b"", source_codec=None):
+        self.lines = lines
+        self.bom = bom
+        self.source_codec = source_codec or lookup_codec(self.encoding)
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def encoding(self):
+        """Encoding name as declared by .encoding (UTF-8 when absent)."""
+        declared = self.get(ENCODING_KEY)
+        return declared if declared else DEFAULT_ENCODING
+
+    @property
+    def codec(self):
+        return lookup_codec(self.encoding)
+
+    def _entries(self, key):
+        wanted = key.lower()
+        return [line for line in self.lines if line.key is not None and line.key.lower() == wanted]
+
+    def get(self, key, default=None):
+        """Value of key (case-insensitive); the last occurrence wins, as in VMware."""
+        entries = self._entries(key)
+        return entries[-1].value if entries else default
+
+    def keys(self):
+        """Keys in file order, with their original spelling (duplicates included)."""
+        return [line.key for line in self.lines if line.key is not None]
+
+    def items(self):
+        return [(line.key, line.value) for line in self.lines if line.key is not None]
+
+    def __contains__(self, key):
+        return bool(self._entries(key))
+
+    # -- editing -----------------------------------------------------------
+
+    def _check_encodable(self, key, value, codec):
+        escaped = escape_value(value)
+        try:
+            encoded = escaped.encode(codec)
+        except UnicodeEncodeError:
+            raise VmxError(u"La valeur de la clé %s contient des caractères impossibles à "
+                           u"encoder en %s (encodage déclaré par .encoding)" % (key, self.encoding))
+        # Some codecs encode a character into bytes that read back as another
+        # one (Shift_JIS: U+00A5 YEN SIGN -> 0x5C -> backslash).
+        if encoded.decode(codec) != escaped:
+            raise VmxError(u"La valeur de la clé %s ne se relit pas à l'identique en %s "
+                           u"(caractère ambigu dans cet encodage, par exemple ¥ en Shift_JIS)"
+                           % (key, self.encoding))
+
+    def set(self, key, value):
+        """Set key to value (None removes it). Return True if the document changed."""
+        validate_key(key)
+        if value is None:
+            return self.remove(key)
+        if not isinstance(value, str):
+            raise VmxError(u"Valeur de la clé %s : texte attendu, %s reçu"
+                           % (key, type(value).__name__))
+        if key.lower() == ENCODING_KEY:
+            lookup_codec(value)
+        else:
+            self._check_encodable(key, value, self.codec)
+        entries = self._entries(key)
+        changed = False
+        for line in entries:
+            if line.value != value:
+                line.set_value(value)
+                changed = True
+        if not entries:
+            self._append(key, value)
+            changed = True
+        return changed
+
+    def remove(self, key):
+        """Remove every occurrence of key. Return True if something was removed."""
+        validate_key(key)
+        before = len(self.lines)
+        self.lines = [line for line in self.lines
+                      if line.key is None or line.key.lower() != key.lower()]
+        return len(self.lines) != before
+
+    def _default_eol(self):
+        for line in self.lines:
+            if line.eol:
+                return line.eol
+        return b"\n"
+
+    def _append(self, key, value):
+        eol = self._default_eol()
+        if self.lines and not self.lines[-1].eol:
+            self.lines[-1].eol = eol
+        line = VmxLine(b"", eol, u"%s = \"\"" % key)
+        line.set_value(value)
+        self.lines.append(line)
+
+    # -- writing -----------------------------------------------------------
+
+    def to_bytes(self):
+        """Serialize: untouched lines are written back byte for byte."""
+        codec = self.codec
+        transcode = codec != self.source_codec
+        chunks = [self.bom]
+        for line in self.lines:
+            if line.dirty or transcode:
+                if _UNDECODABLE.search(line.text):
+                    raise VmxError(u"Le fichier contient des octets invalides pour l'encodage "
+                                   u"d'origine : conversion en %s impossible" % self.encoding)
+                try:
+                    chunks.append(line.text.encode(codec))
+                except UnicodeEncodeError:
+                    raise VmxError(u"La ligne « %s » ne peut pas être encodée en %s"
+                                   % (line.text, self.encoding))
+            else:
+                chunks.append(line.raw)
+            chunks.append(line.eol)
+        return b"".join(chunks)
+
+    def to_text(self):
+        """Decoded content, for display (diff)."""
+        return decode_for_display(self.to_bytes(), self.codec)
+
+
+def decode_for_display(data, codec):
+    return data.decode(codec, "replace")
+
+
+def _declared_encoding(raw_lines):
+    """Find the .encoding value without knowing the codec (the value is ASCII).
+
+    The last occurrence wins, as for any other key.
+    """
+    declared = DEFAULT_ENCODING
+    for raw in raw_lines:
+        line = VmxLine(raw, b"", raw.decode("latin-1"))
+        if line.key is not None and line.key.lower() == ENCODING_KEY:
+            declared = line.value.strip() or DEFAULT_ENCODING
+    return declared
+
+
+def parse_vmx(data):
+    """Parse the bytes of a .vmx file into a VmxDocument."""
+    if not isinstance(data, bytes):
+        raise TypeError("parse_vmx expects bytes")
+    bom = b""
+    if data.startswith(UTF8_BOM):
+        bom, data = UTF8_BOM, data[len(UTF8_BOM):]
+    pieces = data.split(b"\n")
+    # split() leaves an empty last piece when the file ends with a newline
+    raw_lines = [(piece, b"\n") for piece in pieces[:-1]]
+    if pieces[-1]:
+        raw_lines.append((pieces[-1], b""))
+    normalized = []
+    for raw, eol in raw_lines:
+        if raw.endswith(b"\r") and eol:
+            raw, eol = raw[:-1], b"\r\n"
+        normalized.append((raw, eol))
+    codec = lookup_codec(_declared_encoding([raw for raw, _eol in normalized]))
+    lines = [VmxLine(raw, eol, raw.decode(codec, "surrogateescape")) for raw, eol in normalized]
+    return VmxDocument(lines, bom=bom, source_codec=codec)
+
+
+def new_document():
+    """Content of a file created from scratch."""
+    return parse_vmx(b'.encoding = "UTF-8"\n')
+
+
+def normalize_value(key, value):
+    """Convert a value coming from YAML into the text VMware expects."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return u"TRUE" if value else u"FALSE"
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise VmxError(u"Valeur de la clé %s : type %s non pris en charge "
+                   u"(texte, nombre, booléen ou null attendus)" % (key, type(value).__name__))
+
+
+def apply_settings(doc, settings):
+    """Apply a dict of settings to doc; return the list of keys that changed."""
+    seen = {}
+    for key in settings:
+        validate_key(key)
+        lowered = key.lower()
+        if lowered in seen:
+            raise VmxError(u"Les clés « %s » et « %s » ne diffèrent que par la casse : "
+                           u"VMware les considère comme une seule clé" % (seen[lowered], key))
+        seen[lowered] = key
+    changed = []
+    # .encoding first, so that the other values are checked against the new codec
+    ordered = sorted(settings, key=lambda k: k.lower() != ENCODING_KEY)
+    for key in ordered:
+        if doc.set(key, normalize_value(key, settings[key])):
+            changed.append(key)
+    return [key for key in settings if key in changed]
+
+
+def find_lock(vmx_path):
+    """Return the path of a VMware lock (*.lck) beside vmx_path, or None."""
+    own = vmx_path + ".lck"
+    if os.path.lexists(own):
+        return own
+    directory = os.path.dirname(os.path.abspath(vmx_path))
+    locks = sorted(glob.glob(os.path.join(glob.escape(directory), "*.lck")))
+    return locks[0] if locks else None
+
+
+def write_atomic(path, data):
+    """Write data to path through a temporary file in the same directory.
+
+    The mode (and, when allowed, the owner) of an existing file is kept; a new
+    file gets the default mode from the umask.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        current = os.stat(path)
+    except OSError:
+        current = None
+    fd, tmp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp",
+                                    dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if current is not None:
+            os.chmod(tmp_path, stat.S_IMODE(current.st_mode))
+            if (current.st_uid, current.st_gid) != (os.getuid(), os.getgid()):
+                try:
+                    os.chown(tmp_path, current.st_uid, current.st_gid)
+                except OSError:
+                    pass
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_path, 0o666 & ~umask)
+        os.replace(tmp_path, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_path)
+        except OSError:
+            pass
+        raise
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            settings=dict(type="dict", required=True),
+            backup=dict(type="bool", default=True),
+            refuse_if_running=dict(type="bool", default=True),
+            create=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    path = os.path.realpath(module.params["path"])
+    settings = module.params["settings"]
+
+    exists = os.path.exists(path)
+    if exists and not os.path.isfile(path):
+        module.fail_json(msg=u"%s n'est pas un fichier .vmx ordinaire" % path)
+    if not exists and not module.params["create"]:
+        module.fail_json(msg=u"Le fichier %s est introuvable (utiliser create: true pour le créer)" % path)
+
+    try:
+        if exists:
+            with open(path, "rb") as handle:
+                before = handle.read()
+            doc = parse_vmx(before)
+        else:
+            before = b""
+            doc = new_document()
+        before_codec = doc.source_codec
+        changed_keys = apply_settings(doc, settings)
+        after = doc.to_bytes()
+    except VmxError as exc:
+        module.fail_json(msg=u"%s : %s" % (path, exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg=u"Impossible de lire %s : %s" % (path, exc))
+
+    changed = after != before or not exists
+    result = dict(changed=changed, changed_keys=changed_keys, encoding=doc.encoding)
+
+    if changed and module.params["refuse_if_running"]:
+        lock = find_lock(path)
+        if lock:
+            module.fail_json(msg=u"La VM %s est en cours d'exécution (verrou %s): le .vmx "
+                                 u"n'est pas modifié" % (path, lock),
+                             changed=False, changed_keys=changed_keys, lock=lock)
+
+    if module._diff:
+        result["diff"] = dict(
+            before_header=path, after_header=path,
+            before=decode_for_display(before, before_codec),
+            after=decode_for_display(after, doc.codec),
+        )
+
+    if changed and not module.check_mode:
+        if exists and module.params["backup"]:
+            result["backup_file"] = module.backup_local(path)
+        try:
+            write_atomic(path, after)
+        except (IOError, OSError) as exc:
+            result["changed"] = False
+            module.fail_json(msg=u"Impossible d'écrire %s : %s" % (path, exc), **result)
+
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
