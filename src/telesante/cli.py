@@ -73,7 +73,7 @@ def _audit(args) -> int:
     from telesante.rapports import document as doc
     from telesante.rapports import formats, terminal
 
-    errors = Console(stderr=True)
+    errors = Console(stderr=True, soft_wrap=True)
     try:
         config = charger_configuration(args.inventaire, args.fichier_mot_de_passe_vault)
     except ErreurConfiguration as exc:

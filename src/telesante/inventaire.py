@@ -16,7 +16,7 @@ from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
 from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.mac import InvalidMac, normalize_mac, vm_mac_from_serial
 from telesante.modele import Autorise, Configuration, Derogation, Equipement, Reseau
-from telesante.origine import origine
+from telesante.origine import origine, origine_erreur
 
 TYPES_RESEAU = {"mission": True, "hors_mission": False}
 
@@ -37,7 +37,7 @@ class _Validation:
         self.erreurs: list[str] = []
 
     def erreur(self, valeur, cle: str, message: str, hote: str | None = None) -> None:
-        where = origine(valeur, self.racine) or (f"hôte {hote}" if hote else str(self.racine))
+        where = origine(valeur) or (f"hôte {hote}" if hote else str(self.racine))
         self.erreurs.append(f"{where} : clé « {cle} » : {message}")
 
     def texte(self, conteneur: dict, cle: str, chemin: str, obligatoire: bool = True) -> str | None:
@@ -98,8 +98,8 @@ def _host_vars(loader, variables, host) -> dict:
     from ansible.errors import AnsibleError
     from ansible.template import Templar
 
-    values = variables.get_vars(host=host, include_hostvars=False)
     try:
+        values = variables.get_vars(host=host, include_hostvars=False)
         templar = Templar(loader=loader, variables=values)
         return {
             key: templar.template(value)
@@ -107,7 +107,11 @@ def _host_vars(loader, variables, host) -> dict:
             if key.startswith("telesante_") or key.startswith("ansible_")
         }
     except AnsibleError as exc:
-        raise ErreurConfiguration([f"hôte {host.name} : variable illisible : {exc.message}"]) from exc
+        detail = " ".join(exc.message.split())
+        if "vault" in detail.lower():
+            detail += " (fournir --fichier-mot-de-passe-vault ou ANSIBLE_VAULT_PASSWORD_FILE)"
+        where = origine_erreur(exc) or f"hôte {host.name}"
+        raise ErreurConfiguration([f"{where} : variables illisibles : {detail}"]) from exc
 
 
 def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Configuration:

@@ -14,10 +14,10 @@ except ImportError:  # pragma: no cover - older ansible-core: no line numbers
     Origin = None
 
 
-def origine(valeur, racine: Path | None = None) -> str | None:
+def origine(valeur) -> str | None:
     """« fichier, ligne N » for a value loaded by Ansible, or None when unknown.
 
-    The path is shown relative to the inventory's parent folder when possible.
+    The path is shown relative to the current folder when it lies below it.
     """
     if Origin is None:
         return None
@@ -25,9 +25,23 @@ def origine(valeur, racine: Path | None = None) -> str | None:
     if tag is None or not tag.path:
         return None
     path = tag.path
-    if racine is not None:
-        try:
-            path = str(Path(path).resolve().relative_to(Path(racine).resolve().parent))
-        except ValueError:
-            pass
+    try:
+        path = str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        pass
     return f"{path}, ligne {tag.line_num}" if tag.line_num else path
+
+
+def origine_erreur(exc: BaseException) -> str | None:
+    """The file (and line) that an Ansible loading error points at, searching its causes."""
+    current: BaseException | None = exc
+    while current is not None:
+        obj = getattr(current, "obj", None)
+        if obj is not None:
+            where = origine(obj)
+            if where is None and Origin is not None and isinstance(obj, Origin):
+                where = f"{obj.path}, ligne {obj.line_num}" if obj.line_num else obj.path
+            if where:
+                return where
+        current = current.__cause__ or current.__context__
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from ntc_templates.parse import parse_output
@@ -48,7 +49,32 @@ def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
     if not records:
         raise SortieIllisible(f"aucune entrée reconnue dans la sortie de « {commande} »")
     _verifier_derniere_entree(records, texte)
+    _verifier_fin(records, texte)
     return records
+
+
+# Start of a MAC address in any vendor notation: 0011.22.., 00:11:22.., 001122-33...
+_MAC_FRAGMENT = re.compile(
+    r"\b(?:[0-9a-f]{4}\.[0-9a-f]{1,4}|[0-9a-f]{2}[:-][0-9a-f]{2}[:-][0-9a-f]{1,2}|[0-9a-f]{6}-[0-9a-f]{1,6})", re.I
+)
+
+
+def _verifier_fin(records: list[dict], texte: str) -> None:
+    """After the line of the last parsed entry, nothing may look like another entry.
+
+    Templates skip a half-written last line silently; a cut-off capture must not pass.
+    """
+    raw_mac = _first(records[-1], _MAC_FIELDS)
+    position = texte.rfind(raw_mac) if raw_mac else -1
+    if position < 0:
+        return
+    end_of_line = texte.find("\n", position)
+    if end_of_line < 0:
+        return
+    match = _MAC_FRAGMENT.search(texte, end_of_line)
+    if match:
+        line = texte.count("\n", 0, match.start()) + 1
+        raise SortieIllisible("entrée non reconnue après la dernière entrée lue : sortie tronquée ?", line)
 
 
 _KEY_FIELDS = _MAC_FIELDS + _PORT_FIELDS + _IP_FIELDS + ("vlan_id",)

@@ -1,0 +1,132 @@
+"""Inventory read by ansible-core and validated before any work (errors name file, line, key)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from telesante.cli import main
+from telesante.inventaire import ErreurConfiguration, charger_configuration
+from telesante.mac import vm_mac_from_serial
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} absent de {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _erreurs(hosts: Path) -> list[str]:
+    with pytest.raises(ErreurConfiguration) as error:
+        charger_configuration(hosts)
+    return error.value.erreurs
+
+
+def test_inventaire_exemple_charge(exemple):
+    config = charger_configuration(exemple)
+    assert {r.nom for r in config.reseaux} == {"mission-nord", "patients-nord", "mission-sud", "invites-sud"}
+    sites = {e.nom: e.site for e in config.equipements}
+    assert sites["sw-nord-01"] == "hopital_nord"  # set by group_vars/site_hopital_nord.yml
+    assert sites["sw-sud-02"] == "clinique_sud"
+    assert config.autorises[vm_mac_from_serial("C02ZK1ABMD6R")].type == "VM DSQ"
+    assert config.autorises["60:fd:a6:10:20:30"].nom == "mac-urg-01"
+    assert config.derogations["24:29:34:88:19:0c"].expiration == date(2026, 3, 31)
+    sw = next(e for e in config.equipements if e.nom == "sw-nord-01")
+    assert sw.captures == exemple.parent / "captures" / "sw-nord-01"
+    assert sw.ports_liaison == {"Gi1/0/48"}
+
+
+@pytest.mark.parametrize(
+    "fichier, ancien, nouveau, ligne, cle, extrait",
+    [
+        ("group_vars/all/reseaux.yml", "[10.20.110.0/24]", "[10.20.110.300/24]", 8, "telesante_reseaux[0].sous_reseaux[0]", "CIDR invalide"),
+        ("group_vars/all/reseaux.yml", "[10.20.110.0/24]", "[10.20.110.5/24]", 8, "telesante_reseaux[0].sous_reseaux[0]", "bits d'hôte"),
+        ("group_vars/all/reseaux.yml", "vlans: [110]", "vlans: [5000]", 9, "telesante_reseaux[0].vlans[0]", "VLAN invalide"),
+        ("group_vars/all/reseaux.yml", "type: mission", "type: clinique", 7, "telesante_reseaux[0].type", "inconnu"),
+        ("group_vars/all/autorises.yml", "mac: 64:4e:d7:aa:01:02", "mac: 64:4e:d7:aa:01", 10, "telesante_equipements_autorises[2].mac", "adresse MAC invalide"),
+        ("group_vars/all/derogations.yml", "expiration: 2030-06-30", "expiration: 30/06/2030", 6, "telesante_derogations[0].expiration", "date invalide"),
+        ("hosts.yml", "telesante_plateforme: hp_procurve", "telesante_plateforme: hp_comware9", 31, "telesante_plateforme", "plateforme « hp_comware9 » inconnue"),
+    ],
+)
+def test_valeur_invalide_nomme_fichier_ligne_et_cle(exemple, fichier, ancien, nouveau, ligne, cle, extrait):
+    _replace(exemple.parent / fichier, ancien, nouveau)
+    erreurs = _erreurs(exemple)
+    assert len(erreurs) == 1, erreurs
+    assert erreurs[0].startswith(f"{exemple.parent / fichier}, ligne {ligne} : clé « {cle} »"), erreurs[0]
+    assert extrait in erreurs[0]
+
+
+def test_sous_reseau_a_la_fois_mission_et_hors_mission(exemple):
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "[10.20.120.0/24]", "[10.20.110.128/25]")
+    [erreur] = _erreurs(exemple)
+    assert "« mission-nord » (mission) et « patients-nord » (hors mission)" in erreur
+    assert "10.20.110.128/25" in erreur
+
+
+def test_vlan_a_la_fois_mission_et_hors_mission_sur_un_site(exemple):
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "vlans: [120]", "vlans: [110]")
+    [erreur] = _erreurs(exemple)
+    assert "VLAN commun [110] sur le site hopital_nord" in erreur
+
+
+def test_une_mac_deux_identites(exemple):
+    _replace(exemple.parent / "group_vars/all/autorises.yml", "mac: 64:4e:d7:aa:01:02", "mac: 60:FD:A6:10:20:30")
+    [erreur] = _erreurs(exemple)
+    assert "60:fd:a6:10:20:30 est déclarée deux fois" in erreur
+    assert "imprimante-urgence" in erreur and "mac-urg-01" in erreur
+
+
+def test_toutes_les_erreurs_a_la_fois(exemple):
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "vlans: [110]", "vlans: [0]")
+    _replace(exemple.parent / "group_vars/all/derogations.yml", "expiration: 2030-06-30", "expiration: demain")
+    assert len(_erreurs(exemple)) == 2
+
+
+def test_inventaire_introuvable(tmp_path):
+    assert "introuvable" in _erreurs(tmp_path / "absent.yml")[0]
+
+
+def test_code_de_sortie_3_et_message_en_francais(exemple, capsys):
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "[10.20.110.0/24]", "[10.20.110.300/24]")
+    assert main(["audit", "-i", str(exemple)]) == 3
+    err = capsys.readouterr().err
+    assert "Erreur de configuration" in err
+    assert "reseaux.yml, ligne 8" in err
+    assert "Code de sortie 3" in err
+
+
+def test_signature_locale_invalide(exemple):
+    (exemple.parent / "group_vars/all/signatures.yml").write_text(
+        "telesante_signatures:\n  - nom: Cadre photo\n    categorie: inexistante\n    noms_hote: ['^frame']\n"
+    )
+    [erreur] = _erreurs(exemple)
+    assert "telesante_signatures[0]" in erreur and "catégorie « inexistante » inconnue" in erreur
+
+
+def test_vault_comme_pour_les_playbooks(exemple, tmp_path):
+    """A Vault-encrypted group_vars file is decrypted with the password file, as ansible-playbook does."""
+    password = tmp_path / "mdp-vault"
+    password.write_text("secret-de-test\n")
+    secrets = exemple.parent / "group_vars" / "commutateurs.yml"
+    secrets.write_text("ansible_password: MotDePasseDuCommutateur\n")
+    vault = Path(sys.executable).with_name("ansible-vault")
+    subprocess.run([vault, "encrypt", "--vault-password-file", password, secrets], check=True, capture_output=True)
+    assert "$ANSIBLE_VAULT" in secrets.read_text()
+
+    config = charger_configuration(exemple, password)
+    sw = next(e for e in config.equipements if e.nom == "sw-nord-01")
+    assert sw.mot_de_passe == "MotDePasseDuCommutateur"
+    assert "MotDePasseDuCommutateur" not in repr(sw)
+
+    [erreur] = _erreurs(exemple)  # no password: a clean French error, no traceback
+    assert "variables illisibles" in erreur and "vault" in erreur.lower()
+
+
+def test_yaml_illisible(exemple):
+    _replace(exemple.parent / "group_vars/all/derogations.yml", "expiration: 2030-06-30", "expiration: 2030-02-30")
+    [erreur] = _erreurs(exemple)
+    assert "day is out of range" in erreur and "derogations.yml" in erreur
