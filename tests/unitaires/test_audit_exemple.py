@@ -1,0 +1,164 @@
+"""The whole offline audit through the real `telesante` command, on the demo inventory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+
+TELESANTE = Path(sys.executable).with_name("telesante")
+
+
+def _audit(hosts: Path, sortie: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [TELESANTE, "audit", "-i", hosts, "-f", "terminal,json,csv,junit", "-o", sortie, "--date", "2026-11-21", *extra],
+        capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+
+
+@pytest.fixture
+def rapport(exemple, tmp_path):
+    result = _audit(exemple, tmp_path / "rapports")
+    document = json.loads((tmp_path / "rapports" / "rapport.json").read_text())
+    return result, document, tmp_path / "rapports"
+
+
+def _actifs(document):
+    return {(c["mac"], c["gravite"]) for c in document["constats"] if c["statut"] == "actif"}
+
+
+def test_exemple_incomplet_code_2_avec_les_constats_attendus(rapport):
+    result, document, _ = rapport
+    assert result.returncode == 2, result.stderr
+    assert document["verdict"]["statut"] == "incomplet"
+    assert _actifs(document) == {
+        ("84:28:59:3a:7c:21", "critique"),  # Echo (amazon-... DHCP name, Amazon OUI)
+        ("60:70:6c:12:ab:34", "critique"),  # Nest Hub (mDNS md=Google Nest Hub, joined by IP)
+        ("24:29:34:88:19:0c", "critique"),  # Chromecast whose dérogation expired
+        ("6a:3f:91:0c:55:e2", "à vérifier"),  # randomized MAC
+        ("d0:43:1e:5b:77:10", "à vérifier"),  # unknown laptop
+    }
+    leves = [c for c in document["constats"] if c["statut"] != "actif"]
+    assert [(c["mac"], c["derogation"]["expiree"]) for c in leves] == [("34:5e:08:91:2c:4d", False)]
+    expired = next(c for c in document["constats"] if c["mac"] == "24:29:34:88:19:0c")
+    assert expired["derogation"]["expiree"] is True and "dérogation expirée le 2026-03-31" in expired["message"]
+
+
+def test_preuves_du_nest_hub(rapport):
+    _, document, _ = rapport
+    nest = next(c for c in document["constats"] if c["mac"] == "60:70:6c:12:ab:34")
+    assert nest["identification"]["signature"] == "Google Nest Hub"
+    assert nest["emplacements"] == [{"equipement": "sw-nord-01", "port": "Gi1/0/7", "vlan": 110}]
+    assert nest["ips"] == ["10.20.110.42"]
+    assert nest["fabricant"] == "Google, Inc."
+    assert {"service": "_googlecast._tcp", "modele": "Google Nest Hub"} in nest["services_mdns"]
+    assert {s.split(" : ")[0] for s in nest["sources"]} == {"sw-nord-01", "dhcp-nord", "sonde-nord"}
+
+
+def test_postes_autorises_et_reseau_patients_sans_constat(rapport):
+    _, document, _ = rapport
+    flagged = {c["mac"] for c in document["constats"]}
+    assert not flagged & {"60:fd:a6:10:20:30", "00:50:56:27:50:7a", "80:a9:97:40:50:60", "00:50:56:36:45:60"}
+    assert not flagged & {"28:73:f6:44:21:90", "10:59:32:3b:7a:01", "f0:f6:c1:a2:33:b4", "34:5e:08:12:9f:0e"}
+    statuts = {r["nom"]: r["statut"] for r in document["reseaux"]}
+    assert statuts == {"mission-nord": "non_conforme", "patients-nord": "conforme",
+                       "mission-sud": "incomplet", "invites-sud": "incomplet"}
+
+
+def test_equipement_casse_nomme_avec_fichier_et_ligne(rapport):
+    result, document, _ = rapport
+    [broken] = [e for e in document["equipements"] if e["statut"] == "incomplet"]
+    assert broken["nom"] == "sw-sud-02"
+    assert "captures/sw-sud-02/show_mac-address.txt, ligne 8" in broken["problemes"][0]
+    assert "sw-sud-02" in result.stdout and "show_mac-address.txt, ligne 8" in result.stdout
+
+
+def test_rapport_json_conforme_au_schema(rapport):
+    _, document, _ = rapport
+    schema = json.loads(resources.files("telesante.donnees").joinpath("rapport-audit-v1.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    errors = list(Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(document))
+    assert errors == []
+
+
+def test_csv_pour_excel_francais(rapport):
+    _, document, folder = rapport
+    raw = (folder / "rapport.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Gravité", "Statut", "Réseau"]
+    assert len(rows) == 1 + len(document["constats"])
+    echo = next(r for r in rows if r[4] == "84:28:59:3a:7c:21")
+    assert "sw-nord-01 Gi1/0/5 (VLAN 110)" in echo
+
+
+def test_junit_une_suite_par_reseau_de_mission(rapport):
+    _, _, folder = rapport
+    suites = ET.parse(folder / "rapport-junit.xml").getroot().findall("testsuite")
+    by_name = {s.get("name"): s for s in suites}
+    assert set(by_name) == {"hopital_nord / mission-nord", "clinique_sud / mission-sud"}
+    nord = by_name["hopital_nord / mission-nord"]
+    assert (nord.get("failures"), nord.get("skipped"), nord.get("errors")) == ("5", "1", "0")
+    sud = by_name["clinique_sud / mission-sud"]
+    assert sud.get("errors") == "1"
+    assert "show_mac-address.txt" in sud.find("testcase/error").text
+
+
+def test_code_1_quand_tout_est_lu(exemple, tmp_path):
+    (exemple.parent / "captures/sw-sud-02/show_mac-address.txt").write_text(
+        "\n Status and Counters - Port Address Table\n\n  MAC Address       Port                            VLAN\n"
+        "  ----------------- ------------------------------- ----\n  fc59c0-000001     Trk1                            210\n"
+    )
+    result = _audit(exemple, tmp_path / "r")
+    assert result.returncode == 1, result.stdout
+
+
+def _retirer_hotes(hosts: Path, *names: str) -> None:
+    inventory = yaml.safe_load(hosts.read_text())
+    for group in inventory["all"]["children"].values():
+        for name in names:
+            group.get("hosts", {}).pop(name, None)
+    hosts.write_text(yaml.safe_dump(inventory))
+
+
+def _retirer_lignes(path: Path, needles: list[str]) -> None:
+    path.write_text("".join(line for line in path.read_text().splitlines(True) if not any(n in line for n in needles)))
+
+
+def test_code_0_conforme(exemple, tmp_path):
+    _retirer_hotes(exemple, "sw-sud-02", "sonde-nord")
+    offenders = ["84:28:59:3a:7c:21", "60:70:6c:12:ab:34", "24:29:34:88:19:0c", "6a:3f:91:0c:55:e2", "d0:43:1e:5b:77:10"]
+    captures = exemple.parent / "captures"
+    for path in [*(captures / "sw-nord-01").iterdir(), captures / "dhcp-nord/dnsmasq.leases"]:
+        _retirer_lignes(path, offenders + [f"{m[:4]}.{m[4:8]}.{m[8:]}" for m in (o.replace(":", "") for o in offenders)])
+    result = _audit(exemple, tmp_path / "r")
+    document = json.loads((tmp_path / "r/rapport.json").read_text())
+    assert result.returncode == 0, result.stdout
+    assert document["verdict"]["statut"] == "conforme"
+    assert [c["statut"] for c in document["constats"]] == ["levé par dérogation"]
+
+
+def test_nom_d_hote_hostile_echappe(exemple, tmp_path):
+    """Device-provided names are data: no rich markup, no spreadsheet formula."""
+    leases = exemple.parent / "captures/dhcp-nord/dnsmasq.leases"
+    leases.write_text(leases.read_text().replace("PORTABLE-PERSO", "=HYPERLINK(\"x\")[bold]pwn[/bold]"))
+    result = _audit(exemple, tmp_path / "r")
+    assert "[bold]pwn[/bold]" in result.stdout
+    rows = (tmp_path / "r/rapport.csv").read_bytes().decode("utf-8-sig")
+    assert "'=HYPERLINK" in rows
+
+
+def test_aide_documente_les_codes_de_sortie():
+    result = subprocess.run([TELESANTE, "audit", "--help"], capture_output=True, text=True, check=True)
+    for line in ("0  conforme", "1  non-conformités", "2  incomplet", "3  erreur de configuration"):
+        assert line in result.stdout

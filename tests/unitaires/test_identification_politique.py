@@ -1,0 +1,164 @@
+"""Identification (IEEE registry, signatures) and policy (findings, dérogations)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from netaddr import EUI
+
+from telesante.correlation import CarteReseaux, correler
+from telesante.identification import SignaturesInvalides, charger_identificateur, registre_ieee
+from telesante.mac import is_locally_administered, is_vmware_manual, vm_mac_from_serial
+from telesante.modele import Autorise, Derogation, Equipement, Reseau
+from telesante.observation import Observation
+from telesante.politique import A_VERIFIER, ACTIF, CRITIQUE, LEVE, evaluer
+from netaddr import IPNetwork
+
+
+@pytest.fixture(scope="module")
+def identificateur():
+    return charger_identificateur()
+
+
+@pytest.mark.parametrize("mac", ["84:28:59:00:00:01", "60:70:6c:00:00:01", "60:fd:a6:00:00:01", "34:5e:08:00:00:01"])
+def test_registre_en_memoire_concorde_avec_netaddr(mac):
+    assert registre_ieee().fabricant(mac) == EUI(mac).oui.registration().org
+
+
+def test_registre_charge_une_seule_fois():
+    assert registre_ieee() is registre_ieee()
+    assert len(registre_ieee()) > 30000
+
+
+@pytest.mark.parametrize(
+    "mac, noms, mdns, signature, categorie",
+    [
+        ("84:28:59:3a:7c:21", ["amazon-5c1e9a03f"], [], "Amazon Echo", "assistant vocal"),
+        ("84:28:59:3a:7c:21", ["EchoShow-Cuisine"], [], "Amazon Echo Show", "écran intelligent"),
+        ("84:28:59:3a:7c:21", [], [], "Appareil Amazon (Echo, Fire TV, Kindle...)", "appareil grand public"),
+        ("60:70:6c:12:ab:34", ["fuchsia-6070"], [("_googlecast._tcp", "Google Nest Hub")], "Google Nest Hub", "écran intelligent"),
+        ("60:70:6c:12:ab:35", [], [("_googlecast._tcp", "Chromecast")], "Google Chromecast", "diffusion multimédia"),
+        ("f0:f6:c1:a2:33:b4", [], [], "Sonos", "haut-parleur connecté"),
+        ("34:5e:08:91:2c:4d", [], [], "Roku", "diffusion multimédia"),
+        ("60:fd:a6:10:20:31", [], [("_airplay._tcp", "AppleTV6,2")], "Apple TV", "diffusion multimédia"),
+        ("60:fd:a6:10:20:32", [], [("_airplay._tcp", "AudioAccessory5,1")], "Apple HomePod", "assistant vocal"),
+        ("60:fd:a6:10:20:33", ["portal-salon"], [], "Meta Portal", "écran intelligent"),
+    ],
+)
+def test_signatures_livrees(identificateur, mac, noms, mdns, signature, categorie):
+    result = identificateur.identifier(mac, noms, mdns)
+    assert (result.signature, result.categorie.libelle) == (signature, categorie)
+    assert result.motifs
+
+
+def test_un_mac_apple_seul_n_est_pas_un_appareil_grand_public(identificateur):
+    result = identificateur.identifier("60:fd:a6:10:20:30", ["MAC-URG-01"], [])
+    assert result.fabricant == "Apple, Inc."
+    assert result.signature is None
+
+
+def test_signature_locale_prioritaire():
+    local = [{"nom": "Cadre photo Nixplay", "categorie": "ecran_intelligent", "noms_hote": ["^nixplay"]}]
+    result = charger_identificateur(local).identifier("00:11:22:33:44:55", ["nixplay-w10"], [])
+    assert result.signature == "Cadre photo Nixplay"
+
+
+@pytest.mark.parametrize(
+    "local, extrait",
+    [
+        ([{"nom": "x", "categorie": "ecran_intelligent", "noms_hote": ["(unclosed"]}], "expression régulière invalide"),
+        ([{"nom": "x", "categorie": "ecran_intelligent"}], "aucun critère"),
+        ([{"categorie": "ecran_intelligent"}], "au moins « nom »"),
+        ([{"nom": "x", "categorie": "ecran_intelligent", "mdns": [{"modele": "y"}]}], "« service » attendu"),
+    ],
+)
+def test_signature_locale_invalide(local, extrait):
+    with pytest.raises(SignaturesInvalides) as error:
+        charger_identificateur(local)
+    assert extrait in error.value.erreurs[0]
+
+
+def test_mac_vm_deterministe_dans_la_plage_manuelle_vmware():
+    mac = vm_mac_from_serial("C02ZK1ABMD6R")
+    assert mac == vm_mac_from_serial(" c02zk1abmd6r ")
+    assert is_vmware_manual(mac)
+    assert mac != vm_mac_from_serial("C02ZK1ABMD6S")
+    assert not is_locally_administered(mac)
+
+
+MISSION = Reseau("mission", "site", True, (IPNetwork("10.0.110.0/24"),), frozenset({110}))
+PATIENTS = Reseau("patients", "site", False, (IPNetwork("10.0.120.0/24"),), frozenset({120}))
+SWITCH = Equipement("sw", "cisco_ios", "site", ports_liaison=frozenset({"Gi0/48"}))
+
+
+def _evaluer(observations, autorises=None, derogations=None, today=date(2026, 11, 21)):
+    appareils = correler(observations, {"sw": SWITCH})
+    return evaluer(appareils, CarteReseaux([MISSION, PATIENTS]), charger_identificateur(),
+                   autorises or {}, derogations or {}, today)
+
+
+def _obs(mac, vlan=110, ip=None, name=None, port="Gi0/1", **kw):
+    return Observation(mac=mac, source="sw : test", equipement="sw", vlan=vlan, ip=ip, nom_hote=name, port=port, **kw)
+
+
+def test_appareil_grand_public_sur_mission_critique_avec_preuves():
+    constats, counts = _evaluer([_obs("84:28:59:3a:7c:21", port="Gi0/5"), _obs("84:28:59:3a:7c:21", ip="10.0.110.41", name="amazon-1", port=None)])
+    [constat] = constats
+    assert (constat.gravite, constat.statut, constat.reseau.nom) == (CRITIQUE, ACTIF, "mission")
+    assert constat.appareil.emplacements == {("sw", "Gi0/5", 110)}
+    assert constat.appareil.ips == {"10.0.110.41"}
+    assert counts == {"mission": 1}
+
+
+def test_hors_mission_aucun_constat_pour_les_appareils_grand_public():
+    constats, counts = _evaluer([_obs("84:28:59:3a:7c:21", vlan=120), _obs("6a:00:00:00:00:01", vlan=120)])
+    assert constats == []
+    assert counts == {"patients": 2}
+
+
+def test_mac_aleatoire_est_un_constat_distinct():
+    [constat] = _evaluer([_obs("6a:3f:91:0c:55:e2")])[0]
+    assert (constat.gravite, constat.type) == (A_VERIFIER, "mac_aleatoire")
+
+
+def test_inconnu_non_autorise_a_verifier_et_autorise_silencieux():
+    autorises = {"d0:43:1e:5b:77:10": Autorise("d0:43:1e:5b:77:10", "pc", "poste", "test")}
+    constats, _ = _evaluer([_obs("d0:43:1e:5b:77:10"), _obs("d0:43:1e:5b:77:11")], autorises)
+    assert [(c.appareil.mac, c.gravite) for c in constats] == [("d0:43:1e:5b:77:11", A_VERIFIER)]
+
+
+def test_mac_autorisee_qui_se_presente_comme_echo_est_critique():
+    autorises = {"d0:43:1e:5b:77:10": Autorise("d0:43:1e:5b:77:10", "pc", "poste", "test")}
+    [constat] = _evaluer([_obs("d0:43:1e:5b:77:10", name="amazon-0a1b2c")], autorises)[0]
+    assert (constat.gravite, constat.type) == (CRITIQUE, "usurpation_possible")
+
+
+@pytest.mark.parametrize("today, statut, expiree", [
+    (date(2026, 12, 30), LEVE, False),
+    (date(2026, 12, 31), LEVE, False),  # the expiry day is still covered
+    (date(2027, 1, 1), ACTIF, True),
+])
+def test_derogation_jusqu_a_son_expiration(today, statut, expiree):
+    mac = "34:5e:08:91:2c:4d"
+    derogations = {mac: Derogation(mac, "salle de télésanté", date(2026, 12, 31))}
+    [constat] = _evaluer([_obs(mac)], derogations=derogations, today=today)[0]
+    assert (constat.statut, constat.derogation_expiree) == (statut, expiree)
+    assert ("dérogation expirée le 2026-12-31" in constat.message) == expiree
+
+
+def test_port_de_liaison_n_est_pas_un_emplacement():
+    [constat] = _evaluer([_obs("d0:43:1e:5b:77:11", port="Gi0/48")])[0]
+    assert constat.appareil.emplacements == set()
+
+
+def test_annonce_mdns_sans_mac_rattachee_par_ip():
+    observations = [
+        _obs("60:70:6c:12:ab:34", ip="10.0.110.42", port=None),
+        Observation(mac=None, source="sonde : mdns", equipement="sonde", ip="10.0.110.42",
+                    services_mdns=("_googlecast._tcp",), modele_mdns="Google Nest Hub"),
+    ]
+    [constat] = _evaluer(observations)[0]
+    assert constat.appareil.mac == "60:70:6c:12:ab:34"
+    assert constat.identification.signature == "Google Nest Hub"
+    assert constat.appareil.sources == {"sw : test", "sonde : mdns"}
