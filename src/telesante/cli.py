@@ -1,4 +1,4 @@
-"""The `telesante` command."""
+"""The `telesante` command: argument parsing (in French) and dispatch."""
 
 from __future__ import annotations
 
@@ -30,6 +30,29 @@ def _date(texte: str) -> date:
         raise argparse.ArgumentTypeError(f"date invalide « {texte} » (attendu : AAAA-MM-JJ)") from exc
 
 
+def _positif(texte: str) -> float:
+    try:
+        value = float(texte)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"nombre attendu, reçu « {texte} »") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"nombre positif attendu, reçu « {texte} »")
+    return value
+
+
+def _entier_positif(texte: str) -> int:
+    value = _positif(texte)
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"entier attendu, reçu « {texte} »")
+    return int(value)
+
+
+def _inventaire(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--inventaire", type=Path, required=True, help="inventaire Ansible (fichier d'hôtes)")
+    parser.add_argument("--fichier-mot-de-passe-vault", type=Path, default=None,
+                        help="fichier du mot de passe Ansible Vault de l'inventaire")
+
+
 def construire_analyseur() -> argparse.ArgumentParser:
     """The argument parser, in French."""
     parser = argparse.ArgumentParser(
@@ -38,6 +61,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"telesante {__version__}")
     commands = parser.add_subparsers(dest="commande", required=True, metavar="COMMANDE")
+
     audit = commands.add_parser(
         "audit",
         help="vérifie qu'aucun appareil interdit ou non autorisé n'est sur un réseau de mission",
@@ -46,43 +70,112 @@ def construire_analyseur() -> argparse.ArgumentParser:
         epilog=f"Codes de sortie :\n{CODES_SORTIE}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    audit.add_argument("-i", "--inventaire", type=Path, required=True, help="inventaire Ansible (dossier ou fichier)")
-    audit.add_argument(
-        "--source", choices=("captures",), default="captures",
-        help="captures : lit les fichiers de captures de chaque équipement (hors ligne)",
-    )
-    audit.add_argument(
-        "-f", "--format", type=_formats, default=["terminal"], dest="formats",
-        help="formats du rapport, séparés par des virgules : terminal, json, csv, junit (défaut : terminal)",
-    )
+    _inventaire(audit)
+    audit.add_argument("--source", choices=("captures", "direct"), default="captures",
+                       help="captures : fichiers de captures de chaque équipement (hors ligne, défaut) ; "
+                       "direct : collecte par SSH auprès des équipements")
+    audit.add_argument("-f", "--format", type=_formats, default=["terminal"], dest="formats",
+                       help="formats du rapport, séparés par des virgules : terminal, json, csv, junit (défaut : terminal)")
     audit.add_argument("-o", "--sortie", type=Path, default=Path("rapports"),
                        help="dossier des rapports fichiers (défaut : ./rapports)")
     audit.add_argument("--date", type=_date, default=None,
                        help="date de référence pour l'expiration des dérogations (AAAA-MM-JJ, défaut : aujourd'hui)")
-    audit.add_argument("--fichier-mot-de-passe-vault", type=Path, default=None,
-                       help="fichier du mot de passe Ansible Vault de l'inventaire")
+    direct = audit.add_argument_group("collecte directe (--source direct)")
+    direct.add_argument("--parallele", type=_entier_positif, default=8, metavar="N",
+                        help="équipements lus en même temps (défaut : 8)")
+    direct.add_argument("--delai-connexion", type=_positif, default=10.0, metavar="S",
+                        help="délai de connexion SSH en secondes (défaut : 10)")
+    direct.add_argument("--delai-commande", type=_positif, default=30.0, metavar="S",
+                        help="délai d'une commande en secondes (défaut : 30)")
+    direct.add_argument("--tentatives", type=_entier_positif, default=3, metavar="N",
+                        help="tentatives par équipement pour les pannes passagères, avec attente doublée (défaut : 3)")
+    direct.add_argument("--hotes-connus", type=Path, default=None, metavar="FICHIER",
+                        help="fichier known_hosts (défaut : telesante_fichier_hotes_connus de l'inventaire, "
+                        "sinon hotes_connus à côté de l'inventaire)")
+    direct.add_argument("--enregistrer-captures", type=Path, default=None, metavar="DOSSIER",
+                        help="écrit ce qui a été lu au format des captures hors ligne (rejouable avec --source captures)")
+
+    keys = commands.add_parser("cles-hotes", help="gère les clés d'hôtes SSH épinglées des équipements",
+                               description="Les clés d'hôtes ne sont jamais acceptées d'office : les épingler "
+                               "est un geste explicite de l'administrateur.")
+    key_commands = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help_text in (("lister", "affiche l'état de la clé de chaque équipement"),
+                            ("epingler", "lit la clé présentée par un équipement et l'épingle"),
+                            ("retirer", "retire la clé épinglée d'un équipement")):
+        action = key_commands.add_parser(name, help=help_text, description=help_text)
+        _inventaire(action)
+        action.add_argument("--hotes-connus", type=Path, default=None, metavar="FICHIER", help="fichier known_hosts")
+        if name != "lister":
+            action.add_argument("equipement", help="nom de l'équipement dans l'inventaire")
+        if name == "epingler":
+            action.add_argument("--empreinte", default=None, metavar="SHA256:...",
+                                help="empreinte attendue, vérifiée avant d'épingler (obligatoire hors terminal)")
+
+    sensor = commands.add_parser("capteur", help="capteurs réseau")
+    sensor_commands = sensor.add_subparsers(dest="capteur", required=True, metavar="CAPTEUR")
+    mdns = sensor_commands.add_parser("mdns", help="écoute les annonces mDNS et écrit le fichier d'observations",
+                                      description="Écoute mDNS sur une interface pendant une durée bornée et écrit "
+                                      "le fichier d'observations que l'audit lit (plateforme capteur_mdns).")
+    mdns.add_argument("--interface", required=True, help="interface d'écoute (sur un VLAN de mission)")
+    mdns.add_argument("--duree", type=_positif, default=30.0, metavar="S", help="durée d'écoute en secondes (défaut : 30)")
+    mdns.add_argument("--sortie", type=Path, required=True, metavar="FICHIER", help="fichier d'observations à écrire")
+    mdns.add_argument("--nom", default="", help="nom du capteur (défaut : nom d'hôte)")
     return parser
 
 
-def _audit(args) -> int:
+def _console_erreurs():
     from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _configuration(args):
+    """Load the inventory, or print the French errors and return None (exit code 3)."""
+    from telesante.inventaire import ErreurConfiguration, charger_configuration
+
+    try:
+        return charger_configuration(args.inventaire, args.fichier_mot_de_passe_vault)
+    except ErreurConfiguration as exc:
+        errors = _console_erreurs()
+        errors.print(f"Erreur de configuration dans l'inventaire {args.inventaire} :", style="bold red", markup=False)
+        for erreur in exc.erreurs:
+            errors.print(f"  - {erreur}", markup=False)
+        errors.print(f"Code de sortie {ERREUR_CONFIGURATION} : {SIGNIFICATION[ERREUR_CONFIGURATION]}", markup=False)
+        return None
+
+
+def _hotes_connus(args, config) -> Path:
+    return args.hotes_connus or config.fichier_hotes_connus or config.racine / "hotes_connus"
+
+
+def _audit(args) -> int:
+    from functools import partial
 
     from telesante.audit import auditer
     from telesante.collecte.captures import collecter_captures
-    from telesante.inventaire import ErreurConfiguration, charger_configuration
     from telesante.rapports import document as doc
     from telesante.rapports import formats, terminal
 
-    errors = Console(stderr=True, soft_wrap=True)
-    try:
-        config = charger_configuration(args.inventaire, args.fichier_mot_de_passe_vault)
-    except ErreurConfiguration as exc:
-        errors.print(f"Erreur de configuration dans l'inventaire {args.inventaire} :", style="bold red", markup=False)
-        for erreur in exc.erreurs:
-            errors.print(f"  - {erreur}", markup=False, highlight=False)
-        errors.print(f"Code de sortie {ERREUR_CONFIGURATION} : {SIGNIFICATION[ERREUR_CONFIGURATION]}", markup=False)
+    config = _configuration(args)
+    if config is None:
         return ERREUR_CONFIGURATION
-    resultat = auditer(config, collecter_captures, mode=args.source, aujourd_hui=args.date)
+    errors = _console_erreurs()
+    if args.source == "captures":
+        resultat = auditer(config, collecter_captures, mode="captures", aujourd_hui=args.date)
+    else:
+        from telesante.collecte.direct import ParametresSSH, collecter_ssh
+        from telesante.collecte.parallele import collecter_en_parallele
+
+        parametres = ParametresSSH(
+            hotes_connus=_hotes_connus(args, config), delai_connexion=args.delai_connexion,
+            delai_commande=args.delai_commande, tentatives=args.tentatives,
+            dossier_captures=args.enregistrer_captures,
+        )
+        resultat = auditer(
+            config, partial(collecter_ssh, parametres=parametres), mode="direct", aujourd_hui=args.date,
+            executer=lambda collecter, equipements: collecter_en_parallele(
+                collecter, equipements, args.parallele, errors),
+        )
     document = doc.construire(resultat)
     if "terminal" in args.formats:
         terminal.afficher(document)
@@ -95,8 +188,64 @@ def _audit(args) -> int:
         temporary = path.with_suffix(path.suffix + ".tmp")
         temporary.write_bytes(writers[name](document))
         temporary.replace(path)
-        errors.print(f"Rapport {name} : {path}", markup=False, highlight=False)
+        errors.print(f"Rapport {name} : {path}", markup=False)
     return resultat.code_sortie
+
+
+def _cles_hotes(args) -> int:
+    from telesante import cles_hotes
+
+    config = _configuration(args)
+    if config is None:
+        return ERREUR_CONFIGURATION
+    fichier = _hotes_connus(args, config)
+    out = _console_erreurs()
+    if args.action == "lister":
+        for equipement in config.equipements:
+            keys = cles_hotes.cles_connues(fichier, equipement)
+            state = ", ".join(f"{k.get_name()} {k.fingerprint}" for k in keys) or "aucune clé épinglée"
+            print(f"{equipement.nom} ({cles_hotes.nom_known_hosts(equipement)}) : {state}")
+        return 0
+    equipement = next((e for e in config.equipements if e.nom == args.equipement), None)
+    if equipement is None:
+        out.print(f"Équipement « {args.equipement} » absent de l'inventaire {args.inventaire}.", markup=False)
+        return ERREUR_CONFIGURATION
+    if args.action == "retirer":
+        removed = cles_hotes.retirer(fichier, equipement)
+        print(f"{equipement.nom} : clé retirée de {fichier}" if removed else f"{equipement.nom} : aucune clé épinglée")
+        return 0
+    try:
+        cle = cles_hotes.lire_cle_distante(equipement)
+    except cles_hotes.ErreurCleHote as exc:
+        out.print(str(exc), markup=False)
+        return 1
+    print(f"{equipement.nom} ({cles_hotes.nom_known_hosts(equipement)}) présente la clé {cle.get_name()} {cle.fingerprint}")
+    if args.empreinte is not None:
+        if args.empreinte.strip() != cle.fingerprint:
+            out.print(f"Empreinte différente de celle attendue ({args.empreinte}) : clé NON épinglée.", markup=False)
+            return 1
+    elif not sys.stdin.isatty():
+        out.print("Hors terminal, --empreinte est obligatoire : clé NON épinglée.", markup=False)
+        return 1
+    elif input("Épingler cette clé ? Vérifiez l'empreinte sur la console de l'équipement [o/N] ").strip().lower() not in ("o", "oui"):
+        print("Clé NON épinglée.")
+        return 1
+    cles_hotes.epingler(fichier, equipement, cle)
+    print(f"Clé épinglée dans {fichier}.")
+    return 0
+
+
+def _capteur_mdns(args) -> int:
+    from telesante import capteur_mdns
+
+    try:
+        document = capteur_mdns.ecouter(args.interface, args.duree, args.nom)
+    except (ValueError, OSError) as exc:
+        _console_erreurs().print(f"Capteur mDNS : {exc}", markup=False)
+        return 1
+    capteur_mdns.ecrire(document, args.sortie)
+    print(f"{len(document['annonces'])} annonces mDNS écrites dans {args.sortie}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     args = construire_analyseur().parse_args(argv)
     if args.commande == "audit":
         return _audit(args)
-    return 0
+    if args.commande == "cles-hotes":
+        return _cles_hotes(args)
+    return _capteur_mdns(args)
 
 
 if __name__ == "__main__":  # pragma: no cover
