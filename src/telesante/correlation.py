@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import gc
 import ipaddress
-from collections.abc import Iterable
+import re
+import socket
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +31,24 @@ class Appareil:
     vu_le: datetime | None = None
 
 
+# A dotted-quad IPv4 address exactly as ipaddress accepts one: ASCII digits, 0-255,
+# no leading zero. Anything else (IPv6, typos) goes through ipaddress itself.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
+def _parse_ip(ip: str) -> tuple[int, int] | None:
+    """(version, integer value) of an address, as ipaddress.ip_address reads it; None if invalid."""
+    ip = ip.split("%", 1)[0]
+    if _IPV4.fullmatch(ip):
+        return 4, int.from_bytes(socket.inet_aton(ip), "big")  # fast path, same value
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    return address.version, int(address)
+
+
 class CarteReseaux:
     """Finds the declared networks an IP or a (site, VLAN) belongs to."""
 
@@ -38,24 +60,38 @@ class CarteReseaux:
         )
         self._starts = [r[0] for r in ranges]
         self._ranges = ranges
+        # Per IP version, the range boundaries cut the address space into intervals that
+        # each lie in a fixed set of subnets: their networks are computed once, innermost
+        # (last in sort order) first, so a lookup is a single bisection.
+        self._intervals: dict[int, tuple[list[int], list[tuple[Reseau, ...]]]] = {}
+        for version in {r[2] for r in ranges}:
+            own = [r for r in ranges if r[2] == version]
+            bounds = sorted({r[0] for r in own} | {r[1] + 1 for r in own})
+            self._intervals[version] = (
+                bounds,
+                [tuple(reseau for first, last, _, reseau in reversed(own) if first <= start <= last)
+                 for start in bounds],
+            )
         self._by_vlan: dict[tuple[str, int], list[Reseau]] = {}
         for reseau in reseaux:
             for vlan in reseau.vlans:
                 self._by_vlan.setdefault((reseau.site, vlan), []).append(reseau)
 
+    def _networks_of_ip(self, ip: str) -> tuple[Reseau, ...]:
+        parsed = _parse_ip(ip)
+        if parsed is None:
+            return ()
+        version, value = parsed
+        intervals = self._intervals.get(version)
+        if intervals is None:
+            return ()
+        bounds, networks = intervals
+        index = bisect.bisect_right(bounds, value) - 1
+        return networks[index] if index >= 0 else ()
+
     def par_ip(self, ip: str) -> list[Reseau]:
         """Networks whose subnets hold this address (declared subnets may nest)."""
-        try:
-            address = ipaddress.ip_address(ip.split("%", 1)[0])
-        except ValueError:
-            return []
-        value = int(address)
-        found = []
-        index = bisect.bisect_right(self._starts, value)
-        for first, last, version, reseau in reversed(self._ranges[:index]):
-            if version == address.version and first <= value <= last:
-                found.append(reseau)
-        return found
+        return list(self._networks_of_ip(ip))
 
     def par_vlan(self, site: str, vlan: int) -> list[Reseau]:
         return self._by_vlan.get((site, vlan), [])
@@ -64,12 +100,31 @@ class CarteReseaux:
         """Every declared network where this device was seen, in declaration order."""
         found: dict[str, Reseau] = {}
         for ip in appareil.ips:
-            for reseau in self.par_ip(ip):
+            for reseau in self._networks_of_ip(ip):
                 found.setdefault(reseau.nom, reseau)
+        by_vlan = self._by_vlan
         for site, vlan in appareil.vlans:
-            for reseau in self.par_vlan(site, vlan):
+            for reseau in by_vlan.get((site, vlan), ()):
                 found.setdefault(reseau.nom, reseau)
         return list(found.values())
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many acyclic objects.
+
+    Every few hundred thousand allocations the collector walks the whole heap (the input
+    observations included); building hundreds of thousands of devices triggers that over
+    and over, for nothing: these objects hold no reference cycles, and reference counting
+    frees them as usual. Its previous state is restored on exit.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def correler(observations: Iterable[Observation], equipements: dict[str, Equipement]) -> dict[str, Appareil]:
@@ -77,36 +132,41 @@ def correler(observations: Iterable[Observation], equipements: dict[str, Equipem
     appareils: dict[str, Appareil] = {}
     by_ip: dict[str, str] = {}
     without_mac: list[Observation] = []
-    for obs in observations:
-        if obs.mac is None:
-            without_mac.append(obs)
-            continue
-        appareil = appareils.get(obs.mac)
-        if appareil is None:
-            appareil = appareils[obs.mac] = Appareil(obs.mac, obs.mac)
-        _ajouter(appareil, obs, equipements.get(obs.equipement))
-        if obs.ip:
-            by_ip[obs.ip] = obs.mac
-    for obs in without_mac:
-        key = by_ip.get(obs.ip or "", f"ip:{obs.ip}")
-        appareil = appareils.get(key)
-        if appareil is None:
-            appareil = appareils[key] = Appareil(key, None)
-        _ajouter(appareil, obs, equipements.get(obs.equipement))
+    with gc_paused():
+        for obs in observations:
+            mac = obs.mac
+            if mac is None:
+                without_mac.append(obs)
+                continue
+            appareil = appareils.get(mac)
+            if appareil is None:
+                appareil = appareils[mac] = Appareil(mac, mac)
+            _ajouter(appareil, obs, equipements.get(obs.equipement))
+            if obs.ip:
+                by_ip[obs.ip] = mac
+        for obs in without_mac:
+            key = by_ip.get(obs.ip or "", f"ip:{obs.ip}")
+            appareil = appareils.get(key)
+            if appareil is None:
+                appareil = appareils[key] = Appareil(key, None)
+            _ajouter(appareil, obs, equipements.get(obs.equipement))
     return appareils
 
 
 def _ajouter(appareil: Appareil, obs: Observation, equipement: Equipement | None) -> None:
     appareil.sources.add(obs.source)
-    if obs.ip:
-        appareil.ips.add(obs.ip)
-    if obs.vlan is not None and equipement is not None:
-        appareil.vlans.add((equipement.site, obs.vlan))
-    if obs.port and (equipement is None or obs.port not in equipement.ports_liaison):
-        appareil.emplacements.add((obs.equipement, obs.port, obs.vlan))
+    ip, vlan, port = obs.ip, obs.vlan, obs.port
+    if ip:
+        appareil.ips.add(ip)
+    if vlan is not None and equipement is not None:
+        appareil.vlans.add((equipement.site, vlan))
+    if port and (equipement is None or port not in equipement.ports_liaison):
+        appareil.emplacements.add((obs.equipement, port, vlan))
     if obs.nom_hote:
         appareil.noms_hote.add(obs.nom_hote)
-    for service in obs.services_mdns:
-        appareil.mdns.add((service, obs.modele_mdns))
-    if obs.vu_le is not None and (appareil.vu_le is None or obs.vu_le > appareil.vu_le):
-        appareil.vu_le = obs.vu_le
+    if obs.services_mdns:
+        for service in obs.services_mdns:
+            appareil.mdns.add((service, obs.modele_mdns))
+    vu_le = obs.vu_le
+    if vu_le is not None and (appareil.vu_le is None or vu_le > appareil.vu_le):
+        appareil.vu_le = vu_le

@@ -77,6 +77,9 @@ FDB = json.dumps([
     {"mac": "8e:1f:00:00:00:01", "ifname": "swp1", "vlan": 1, "master": "br0", "state": "permanent"},
     {"mac": "84:28:59:3a:7c:21", "ifname": "swp1", "vlan": 110, "master": "br0", "flags": []},
     {"mac": "60:fd:a6:10:20:30", "ifname": "swp3", "vlan": 110, "master": "br0", "state": "stale"},
+    {"mac": "28:73:f6:44:21:90", "ifname": "swp6", "master": "br120"},
+    {"mac": "28:73:f6:44:21:91", "ifname": "tap1", "master": "vmbr0v130"},
+    {"mac": "28:73:f6:44:21:92", "ifname": "swp7", "master": "br0"},
 ])
 NEIGH = json.dumps([
     {"dst": "172.31.110.41", "dev": "gw.110", "lladdr": "84:28:59:3a:7c:21", "state": ["REACHABLE"]},
@@ -90,6 +93,9 @@ def test_fdb_garde_les_entrees_apprises_seulement():
     assert [(o.mac, o.port, o.vlan) for o in observations] == [
         ("84:28:59:3a:7c:21", "swp1", 110),
         ("60:fd:a6:10:20:30", "swp3", 110),
+        ("28:73:f6:44:21:90", "swp6", 120),  # bridge per VLAN
+        ("28:73:f6:44:21:91", "tap1", 130),
+        ("28:73:f6:44:21:92", "swp7", None),
     ]
 
 

@@ -7,6 +7,7 @@ read goes through the very parsers of the offline path (`ResultatCollecte.analys
 
 from __future__ import annotations
 
+import errno
 import shlex
 import socket
 import time
@@ -65,6 +66,11 @@ def _message_ssh(exc: BaseException, equipement: Equipement, parametres: Paramet
         )
     if isinstance(exc, (paramiko.AuthenticationException, NetmikoAuthenticationException)):
         return EchecDefinitif(f"authentification refusée par {where} (utilisateur « {equipement.utilisateur} »)")
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        causes = list(exc.errors.values())
+        if causes and all(isinstance(c, ConnectionRefusedError) or getattr(c, "errno", None) == errno.ECONNREFUSED
+                          for c in causes):
+            return EchecPassager(f"connexion refusée par {where} (sshd arrêté ?)")
     if isinstance(exc, ConnectionRefusedError) or "Connection refused" in text:
         return EchecPassager(f"connexion refusée par {where} (sshd arrêté ?)")
     if isinstance(exc, (socket.timeout, TimeoutError, NetmikoTimeoutException)) or "timed out" in text.lower():

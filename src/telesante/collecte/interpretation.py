@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-# "Vlan110", "vlan.20", "irb.20", "eth1.100", "bond0.110", "Vlan101, Port-Channel2"
-_VLAN_INTERFACE = re.compile(r"^(?:vlan\s*\.?|irb\.|\S+\.)(\d{1,4})$", re.IGNORECASE)
+# "Vlan110", "vlan.20", "irb.20", "eth1.100", "bond0.110", "Vlan101, Port-Channel2", and the
+# bridge of a bridge-per-VLAN Linux switch: "br110", "vmbr0v110" (Proxmox).
+_VLAN_INTERFACE = re.compile(r"^(?:vlan\s*\.?|irb\.|\S+\.|br|\S+v)(\d{1,4})$", re.IGNORECASE)
 
 
 def vlan_depuis_nom(nom: str | None) -> int | None:

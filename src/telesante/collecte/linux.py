@@ -46,12 +46,15 @@ def observations_fdb(texte: str, equipement: str, source: str) -> list[Observati
         if mac is None or entry.get("state") == "permanent" or "master" not in entry:
             continue
         vlan = entry.get("vlan")
+        if not isinstance(vlan, int) or not 1 <= vlan <= 4094:
+            # No VLAN filtering: one bridge per VLAN, the VLAN is in the bridge's name.
+            vlan = vlan_depuis_nom(str(entry.get("master")))
         observations.append(
             Observation(
                 mac=mac,
                 source=source,
                 equipement=equipement,
-                vlan=vlan if isinstance(vlan, int) and 1 <= vlan <= 4094 else None,
+                vlan=vlan,
                 port=str(entry.get("ifname") or "") or None,
             )
         )

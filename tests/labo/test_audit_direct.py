@@ -1,0 +1,212 @@
+"""The audit over real SSH against the lab: expected findings, and each fault as a test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .inventaire_labo import ecrire_inventaire
+from .topologie import GATEWAY, SWITCH
+
+TELESANTE = str(Path(sys.executable).with_name("telesante"))
+ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200"}
+
+pytestmark = pytest.mark.racine
+
+
+def _audit(hosts: Path, sortie: Path, *extra: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, dict]:
+    result = subprocess.run(
+        [TELESANTE, "audit", "-i", str(hosts), "--source", "direct", "-f", "terminal,json", "-o", str(sortie), *extra],
+        capture_output=True, text=True, timeout=timeout, env=ENV,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result, json.loads((sortie / "rapport.json").read_text())
+
+
+def _actifs(document) -> dict[str, tuple[str, str]]:
+    return {c["mac"]: (c["gravite"], c["type"]) for c in document["constats"] if c["statut"] == "actif"}
+
+
+def _equipements(document) -> dict[str, dict]:
+    return {e["nom"]: e for e in document["equipements"]}
+
+
+@pytest.fixture(scope="module")
+def mdns(lab, tmp_path_factory) -> Path:
+    """The mDNS sensor, run for real inside the probe's namespace on the mission VLAN."""
+    sortie = tmp_path_factory.mktemp("capteur") / "mdns.json"
+    result = lab.run_in(lab.topology.probe, [TELESANTE, "capteur", "mdns", "--interface", "eth0",
+                                            "--duree", "4", "--sortie", str(sortie), "--nom", "sonde-labo"], timeout=30)
+    assert result.returncode == 0, result.stderr
+    return sortie
+
+
+def test_capteur_mdns_voit_le_nest_hub(lab, mdns):
+    document = json.loads(mdns.read_text())
+    nest = lab.host("nest-hub")
+    [annonce] = [a for a in document["annonces"] if a["service"] == "_googlecast._tcp.local."]
+    assert annonce["ip"] == nest.ip
+    assert annonce["txt"]["md"] == "Google Nest Hub"
+
+
+def test_audit_direct_constats_attendus_avec_port_et_vlan(lab, mdns, tmp_path):
+    lab.refresh_traffic()
+    hosts = ecrire_inventaire(lab, tmp_path / "inv", mdns)
+    result, document = _audit(hosts, tmp_path / "r", "--enregistrer-captures", str(tmp_path / "captures"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    echo, nest, phone = lab.host("echo-show"), lab.host("nest-hub"), lab.host("telephone")
+    assert _actifs(document) == {
+        echo.mac: ("critique", "categorie_interdite"),
+        nest.mac: ("critique", "categorie_interdite"),
+        phone.mac: ("à vérifier", "mac_aleatoire"),
+    }
+    by_mac = {c["mac"]: c for c in document["constats"]}
+    for host in (echo, nest, phone):
+        assert by_mac[host.mac]["emplacements"] == [{"equipement": SWITCH, "port": host.switch_port, "vlan": 110}]
+        assert by_mac[host.mac]["ips"] == [host.ip]
+    assert by_mac[echo.mac]["noms_hote"] == [echo.dhcp_hostname]
+    assert by_mac[nest.mac]["identification"]["signature"] == "Google Nest Hub"
+    assert any(s.startswith("sonde-labo") for s in by_mac[nest.mac]["sources"])
+    reseaux = {r["nom"]: r for r in document["reseaux"]}
+    assert reseaux["mission-labo"]["statut"] == "non_conforme"
+    assert reseaux["patients-labo"]["statut"] == "conforme" and reseaux["patients-labo"]["appareils"] >= 1
+    assert all(e["statut"] == "complet" for e in document["equipements"])
+
+    # The same run, replayed offline from what it recorded, gives the same verdict.
+    shutil.copytree(tmp_path / "captures", hosts.parent / "captures")
+    replay = subprocess.run([TELESANTE, "audit", "-i", str(hosts), "-f", "json", "-o", str(tmp_path / "rejeu")],
+                            capture_output=True, text=True, timeout=60, env=ENV)
+    assert replay.returncode == 1, replay.stderr
+    assert _actifs(json.loads((tmp_path / "rejeu/rapport.json").read_text())) == _actifs(document)
+
+
+def test_sshd_arrete_equipement_incomplet_les_autres_audites(lab, tmp_path):
+    hosts = ecrire_inventaire(lab, tmp_path / "inv")
+    lab.arreter_sshd(SWITCH)
+    try:
+        result, document = _audit(hosts, tmp_path / "r", "--tentatives", "2", "--delai-connexion", "2")
+    finally:
+        lab.demarrer_sshd(SWITCH)
+    assert result.returncode == 2
+    equipements = _equipements(document)
+    assert equipements[SWITCH]["statut"] == "incomplet"
+    assert "connexion refusée" in equipements[SWITCH]["problemes"][0]
+    assert "après 2 tentatives" in equipements[SWITCH]["problemes"][0]
+    assert equipements[GATEWAY]["statut"] == equipements["dhcp-labo"]["statut"] == "complet"
+    assert SWITCH in result.stdout
+    # What the other equipment saw is still judged: the Echo is found through the gateway and DHCP.
+    assert lab.host("echo-show").mac in _actifs(document)
+    assert {r["nom"]: r["statut"] for r in document["reseaux"]}["mission-labo"] == "incomplet"
+
+
+def test_mauvais_identifiants(lab, tmp_path):
+    other_key = tmp_path / "autre_cle"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True)
+    hosts = ecrire_inventaire(lab, tmp_path / "inv", **{SWITCH: {"ansible_ssh_private_key_file": str(other_key)}})
+    result, document = _audit(hosts, tmp_path / "r")
+    assert result.returncode == 2
+    [probleme] = _equipements(document)[SWITCH]["problemes"]
+    assert "authentification refusée" in probleme and "tentatives" not in probleme  # not retried
+
+
+def test_cle_d_hote_changee_refusee_puis_epinglee_explicitement(lab, tmp_path):
+    old_known_hosts = tmp_path / "hotes_connus"
+    shutil.copy(lab.known_hosts, old_known_hosts)
+    hosts = ecrire_inventaire(lab, tmp_path / "inv")
+    lab.changer_cle_hote(SWITCH)
+    try:
+        result, document = _audit(hosts, tmp_path / "r", "--hotes-connus", str(old_known_hosts))
+        assert result.returncode == 2
+        [probleme] = _equipements(document)[SWITCH]["problemes"]
+        assert "CHANGÉE" in probleme and "telesante cles-hotes epingler commutateur" in probleme
+        assert _equipements(document)[GATEWAY]["statut"] == "complet"
+
+        # Pinning needs the expected fingerprint when not at a terminal: nothing is pinned blindly.
+        pin = [TELESANTE, "cles-hotes", "epingler", "-i", str(hosts), "--hotes-connus", str(old_known_hosts), SWITCH]
+        refused = subprocess.run(pin, capture_output=True, text=True, timeout=30, env=ENV, stdin=subprocess.DEVNULL)
+        assert refused.returncode == 1 and "--empreinte est obligatoire" in refused.stderr
+        fingerprint = refused.stdout.split()[-1]
+        wrong = subprocess.run(pin + ["--empreinte", "SHA256:faux"], capture_output=True, text=True, timeout=30, env=ENV)
+        assert wrong.returncode == 1 and "NON épinglée" in wrong.stderr
+        pinned = subprocess.run(pin + ["--empreinte", fingerprint], capture_output=True, text=True, timeout=30, env=ENV)
+        assert pinned.returncode == 0, pinned.stderr
+        result, document = _audit(hosts, tmp_path / "r2", "--hotes-connus", str(old_known_hosts))
+        assert _equipements(document)[SWITCH]["statut"] == "complet"
+    finally:
+        lab.refresh_known_hosts()
+
+
+def test_cle_d_hote_inconnue_refusee(lab, tmp_path):
+    empty = tmp_path / "vide"
+    empty.write_text("")
+    hosts = ecrire_inventaire(lab, tmp_path / "inv")
+    result, document = _audit(hosts, tmp_path / "r", "--hotes-connus", str(empty))
+    assert result.returncode == 2
+    assert all("inconnue" in e["problemes"][0] for e in document["equipements"])
+
+
+def test_lien_lent_delai_depasse_et_duree_bornee(lab, tmp_path):
+    hosts = ecrire_inventaire(lab, tmp_path / "inv")
+    lab.ralentir(SWITCH, 2500)
+    try:
+        start = time.monotonic()
+        result, document = _audit(hosts, tmp_path / "r", "--delai-connexion", "1", "--tentatives", "2")
+        elapsed = time.monotonic() - start
+    finally:
+        lab.retablir(SWITCH)
+    assert result.returncode == 2
+    assert "délai dépassé" in _equipements(document)[SWITCH]["problemes"][0]
+    assert _equipements(document)[GATEWAY]["statut"] == "complet"
+    assert elapsed < 20, f"audit trop long malgré les délais : {elapsed:.1f} s"
+
+
+def test_commande_en_echec_et_sortie_etrangere(lab, tmp_path):
+    hosts = ecrire_inventaire(
+        lab, tmp_path / "inv", tmp_path / "absent.json",
+        **{"dhcp-labo": {"telesante_fichier": "/etc/hostname"},
+           GATEWAY: {"telesante_plateforme": "cisco_nxos"}},
+    )
+    result, document = _audit(hosts, tmp_path / "r", "--delai-commande", "5", "--tentatives", "1")
+    assert result.returncode == 2
+    equipements = _equipements(document)
+    assert "bail dnsmasq illisible" in equipements["dhcp-labo"]["problemes"][0]
+    assert "« cat" in equipements["sonde-labo"]["problemes"][0] and "a échoué" in equipements["sonde-labo"]["problemes"][0]
+    assert equipements[GATEWAY]["statut"] == "incomplet"  # a Linux shell is not an NX-OS CLI
+    assert equipements[SWITCH]["statut"] == "complet"
+
+
+def test_sigterm_pendant_la_collecte_rapport_partiel(lab, tmp_path):
+    hosts = ecrire_inventaire(lab, tmp_path / "inv")
+    sortie = tmp_path / "r"
+    _audit(hosts, sortie)  # an earlier complete run
+    earlier = (sortie / "rapport.json").read_text()
+    lab.ralentir(SWITCH, 3000)
+    try:
+        process = subprocess.Popen(
+            [TELESANTE, "audit", "-i", str(hosts), "--source", "direct", "-f", "json", "-o", str(sortie),
+             "--parallele", "1", "--delai-connexion", "10"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+        )
+        time.sleep(2.0)
+        process.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        stdout, stderr = process.communicate(timeout=30)
+        stop_seconds = time.monotonic() - start
+    finally:
+        lab.retablir(SWITCH)
+    assert process.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    assert "Arrêt demandé (SIGTERM)" in stderr
+    assert stop_seconds < 5
+    document = json.loads((sortie / "rapport.json").read_text())
+    assert document["verdict"]["interrompu"] is True and document["verdict"]["statut"] == "incomplet"
+    assert any("interrompu" in p for e in document["equipements"] for p in e["problemes"])
+    assert json.loads(earlier)["verdict"]["interrompu"] is False  # the earlier report was whole, never half-written
