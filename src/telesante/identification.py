@@ -122,13 +122,24 @@ def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list
 
 
 class Identificateur:
-    """Matches devices against signatures; caches per-vendor results for speed."""
+    """Matches devices against signatures; caches per-vendor results for speed.
+
+    The signatures are fixed at construction: the lookup tables below derive from them.
+    """
 
     def __init__(self, signatures: list[Signature], categories: dict[str, Categorie], registre: RegistreOui):
         self.signatures = signatures
         self.categories = categories
         self.registre = registre
         self._vendor_cache: dict[str | None, tuple[int, Signature | None]] = {}
+        # Answers for devices known by their vendor alone (immutable, so shared).
+        self._vendor_only: dict[str | None, Identification] = {}
+        # Host-name patterns and mDNS rules, in signature order.
+        self._hostname_patterns = [(s.noms_hote, s) for s in signatures if s.noms_hote]
+        self._mdns_rules: dict[str, list[tuple[re.Pattern | None, Signature]]] = {}
+        for signature in signatures:
+            for rule_service, rule_model in signature.mdns:
+                self._mdns_rules.setdefault(rule_service, []).append((rule_model, signature))
 
     def _by_vendor(self, vendor: str | None) -> tuple[int, Signature | None]:
         try:
@@ -144,23 +155,32 @@ class Identificateur:
     ) -> Identification:
         """Identify one device from its MAC, its host names and its mDNS (service, model) pairs."""
         vendor = self.registre.fabricant(mac) if mac else None
+        if not noms_hote and not mdns:  # most devices: the answer depends on the vendor only
+            try:
+                return self._vendor_only[vendor]
+            except KeyError:
+                identification = self._vendor_only[vendor] = self._identify(vendor, (), ())
+                return identification
+        return self._identify(vendor, noms_hote, mdns)
+
+    def _identify(
+        self, vendor: str | None, noms_hote: Iterable[str], mdns: Iterable[tuple[str, str | None]]
+    ) -> Identification:
         best_force, best = self._by_vendor(vendor)
         motifs = [f"fabricant « {vendor} »"] if best else []
+        # The first host name that matches a signature wins (the first matching signature).
         for name in noms_hote:
-            for signature in self.signatures:
-                if signature.noms_hote and FORCE_NOM_HOTE > best_force and signature.noms_hote.search(name):
-                    best_force, best = FORCE_NOM_HOTE, signature
-                    motifs.append(f"nom d'hôte « {name} »")
-                    break
+            found = next((signature for pattern, signature in self._hostname_patterns if pattern.search(name)), None)
+            if found is not None:
+                best_force, best = FORCE_NOM_HOTE, found
+                motifs.append(f"nom d'hôte « {name} »")
+                break
         for service, model in mdns:
-            for signature in self.signatures:
-                for rule_service, rule_model in signature.mdns:
-                    if rule_service != service:
-                        continue
-                    force = FORCE_MDNS_MODELE if rule_model else FORCE_MDNS
-                    if force > best_force and (rule_model is None or (model and rule_model.search(model))):
-                        best_force, best = force, signature
-                        motifs.append(f"mDNS {service}" + (f" modèle « {model} »" if rule_model else ""))
+            for rule_model, signature in self._mdns_rules.get(service, ()):
+                force = FORCE_MDNS_MODELE if rule_model else FORCE_MDNS
+                if force > best_force and (rule_model is None or (model and rule_model.search(model))):
+                    best_force, best = force, signature
+                    motifs.append(f"mDNS {service}" + (f" modèle « {model} »" if rule_model else ""))
         if best is None:
             return Identification(vendor)
         return Identification(vendor, best.nom, best.categorie, tuple(motifs))

@@ -210,3 +210,41 @@ def test_sigterm_pendant_la_collecte_rapport_partiel(lab, tmp_path):
     assert document["verdict"]["interrompu"] is True and document["verdict"]["statut"] == "incomplet"
     assert any("interrompu" in p for e in document["equipements"] for p in e["problemes"])
     assert json.loads(earlier)["verdict"]["interrompu"] is False  # the earlier report was whole, never half-written
+
+
+@pytest.fixture
+def acces_ios(lab, tmp_path):
+    """A key whose sessions on the lab switch get the IOS CLI stand-in (forced command)."""
+    key = tmp_path / "cle_ios"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    before = lab.authorized_keys.read_text()
+    script = Path(__file__).with_name("cli_ios_simulee.py")
+    lab.authorized_keys.write_text(before + f'command="{script}" {key.with_suffix(".pub").read_text()}')
+    try:
+        yield key
+    finally:
+        lab.authorized_keys.write_text(before)
+
+
+def test_cli_constructeur_par_netmiko_et_ntc_templates(lab, mdns, tmp_path, acces_ios):
+    """The vendor path end to end: netmiko's cisco_ios driver, then ntc-templates, over real SSH."""
+    lab.refresh_traffic()
+    hosts = ecrire_inventaire(lab, tmp_path / "inv", mdns, **{
+        SWITCH: {"telesante_plateforme": "cisco_ios", "ansible_ssh_private_key_file": str(acces_ios)}})
+    result, document = _audit(hosts, tmp_path / "r", "--enregistrer-captures", str(tmp_path / "captures"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert _equipements(document)[SWITCH]["lectures"] == ["show mac address-table", "show ip arp"]
+    echo = lab.host("echo-show")
+    [constat] = [c for c in document["constats"] if c["mac"] == echo.mac]
+    assert constat["emplacements"] == [{"equipement": SWITCH, "port": echo.switch_port, "vlan": 110}]
+    assert (tmp_path / "captures" / SWITCH / "show_mac_address-table.txt").read_text().startswith("          Mac Address Table")
+
+
+def test_commande_inconnue_de_l_equipement(lab, tmp_path, acces_ios):
+    """An IOS that rejects a command ('% Invalid input') makes the equipment incomplete, named."""
+    hosts = ecrire_inventaire(lab, tmp_path / "inv", **{
+        SWITCH: {"telesante_plateforme": "aruba_aoscx", "ansible_ssh_private_key_file": str(acces_ios)}})
+    result, document = _audit(hosts, tmp_path / "r", "--tentatives", "1", "--delai-commande", "10")
+    [probleme] = _equipements(document)[SWITCH]["problemes"]
+    assert result.returncode == 2
+    assert probleme.startswith("« show mac-address-table » refusée par l'équipement : % Invalid input"), probleme

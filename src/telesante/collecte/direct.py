@@ -113,6 +113,10 @@ def _lire_paramiko(client: paramiko.SSHClient, commande: str, parametres: Parame
     return output
 
 
+# How vendor CLIs say they refuse a command (IOS/NX-OS/EOS/AOS-CX, ProCurve, Junos).
+_REFUS_CLI = ("% Invalid input", "% Unknown command", "% Incomplete command", "Invalid input:", "syntax error")
+
+
 def _commande(lecture: Lecture, equipement: Equipement) -> str:
     return lecture.commande.format(chemin=shlex.quote(equipement.chemin_fichier or ""))
 
@@ -142,8 +146,9 @@ def _session(equipement: Equipement, parametres: ParametresSSH):
 
         def run(commande: str) -> str:
             text = connection.send_command(commande, read_timeout=parametres.delai_commande)
-            if "Invalid input" in text or "% Unknown command" in text or "syntax error" in text:
-                raise LectureRefusee(f"« {commande} » refusée par l'équipement : {text.strip().splitlines()[0]}")
+            refusal = next((line.strip() for line in text.splitlines() if any(m in line for m in _REFUS_CLI)), None)
+            if refusal:
+                raise LectureRefusee(f"« {commande} » refusée par l'équipement : {refusal}")
             return text
 
         return run, connection.disconnect
