@@ -110,11 +110,14 @@ def test_sshd_arrete_equipement_incomplet_les_autres_audites(lab, tmp_path):
 def test_mauvais_identifiants(lab, tmp_path):
     other_key = tmp_path / "autre_cle"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True)
-    hosts = ecrire_inventaire(lab, tmp_path / "inv", **{SWITCH: {"ansible_ssh_private_key_file": str(other_key)}})
+    secret = "MotDePasse-Secret-42"
+    hosts = ecrire_inventaire(lab, tmp_path / "inv", **{
+        SWITCH: {"ansible_ssh_private_key_file": str(other_key), "ansible_password": secret}})
     result, document = _audit(hosts, tmp_path / "r")
     assert result.returncode == 2
     [probleme] = _equipements(document)[SWITCH]["problemes"]
     assert "authentification refusée" in probleme and "tentatives" not in probleme  # not retried
+    assert secret not in result.stdout + result.stderr + (tmp_path / "r/rapport.json").read_text()
 
 
 def test_cle_d_hote_changee_refusee_puis_epinglee_explicitement(lab, tmp_path):
