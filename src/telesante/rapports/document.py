@@ -1,0 +1,110 @@
+"""The audit's result as a plain document: the JSON report's versioned schema (v1).
+
+Every other format (terminal, CSV, JUnit) is rendered from this document, so they
+can never disagree. Schema: src/telesante/donnees/rapport-audit-v1.schema.json.
+"""
+
+from __future__ import annotations
+
+from telesante import __version__
+from telesante.audit import SIGNIFICATION, ResultatAudit
+from telesante.politique import Constat
+
+FORMAT = "telesante-rapport-audit"
+VERSION = 1
+STATUTS = {0: "conforme", 1: "non_conforme", 2: "incomplet", 3: "erreur_configuration"}
+
+
+def _constat(constat: Constat) -> dict:
+    appareil, ident = constat.appareil, constat.identification
+    derogation = None
+    if constat.derogation is not None:
+        derogation = {
+            "justification": constat.derogation.justification,
+            "expiration": constat.derogation.expiration.isoformat(),
+            "expiree": constat.derogation_expiree,
+        }
+    return {
+        "gravite": constat.gravite,
+        "type": constat.type,
+        "statut": constat.statut,
+        "message": constat.message,
+        "reseau": constat.reseau.nom,
+        "site": constat.reseau.site,
+        "mac": appareil.mac,
+        "fabricant": ident.fabricant,
+        "identification": {
+            "signature": ident.signature,
+            "categorie": ident.categorie.libelle if ident.categorie else None,
+            "motifs": list(ident.motifs),
+        },
+        "ips": sorted(appareil.ips),
+        "vlans": sorted({vlan for _site, vlan in appareil.vlans}),
+        "emplacements": [
+            {"equipement": eq, "port": port, "vlan": vlan}
+            for eq, port, vlan in sorted(appareil.emplacements, key=lambda e: (e[0], e[1], e[2] or 0))
+        ],
+        "noms_hote": sorted(appareil.noms_hote),
+        "services_mdns": [
+            {"service": service, "modele": model}
+            for service, model in sorted(appareil.mdns, key=lambda m: (m[0], m[1] or ""))
+        ],
+        "sources": sorted(appareil.sources),
+        "vu_le": appareil.vu_le.isoformat() if appareil.vu_le else None,
+        "derogation": derogation,
+    }
+
+
+def construire(resultat: ResultatAudit) -> dict:
+    """The report document for one audit run."""
+    code = resultat.code_sortie
+    actifs = resultat.constats_actifs
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "outil": {"nom": "telesante", "version": __version__},
+        "inventaire": str(resultat.configuration.racine),
+        "mode": resultat.mode,
+        "debut": resultat.debut.isoformat(),
+        "fin": resultat.fin.isoformat(),
+        "date_reference": resultat.date_reference.isoformat(),
+        "verdict": {
+            "code_sortie": code,
+            "statut": STATUTS[code],
+            "signification": SIGNIFICATION[code],
+            "interrompu": resultat.interrompu,
+        },
+        "resume": {
+            "equipements": len(resultat.collectes),
+            "equipements_incomplets": sum(1 for c in resultat.collectes if not c.complet),
+            "appareils": resultat.nombre_appareils,
+            "constats_critiques": sum(1 for c in actifs if c.gravite == "critique"),
+            "constats_a_verifier": sum(1 for c in actifs if c.gravite != "critique"),
+            "constats_leves": len(resultat.constats) - len(actifs),
+        },
+        "notes": list(resultat.notes),
+        "equipements": [
+            {
+                "nom": c.equipement.nom,
+                "plateforme": c.equipement.plateforme,
+                "site": c.equipement.site,
+                "statut": "complet" if c.complet else "incomplet",
+                "problemes": list(c.problemes),
+                "lectures": list(c.lectures_reussies),
+                "observations": len(c.observations),
+            }
+            for c in resultat.collectes
+        ],
+        "reseaux": [
+            {
+                "nom": e.reseau.nom,
+                "site": e.reseau.site,
+                "type": "mission" if e.reseau.mission else "hors_mission",
+                "statut": e.statut,
+                "appareils": e.appareils,
+                "constats_actifs": e.constats_actifs,
+            }
+            for e in resultat.reseaux
+        ],
+        "constats": [_constat(c) for c in resultat.constats],
+    }

@@ -1,0 +1,104 @@
+"""File reports: JSON, CSV for French-locale Excel, JUnit XML for CI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+
+CSV_COLONNES = [
+    ("gravite", "Gravité"), ("statut", "Statut"), ("reseau", "Réseau"), ("site", "Site"),
+    ("mac", "MAC"), ("fabricant", "Fabricant"), ("signature", "Identification"), ("categorie", "Catégorie"),
+    ("ips", "IP"), ("vlans", "VLAN"), ("emplacements", "Équipement et port"), ("noms_hote", "Noms d'hôte"),
+    ("mdns", "Services mDNS"), ("sources", "Sources"), ("message", "Constat"), ("derogation", "Dérogation"),
+]
+
+
+def en_json(document: dict) -> str:
+    """The report document as indented UTF-8 JSON."""
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _cellule(value: str) -> str:
+    # Device-provided strings (host names...) must not be taken for spreadsheet formulas.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _emplacements(constat: dict) -> str:
+    return ", ".join(
+        f"{e['equipement']} {e['port']}" + (f" (VLAN {e['vlan']})" if e["vlan"] is not None else "")
+        for e in constat["emplacements"]
+    )
+
+
+def en_csv(document: dict) -> bytes:
+    """Findings as CSV that Excel in a French locale opens as is: UTF-8 with BOM, ';' separator."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow([title for _key, title in CSV_COLONNES])
+    for constat in document["constats"]:
+        derogation = constat["derogation"]
+        values = {
+            **constat,
+            "signature": constat["identification"]["signature"] or "",
+            "categorie": constat["identification"]["categorie"] or "",
+            "ips": ", ".join(constat["ips"]),
+            "vlans": ", ".join(str(v) for v in constat["vlans"]),
+            "emplacements": _emplacements(constat),
+            "noms_hote": ", ".join(constat["noms_hote"]),
+            "mdns": ", ".join(
+                m["service"] + (f" ({m['modele']})" if m["modele"] else "") for m in constat["services_mdns"]
+            ),
+            "sources": ", ".join(constat["sources"]),
+            "derogation": (
+                f"{'expirée' if derogation['expiree'] else 'jusqu’au'} {derogation['expiration']} : "
+                f"{derogation['justification']}" if derogation else ""
+            ),
+        }
+        writer.writerow([_cellule(str(values.get(key) or "")) for key, _title in CSV_COLONNES])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def en_junit(document: dict) -> bytes:
+    """JUnit XML: one suite per mission network, one failing case per active finding.
+
+    A network whose site could not be fully read gets an error case: CI must not
+    take an unread network for a compliant one.
+    """
+    suites = ET.Element("testsuites", name="telesante audit")
+    incomplete = [e for e in document["equipements"] if e["statut"] == "incomplet"]
+    for reseau in (r for r in document["reseaux"] if r["type"] == "mission"):
+        suite = ET.SubElement(suites, "testsuite", name=f"{reseau['site']} / {reseau['nom']}")
+        findings = [c for c in document["constats"] if c["reseau"] == reseau["nom"]]
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for constat in findings:
+            case = ET.SubElement(
+                suite, "testcase", classname=reseau["nom"],
+                name=f"{constat['mac'] or constat['ips'][0]} {constat['identification']['signature'] or ''}".strip(),
+            )
+            counts["tests"] += 1
+            if constat["statut"] != "actif":
+                ET.SubElement(case, "skipped", message=f"levé par dérogation : {constat['derogation']['justification']}")
+                counts["skipped"] += 1
+                continue
+            failure = ET.SubElement(case, "failure", type=constat["gravite"], message=constat["message"])
+            failure.text = "\n".join([
+                f"IP : {', '.join(constat['ips'])}",
+                f"Emplacements : {_emplacements(constat)}",
+                f"Fabricant : {constat['fabricant'] or 'inconnu'}",
+                f"Noms d'hôte : {', '.join(constat['noms_hote'])}",
+                f"Sources : {', '.join(constat['sources'])}",
+            ])
+            counts["failures"] += 1
+        case = ET.SubElement(suite, "testcase", classname=reseau["nom"], name="collecte complète du site")
+        counts["tests"] += 1
+        site_incomplete = [e for e in incomplete if e["site"] == reseau["site"]]
+        if reseau["statut"] == "incomplet":
+            error = ET.SubElement(case, "error", type="incomplet", message="réseau non entièrement vu")
+            error.text = "\n".join(p for e in site_incomplete for p in e["problemes"]) or "aucun équipement lu sur ce site"
+            counts["errors"] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
