@@ -17,7 +17,7 @@ SIGNIFICATION = {
     CONFORME: "conforme : aucun appareil interdit ni non autorisé sur les réseaux de mission",
     NON_CONFORME: "non-conformités : des appareils interdits ou non autorisés sont sur un réseau de mission",
     INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu (le verdict ne couvre pas tout)",
-    ERREUR_CONFIGURATION: "erreur de configuration : inventaire invalide, rien n'a été audité",
+    ERREUR_CONFIGURATION: "erreur de configuration : inventaire invalide ou commande mal formée, rien n'a été audité",
 }
 
 Collecteur = Callable[[Equipement], ResultatCollecte]

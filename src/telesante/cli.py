@@ -9,6 +9,7 @@ from pathlib import Path
 
 from telesante import __version__
 from telesante.audit import ERREUR_CONFIGURATION, SIGNIFICATION
+from telesante.francais import AnalyseurFrancais
 
 CODES_SORTIE = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
 FORMATS = ("terminal", "json", "csv", "junit")
@@ -49,18 +50,18 @@ def _entier_positif(texte: str) -> int:
 
 def _inventaire(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--inventaire", type=Path, required=True, help="inventaire Ansible (fichier d'hôtes)")
-    parser.add_argument("--fichier-mot-de-passe-vault", type=Path, default=None,
+    parser.add_argument("--fichier-mot-de-passe-vault", type=Path, default=None, metavar="FICHIER",
                         help="fichier du mot de passe Ansible Vault de l'inventaire")
 
 
 def construire_analyseur() -> argparse.ArgumentParser:
     """The argument parser, in French."""
-    parser = argparse.ArgumentParser(
+    parser = AnalyseurFrancais(
         prog="telesante",
         description="Audit de conformité des réseaux de mission et provisionnement des postes DSQ.",
     )
     parser.add_argument("--version", action="version", version=f"telesante {__version__}")
-    commands = parser.add_subparsers(dest="commande", required=True, metavar="COMMANDE")
+    commands = parser.add_subparsers(dest="commande", required=True, metavar="COMMANDE", parser_class=AnalyseurFrancais)
 
     audit = commands.add_parser(
         "audit",
@@ -98,7 +99,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     keys = commands.add_parser("cles-hotes", help="gère les clés d'hôtes SSH épinglées des équipements",
                                description="Les clés d'hôtes ne sont jamais acceptées d'office : les épingler "
                                "est un geste explicite de l'administrateur.")
-    key_commands = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    key_commands = keys.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=AnalyseurFrancais)
     for name, help_text in (("lister", "affiche l'état de la clé de chaque équipement"),
                             ("epingler", "lit la clé présentée par un équipement et l'épingle"),
                             ("retirer", "retire la clé épinglée d'un équipement")):
@@ -112,7 +113,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
                                 help="empreinte attendue, vérifiée avant d'épingler (obligatoire hors terminal)")
 
     sensor = commands.add_parser("capteur", help="capteurs réseau")
-    sensor_commands = sensor.add_subparsers(dest="capteur", required=True, metavar="CAPTEUR")
+    sensor_commands = sensor.add_subparsers(dest="capteur", required=True, metavar="CAPTEUR",
+                                            parser_class=AnalyseurFrancais)
     mdns = sensor_commands.add_parser("mdns", help="écoute les annonces mDNS et écrit le fichier d'observations",
                                       description="Écoute mDNS sur une interface pendant une durée bornée et écrit "
                                       "le fichier d'observations que l'audit lit (plateforme capteur_mdns).")

@@ -162,3 +162,16 @@ def test_aide_documente_les_codes_de_sortie():
     result = subprocess.run([TELESANTE, "audit", "--help"], capture_output=True, text=True, check=True)
     for line in ("0  conforme", "1  non-conformités", "2  incomplet", "3  erreur de configuration"):
         assert line in result.stdout
+
+
+@pytest.mark.parametrize("argv, extrait", [
+    (["audit"], "arguments obligatoires manquants : -i/--inventaire"),
+    (["audit", "-i", "x.yml", "-f", "pdf"], "format inconnu ['pdf']"),
+    (["audit", "-i", "x.yml", "--parallele", "0"], "nombre positif attendu"),
+])
+def test_mauvaise_utilisation_code_3_en_francais(argv, extrait):
+    """A usage error must not exit 2, which means "incomplete audit" to schedulers."""
+    result = subprocess.run([TELESANTE, *argv], capture_output=True, text=True)
+    assert result.returncode == 3
+    assert "utilisation : telesante audit" in result.stderr and "erreur :" in result.stderr
+    assert extrait in result.stderr
