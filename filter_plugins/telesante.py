@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+"""Jinja filters of the telesante provisioning.
+
+The VM MAC is derived by the very function the network audit uses
+(telesante.mac.vm_mac_from_serial): the provisioning and the audit can never
+disagree on the address of a poste's Windows VM.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from telesante.mac import InvalidMac, is_vmware_manual, normalize_mac, vm_mac_from_serial
+except ImportError:  # ansible-playbook run from a Python without the package installed
+    _SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    if _SRC not in sys.path:
+        sys.path.insert(0, _SRC)
+    from telesante.mac import InvalidMac, is_vmware_manual, normalize_mac, vm_mac_from_serial
+
+
+def telesante_mac_vm(numero_serie):
+    """MAC of the Windows VM of the Mac with this serial number (VMware manual range)."""
+    if not isinstance(numero_serie, str) or not numero_serie.strip():
+        raise AnsibleFilterError(
+            "telesante_mac_vm : numéro de série du Mac attendu (texte non vide), reçu %r" % (numero_serie,))
+    try:
+        return vm_mac_from_serial(numero_serie)
+    except ValueError as exc:
+        raise AnsibleFilterError("telesante_mac_vm : %s" % exc) from exc
+
+
+def telesante_mac_normalisee(mac):
+    """Canonical lowercase colon form of a MAC address (as the audit writes it)."""
+    try:
+        return normalize_mac(mac)
+    except InvalidMac as exc:
+        raise AnsibleFilterError("telesante_mac_normalisee : %s" % exc) from exc
+
+
+def telesante_mac_plage_vmware(mac):
+    """True when the MAC lies in VMware's manual range (00:50:56:00:00:00-00:50:56:3F:FF:FF)."""
+    try:
+        return is_vmware_manual(normalize_mac(mac))
+    except InvalidMac:
+        return False
+
+
+def _hex_id(value):
+    """Integer of a system_profiler USB id ('0x08e6  (Gemalto)', '0x3438', 8934)."""
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    token = value.strip().split()[0]
+    try:
+        return int(token, 16)  # system_profiler writes ids in hex, with or without 0x
+    except ValueError:
+        return None
+
+
+def _walk_usb(items):
+    for item in items or []:
+        if isinstance(item, dict):
+            yield item
+            yield from _walk_usb(item.get("_items"))
+
+
+def telesante_usb_appareils(donnees, vendor_id, product_id):
+    """Devices of `system_profiler SPUSBDataType -json` matching vendor_id/product_id.
+
+    The tree is walked at any depth (hubs nest their devices in `_items`).
+    Returns the list of matching device names (empty when the device is absent).
+    """
+    if not isinstance(donnees, dict):
+        raise AnsibleFilterError("telesante_usb_appareils : sortie JSON de system_profiler attendue")
+    wanted = (_hex_id(vendor_id), _hex_id(product_id))
+    found = []
+    for bus in donnees.get("SPUSBDataType", []) or []:
+        for device in _walk_usb([bus]):
+            if (_hex_id(device.get("vendor_id")), _hex_id(device.get("product_id"))) == wanted:
+                found.append(device.get("_name", "?"))
+    return found
+
+
+class FilterModule(object):
+    """telesante filters."""
+
+    def filters(self):
+        return {
+            "telesante_mac_vm": telesante_mac_vm,
+            "telesante_mac_normalisee": telesante_mac_normalisee,
+            "telesante_mac_plage_vmware": telesante_mac_plage_vmware,
+            "telesante_usb_appareils": telesante_usb_appareils,
+        }
