@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from telesante import __version__
-from telesante.audit import ERREUR_CONFIGURATION, SIGNIFICATION
+from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET, SIGNIFICATION
 from telesante.francais import AnalyseurFrancais
 
 CODES_SORTIE = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
@@ -79,6 +79,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
                        help="formats du rapport, séparés par des virgules : terminal, json, csv, junit (défaut : terminal)")
     audit.add_argument("-o", "--sortie", type=Path, default=Path("rapports"),
                        help="dossier des rapports fichiers (défaut : ./rapports)")
+    audit.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
+                       help="base SQLite où chaque passage est ajouté (verdict, constats, équipements non lus)")
     audit.add_argument("--date", type=_date, default=None,
                        help="date de référence pour l'expiration des dérogations (AAAA-MM-JJ, défaut : aujourd'hui)")
     direct = audit.add_argument_group("collecte directe (--source direct)")
@@ -95,6 +97,11 @@ def construire_analyseur() -> argparse.ArgumentParser:
                         "sinon hotes_connus à côté de l'inventaire)")
     direct.add_argument("--enregistrer-captures", type=Path, default=None, metavar="DOSSIER",
                         help="écrit ce qui a été lu au format des captures hors ligne (rejouable avec --source captures)")
+
+    history = commands.add_parser("historique", help="affiche les derniers passages enregistrés",
+                                  description="Affiche les derniers passages d'audit enregistrés avec --historique.")
+    history.add_argument("fichier", type=Path, help="base SQLite de l'historique")
+    history.add_argument("-n", "--nombre", type=_entier_positif, default=10, help="passages affichés (défaut : 10)")
 
     keys = commands.add_parser("cles-hotes", help="gère les clés d'hôtes SSH épinglées des équipements",
                                description="Les clés d'hôtes ne sont jamais acceptées d'office : les épingler "
@@ -191,7 +198,38 @@ def _audit(args) -> int:
         temporary.write_bytes(writers[name](document))
         temporary.replace(path)
         errors.print(f"Rapport {name} : {path}", markup=False)
+    if args.historique is not None:
+        from telesante.historique import ErreurHistorique, enregistrer
+
+        try:
+            run = enregistrer(args.historique, document)
+            errors.print(f"Passage n° {run} ajouté à l'historique {args.historique}", markup=False)
+        except ErreurHistorique as exc:
+            errors.print(f"Historique : {exc}", style="bold red", markup=False)
+            return max(resultat.code_sortie, INCOMPLET)
     return resultat.code_sortie
+
+
+def _historique(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from telesante.historique import ErreurHistorique, derniers_passages
+
+    try:
+        runs = derniers_passages(args.fichier, args.nombre)
+    except ErreurHistorique as exc:
+        _console_erreurs().print(str(exc), markup=False)
+        return ERREUR_CONFIGURATION
+    table = Table(title=f"Derniers passages ({args.fichier})")
+    for title in ("N°", "Début", "Mode", "Code", "Statut", "Constats actifs", "Équipements incomplets"):
+        table.add_column(title)
+    for run in runs:
+        statut = run["statut"] + (" (interrompu)" if run["interrompu"] else "")
+        table.add_row(str(run["id"]), run["debut"], run["mode"], str(run["code_sortie"]), statut,
+                      str(run["constats_actifs"]), str(run["equipements_incomplets"]))
+    Console().print(table)
+    return 0
 
 
 def _cles_hotes(args) -> int:
@@ -257,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         return _audit(args)
     if args.commande == "cles-hotes":
         return _cles_hotes(args)
+    if args.commande == "historique":
+        return _historique(args)
     return _capteur_mdns(args)
 
 

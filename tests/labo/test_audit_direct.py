@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -189,13 +190,14 @@ def test_commande_en_echec_et_sortie_etrangere(lab, tmp_path):
 def test_sigterm_pendant_la_collecte_rapport_partiel(lab, tmp_path):
     hosts = ecrire_inventaire(lab, tmp_path / "inv")
     sortie = tmp_path / "r"
-    _audit(hosts, sortie)  # an earlier complete run
+    base = tmp_path / "historique.sqlite"
+    _audit(hosts, sortie, "--historique", str(base))  # an earlier complete run
     earlier = (sortie / "rapport.json").read_text()
     lab.ralentir(SWITCH, 3000)
     try:
         process = subprocess.Popen(
             [TELESANTE, "audit", "-i", str(hosts), "--source", "direct", "-f", "json", "-o", str(sortie),
-             "--parallele", "1", "--delai-connexion", "10"],
+             "--parallele", "1", "--delai-connexion", "10", "--historique", str(base)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
         )
         time.sleep(2.0)
@@ -213,6 +215,8 @@ def test_sigterm_pendant_la_collecte_rapport_partiel(lab, tmp_path):
     assert document["verdict"]["interrompu"] is True and document["verdict"]["statut"] == "incomplet"
     assert any("interrompu" in p for e in document["equipements"] for p in e["problemes"])
     assert json.loads(earlier)["verdict"]["interrompu"] is False  # the earlier report was whole, never half-written
+    with sqlite3.connect(base) as db:  # the earlier run is kept, the interrupted one is added
+        assert db.execute("SELECT id, interrompu FROM passages ORDER BY id").fetchall() == [(1, 0), (2, 1)]
 
 
 @pytest.fixture
