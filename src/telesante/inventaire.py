@@ -52,8 +52,12 @@ class _Validation:
         return str(valeur).strip()
 
     def mac(self, valeur, cle: str) -> str | None:
+        if isinstance(valeur, int) and not isinstance(valeur, bool):
+            # YAML 1.1 reads 10:59:32:33:44:55 as a base-60 number.
+            self.erreur(valeur, cle, "MAC lue comme un nombre par YAML : mettez-la entre guillemets")
+            return None
         try:
-            return normalize_mac(str(valeur)) if isinstance(valeur, str) else normalize_mac(valeur)
+            return normalize_mac(valeur)
         except InvalidMac as exc:
             self.erreur(valeur, cle, str(exc))
             return None

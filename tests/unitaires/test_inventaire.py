@@ -80,6 +80,12 @@ def test_une_mac_deux_identites(exemple):
     assert "imprimante-urgence" in erreur and "mac-urg-01" in erreur
 
 
+def test_mac_sans_lettres_lue_comme_nombre_par_yaml(exemple):
+    _replace(exemple.parent / "group_vars/all/autorises.yml", "mac: 64:4e:d7:aa:01:02", "mac: 10:59:32:33:44:55")
+    [erreur] = _erreurs(exemple)
+    assert "autorises.yml, ligne 10" in erreur and "entre guillemets" in erreur
+
+
 def test_toutes_les_erreurs_a_la_fois(exemple):
     _replace(exemple.parent / "group_vars/all/reseaux.yml", "vlans: [110]", "vlans: [0]")
     _replace(exemple.parent / "group_vars/all/derogations.yml", "expiration: 2030-06-30", "expiration: demain")
