@@ -14,7 +14,7 @@ $(INSTALLE): pyproject.toml
 
 ## Audit de l'inventaire de démonstration, hors ligne (captures embarquées).
 demo: $(INSTALLE)
-	@$(VENV)/bin/telesante audit -i inventaires/exemple/hosts.yml -f terminal,json,csv,junit -o rapports/exemple; \
+	@$(VENV)/bin/telesante audit -i inventaires/exemple/hosts.yml -f terminal,json,csv,junit,html -o rapports/exemple; \
 	code=$$?; \
 	case $$code in \
 	  0) sens="conforme";; \
@@ -23,7 +23,7 @@ demo: $(INSTALLE)
 	  *) echo "Échec de la démonstration (code $$code)"; exit $$code;; \
 	esac; \
 	echo; echo "Démonstration terminée : l'audit a rendu le code $$code ($$sens)."; \
-	echo "Rapports écrits dans rapports/exemple/ (rapport.json, rapport.csv, rapport-junit.xml)."
+	echo "Rapports écrits dans rapports/exemple/ (rapport.json, rapport.csv, rapport-junit.xml, rapport.html)."
 
 ## Paquets Debian des tests (laboratoire réseau, Mac simulé) : installés s'il en manque.
 paquets-systeme:

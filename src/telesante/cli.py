@@ -12,8 +12,8 @@ from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET, SIGNIFICATION
 from telesante.francais import AnalyseurFrancais
 
 CODES_SORTIE = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
-FORMATS = ("terminal", "json", "csv", "junit")
-FICHIERS = {"json": "rapport.json", "csv": "rapport.csv", "junit": "rapport-junit.xml"}
+FORMATS = ("terminal", "json", "csv", "junit", "html")
+FICHIERS = {"json": "rapport.json", "csv": "rapport.csv", "junit": "rapport-junit.xml", "html": "rapport.html"}
 
 
 def _formats(texte: str) -> list[str]:
@@ -76,7 +76,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
                        help="captures : fichiers de captures de chaque équipement (hors ligne, défaut) ; "
                        "direct : collecte par SSH auprès des équipements")
     audit.add_argument("-f", "--format", type=_formats, default=["terminal"], dest="formats",
-                       help="formats du rapport, séparés par des virgules : terminal, json, csv, junit (défaut : terminal)")
+                       help="formats du rapport, séparés par des virgules : terminal, json, csv, junit, html (défaut : terminal)")
     audit.add_argument("-o", "--sortie", type=Path, default=Path("rapports"),
                        help="dossier des rapports fichiers (défaut : ./rapports)")
     audit.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
@@ -188,7 +188,8 @@ def _audit(args) -> int:
     document = doc.construire(resultat)
     if "terminal" in args.formats:
         terminal.afficher(document)
-    writers = {"json": lambda d: formats.en_json(d).encode("utf-8"), "csv": formats.en_csv, "junit": formats.en_junit}
+    writers = {"json": lambda d: formats.en_json(d).encode("utf-8"), "csv": formats.en_csv,
+               "junit": formats.en_junit, "html": formats.en_html}
     files = [f for f in args.formats if f in writers]
     if files:
         args.sortie.mkdir(parents=True, exist_ok=True)

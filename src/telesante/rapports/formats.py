@@ -102,3 +102,15 @@ def en_junit(document: dict) -> bytes:
             suite.set(key, str(value))
     ET.indent(suites)
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+
+
+def en_html(document: dict) -> bytes:
+    """A self-contained HTML page (no external resource). Every value is escaped:
+    host names and mDNS names come from devices and are untrusted."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    environment = Environment(
+        loader=PackageLoader("telesante", "donnees"), autoescape=True, undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    return environment.get_template("rapport.html.j2").render(d=document).encode("utf-8")
