@@ -1,0 +1,170 @@
+"""Build test installers for the simulated Mac (never real, proprietary ones).
+
+* :func:`fabriquer_fusion`: a VMware Fusion installer, as a DMG (volume
+  "VMware Fusion" holding ``VMware Fusion.pkg``), a flat package, or a ZIP
+  of ``VMware Fusion.app``. The payload installs ``/Applications/VMware
+  Fusion.app`` with a real XML ``Contents/Info.plist`` (bundle id
+  ``com.vmware.fusion``, ``CFBundleShortVersionString``) and the Fusion
+  stand-ins in ``Contents/Library`` (``vmrun``, ``vmware-vdiskmanager``,
+  ``Initialize VMware Fusion.tool``), linked from ``Contents/Public``.
+* :func:`fabriquer_paquet`: any flat package (token middleware, DSQ tools...).
+* :func:`fabriquer_iso`: a small file standing for a Windows ISO.
+* :func:`sha256`: the checksum the inventory gives for each installer.
+
+The formats are those of ``outils/macos_formats.py`` (the same code the
+stand-ins read them with): UDIF trailer for DMGs, xar header plus zip for
+packages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import plistlib
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+from .construction import OUTILS, OUTILS_FUSION, module_outils
+
+IDENTIFIANT_FUSION = "com.vmware.fusion"
+APP_FUSION = "VMware Fusion.app"
+VOLUME_FUSION = "VMware Fusion"
+PAQUET_DANS_DMG = "VMware Fusion.pkg"
+# Fusion version -> build number, as on VMware's download names.
+BUILDS_FUSION = {"13.6.2": "24409261", "13.6.1": "24319021", "13.6.0": "24238079",
+                 "13.5.2": "23775688", "13.5.1": "23298085", "12.2.5": "20904517"}
+FORMATS = ("dmg", "pkg", "zip")
+
+
+def _formats() -> ModuleType:
+    return module_outils("macos_formats")
+
+
+def build_fusion(version: str) -> str:
+    """Build number of a Fusion version (VMware's when known, derived otherwise)."""
+    if version in BUILDS_FUSION:
+        return BUILDS_FUSION[version]
+    return str(20000000 + int(hashlib.sha256(version.encode()).hexdigest()[:6], 16) % 9999999)
+
+
+def _application_fusion(dossier: Path, version: str) -> Path:
+    """Write ``VMware Fusion.app`` into ``dossier``; return its path."""
+    app = dossier / APP_FUSION
+    contenu = app / "Contents"
+    (contenu / "MacOS").mkdir(parents=True)
+    (contenu / "Library").mkdir()
+    (contenu / "Public").mkdir()
+    (contenu / "Resources").mkdir()
+    with open(contenu / "Info.plist", "wb") as flux:
+        plistlib.dump({
+            "CFBundleDevelopmentRegion": "English",
+            "CFBundleDisplayName": "VMware Fusion",
+            "CFBundleExecutable": "VMware Fusion",
+            "CFBundleIdentifier": IDENTIFIANT_FUSION,
+            "CFBundleInfoDictionaryVersion": "6.0",
+            "CFBundleName": "VMware Fusion",
+            "CFBundlePackageType": "APPL",
+            "CFBundleShortVersionString": version,
+            "CFBundleVersion": build_fusion(version),
+            "LSMinimumSystemVersion": "12.0",
+            "NSHumanReadableCopyright": "Copyright (c) 1998-2024 Broadcom. All Rights Reserved.",
+        }, flux)
+    executable = contenu / "MacOS" / "VMware Fusion"
+    executable.write_text("#!/bin/sh\n# Application VMware Fusion (Mac simulé) : pas d'interface.\n"
+                          "exit 0\n")
+    executable.chmod(0o755)
+    (contenu / "PkgInfo").write_text("APPLVMWF")
+    for nom in OUTILS_FUSION:
+        shutil.copy2(OUTILS / nom, contenu / "Library" / nom)
+        (contenu / "Library" / nom).chmod(0o755)
+    for nom in ("vmrun", "vmware-vdiskmanager"):
+        (contenu / "Public" / nom).symlink_to(f"../Library/{nom}")
+    return app
+
+
+def fabriquer_paquet(dossier: Path | str, nom: str, identifiant: str, version: str,
+                     charge: Path | str, emplacement: str = "/Applications") -> Path:
+    """Write flat package ``<dossier>/<nom>`` whose payload is folder ``charge``.
+
+    The payload's content lands under ``emplacement`` (install-location).
+    """
+    dossier = Path(dossier)
+    dossier.mkdir(parents=True, exist_ok=True)
+    sortie = dossier / nom
+    charge = Path(charge)
+    bundles = []
+    for app in sorted(charge.glob("*.app")):
+        info = app / "Contents" / "Info.plist"
+        if info.is_file():
+            with open(info, "rb") as flux:
+                donnees = plistlib.load(flux)
+            bundles.append((app.name, donnees.get("CFBundleIdentifier", identifiant),
+                            donnees.get("CFBundleShortVersionString", version)))
+    _formats().ecrire_paquet(sortie, identifiant, version, emplacement, charge, bundles)
+    return sortie
+
+
+def fabriquer_dmg(dossier: Path | str, nom: str, volume: str, contenu: Path | str,
+                  format_udif: str = "UDZO") -> Path:
+    """Write disk image ``<dossier>/<nom>`` whose volume ``volume`` holds folder ``contenu``."""
+    dossier = Path(dossier)
+    dossier.mkdir(parents=True, exist_ok=True)
+    sortie = dossier / nom
+    _formats().ecrire_image(Path(contenu), sortie, volume, format_udif)
+    return sortie
+
+
+def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str = "dmg") -> Path:
+    """Write a test installer of VMware Fusion ``version`` into ``dossier``.
+
+    ``format``: ``dmg`` (volume "VMware Fusion" with ``VMware Fusion.pkg``),
+    ``pkg`` (flat package, identifier com.vmware.fusion, installs into
+    /Applications) or ``zip`` (``VMware Fusion.app`` at the archive's top).
+    File name: ``VMware-Fusion-<version>-<build>_universal.<format>``.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"Format d'installateur inconnu : {format!r} ({', '.join(FORMATS)})")
+    dossier = Path(dossier)
+    dossier.mkdir(parents=True, exist_ok=True)
+    sortie = dossier / f"VMware-Fusion-{version}-{build_fusion(version)}_universal.{format}"
+    with tempfile.TemporaryDirectory(prefix="fusion-") as brouillon:
+        charge = Path(brouillon) / "charge"
+        charge.mkdir()
+        app = _application_fusion(charge, version)
+        if format == "zip":
+            with zipfile.ZipFile(sortie, "w") as archive:
+                _formats().ajouter_arbre(archive, app, f"{APP_FUSION}/")
+            return sortie
+        if format == "pkg":
+            return fabriquer_paquet(dossier, sortie.name, IDENTIFIANT_FUSION, version, charge)
+        volume = Path(brouillon) / "volume"
+        volume.mkdir()
+        fabriquer_paquet(volume, PAQUET_DANS_DMG, IDENTIFIANT_FUSION, version, charge)
+        return fabriquer_dmg(dossier, sortie.name, VOLUME_FUSION, volume)
+
+
+def fabriquer_iso(dossier: Path | str, nom: str) -> Path:
+    """Write a small file standing for a Windows ISO (an ISO 9660 volume descriptor only).
+
+    The content depends on ``nom`` only, so its sha256 is stable.
+    """
+    dossier = Path(dossier)
+    dossier.mkdir(parents=True, exist_ok=True)
+    sortie = dossier / nom
+    etiquette = Path(nom).stem.upper().replace(" ", "_")[:32].ljust(32).encode("ascii", "replace")
+    descripteur = (b"\x01CD001\x01\x00" + b"WIN32".ljust(32) + etiquette).ljust(2048, b"\0")
+    terminateur = b"\xffCD001\x01".ljust(2048, b"\0")
+    sortie.write_bytes(b"\0" * 16 * 2048 + descripteur + terminateur
+                       + f"Image Windows de test ({nom}) : aucun système dedans.\n".encode())
+    return sortie
+
+
+def sha256(chemin: Path | str) -> str:
+    """Hex sha256 of a file."""
+    somme = hashlib.sha256()
+    with open(chemin, "rb") as flux:
+        for bloc in iter(lambda: flux.read(1 << 20), b""):
+            somme.update(bloc)
+    return somme.hexdigest()
