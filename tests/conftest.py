@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The simulated Mac's fixtures (fabrique_mac_simule...) for every test folder.
+pytest_plugins = ["tests.mac_simule.fixtures"]
+
 RACINE = Path(__file__).resolve().parents[1]
 FIXTURES = RACINE.parent / "shared" / "fixtures"
 EXEMPLE = RACINE / "inventaires" / "exemple"
