@@ -33,17 +33,9 @@ class Lecture:
 
 def _cli(plateforme: str, mac_command: str, arp_command: str) -> tuple[Lecture, ...]:
     return (
-        Lecture(mac_command, partial(_mac_table, plateforme, mac_command)),
-        Lecture(arp_command, partial(_arp_table, plateforme, arp_command)),
+        Lecture(mac_command, partial(sorties_cli.observations_table_mac, plateforme, mac_command)),
+        Lecture(arp_command, partial(sorties_cli.observations_table_arp, plateforme, arp_command)),
     )
-
-
-def _mac_table(plateforme: str, commande: str, texte: str, equipement: str, source: str):
-    return sorties_cli.observations_table_mac(plateforme, commande, texte, equipement, source)
-
-
-def _arp_table(plateforme: str, commande: str, texte: str, equipement: str, source: str):
-    return sorties_cli.observations_table_arp(plateforme, commande, texte, equipement, source)
 
 
 # Platform names are netmiko's device_type names; DHCP servers and the mDNS sensor
@@ -58,7 +50,7 @@ PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
     "linux": (
         Lecture("bridge -j fdb show", linux.observations_fdb),
         Lecture("ip -j neigh show", linux.observations_voisins),
-        Lecture("arp -a", partial(_arp_table, "linux", "arp -a"), capture_seulement=True),
+        Lecture("arp -a", partial(sorties_cli.observations_table_arp, "linux", "arp -a"), capture_seulement=True),
     ),
     "dnsmasq": (Lecture("cat {chemin}", baux_dhcp.observations_dnsmasq, "dnsmasq.leases"),),
     "isc_dhcpd": (Lecture("cat {chemin}", baux_dhcp.observations_isc, "dhcpd.leases"),),
