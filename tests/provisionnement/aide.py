@@ -1,0 +1,170 @@
+"""Helpers of the provisioning tests: run the playbook, read its recap, snapshot a Mac."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+RACINE = Path(__file__).resolve().parents[2]
+PLAYBOOK = RACINE / "playbooks" / "poste_dsq.yml"
+OUTILS = Path(__file__).resolve().parent / "outils"
+BIN_MAC = "/opt/telesante-macos/bin"
+APPLICATION = "/Applications/VMware Fusion.app"
+DOSSIER_VM = "/Users/Shared/Virtual Machines"
+NOM_VM = "Windows DSQ"
+VMX = f"{DOSSIER_VM}/{NOM_VM}.vmwarevm/{NOM_VM}.vmx"
+VMDK = f"{DOSSIER_VM}/{NOM_VM}.vmwarevm/{NOM_VM}.vmdk"
+ISO_MAC = "/Users/Shared/Installateurs/windows.iso"
+
+# What a provisioning run may touch on a Mac: compared before and after a --check run.
+ZONES_SURVEILLEES = (
+    "/Applications",
+    "/Users/Shared",
+    "/Library/Preferences",
+    "/private/var/tmp",
+    "/private/var/telesante-etat",
+    "/private/tmp",
+)
+
+_RECAP = re.compile(
+    r"^(?P<hote>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)")
+
+
+@dataclass
+class Passage:
+    """One ansible-playbook run."""
+
+    code: int
+    sortie: str
+    duree: float
+    recap: dict[str, dict[str, int]]
+
+    def changes(self, hote: str | None = None) -> int:
+        if hote is not None:
+            return self.recap[hote]["changed"]
+        return sum(h["changed"] for h in self.recap.values())
+
+    def echecs(self) -> int:
+        return sum(h["failed"] + h["unreachable"] for h in self.recap.values())
+
+
+def lire_recap(sortie: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP lines: host -> {ok, changed, unreachable, failed}."""
+    recap: dict[str, dict[str, int]] = {}
+    dans_recap = False
+    for ligne in sortie.splitlines():
+        if ligne.startswith("PLAY RECAP"):
+            dans_recap = True
+            continue
+        if dans_recap:
+            trouve = _RECAP.match(ligne.strip())
+            if trouve:
+                recap[trouve["hote"]] = {k: int(v) for k, v in trouve.groupdict().items() if k != "hote"}
+    return recap
+
+
+def environnement() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["ANSIBLE_CONFIG"] = str(RACINE / "ansible.cfg")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+    env["ANSIBLE_RETRY_FILES_ENABLED"] = "False"
+    env["ANSIBLE_STDOUT_CALLBACK"] = "default"
+    env.setdefault("ANSIBLE_LOCAL_TEMP", "/tmp/telesante-ansible-local")
+    return env
+
+
+def jouer(inventaire: Path, *options: str, forks: int | None = None, timeout: int = 900) -> Passage:
+    """Run playbooks/poste_dsq.yml against an inventory; never raises on failure."""
+    commande = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventaire),
+                str(PLAYBOOK), *options]
+    if forks is not None:
+        commande += ["--forks", str(forks)]
+    debut = time.monotonic()
+    resultat = subprocess.run(commande, cwd=RACINE, env=environnement(), capture_output=True,
+                              text=True, timeout=timeout)
+    duree = time.monotonic() - debut
+    sortie = resultat.stdout + resultat.stderr
+    return Passage(resultat.returncode, sortie, duree, lire_recap(resultat.stdout))
+
+
+def installer_outils(mac) -> None:
+    """Add the provisioning's own stand-ins (hdiutil makehybrid) to a simulated Mac."""
+    bin_mac = mac.chemin(BIN_MAC)
+    origine = bin_mac / "hdiutil"
+    base = bin_mac / ".hdiutil-mac-simule"
+    if not base.exists():
+        origine.rename(base)
+    shutil.copy2(OUTILS / "hdiutil", origine)
+    origine.chmod(origine.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def charger_module_vmx():
+    """library/telesante_vmx.py as a Python module (its parser reads the .vmx files)."""
+    spec = importlib.util.spec_from_file_location("telesante_vmx_module", RACINE / "library" / "telesante_vmx.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_VMX = charger_module_vmx()
+
+
+def lire_vmx(chemin: Path) -> dict[str, str]:
+    """Keys of a .vmx (lower-cased) -> value, as VMware reads them (last occurrence wins)."""
+    document = _VMX.parse_vmx(Path(chemin).read_bytes())
+    return {cle.lower(): valeur for cle, valeur in document.items()}
+
+
+def empreinte(chemin: Path) -> str:
+    sha = hashlib.sha256()
+    with open(chemin, "rb") as fichier:
+        for bloc in iter(lambda: fichier.read(1 << 20), b""):
+            sha.update(bloc)
+    return sha.hexdigest()
+
+
+def instantane(mac, zones: tuple[str, ...] = ZONES_SURVEILLEES) -> dict[str, tuple]:
+    """Every file and folder under the zones: type, mode, size and content hash."""
+    etat: dict[str, tuple] = {}
+    for zone in zones:
+        racine = mac.chemin(zone)
+        if not racine.exists():
+            continue
+        for dossier, sous_dossiers, fichiers in os.walk(racine):
+            sous_dossiers.sort()
+            for nom in sous_dossiers + sorted(fichiers):
+                chemin = Path(dossier) / nom
+                relatif = zone + "/" + str(chemin.relative_to(racine))
+                info = chemin.lstat()
+                if stat.S_ISLNK(info.st_mode):
+                    etat[relatif] = ("lien", os.readlink(chemin))
+                elif stat.S_ISDIR(info.st_mode):
+                    etat[relatif] = ("dossier", stat.S_IMODE(info.st_mode))
+                else:
+                    etat[relatif] = ("fichier", stat.S_IMODE(info.st_mode), info.st_size, empreinte(chemin))
+    return etat
+
+
+def differences(avant: dict[str, tuple], apres: dict[str, tuple]) -> list[str]:
+    lignes = []
+    for chemin in sorted(set(avant) | set(apres)):
+        if chemin not in avant:
+            lignes.append(f"+ {chemin}")
+        elif chemin not in apres:
+            lignes.append(f"- {chemin}")
+        elif avant[chemin] != apres[chemin]:
+            lignes.append(f"~ {chemin} : {avant[chemin]} -> {apres[chemin]}")
+    return lignes
