@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -38,6 +39,34 @@ VERSION_FUSION = "13.6.2"
 
 def _virgule(valeur: float, decimales: int = 1) -> str:
     return f"{valeur:.{decimales}f}".replace(".", ",")
+
+
+def _cpu_processus_s(pid: int) -> float:
+    """CPU time of a process and of its children it has reaped (/proc/<pid>/stat), in seconds."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        champs = stat.read().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in champs[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_mesure_s(macs) -> tuple[float, float]:
+    """CPU spent so far by this measure only, not by the rest of the (shared) machine.
+
+    Controller: ansible-playbook, its workers and ssh clients (reaped children of this
+    process). Simulated Macs: every live process of each Mac (sshd, the connection kept by
+    ControlPersist...) with the children it reaped (sessions, modules): a process that ends
+    is counted in its parent's children time, so nothing is lost nor counted twice.
+    """
+    total = resource.getrusage(resource.RUSAGE_CHILDREN)
+    controleur = total.ru_utime + total.ru_stime
+    distant = 0.0
+    for mac in macs:
+        for pid in mac.pids():
+            try:
+                distant += _cpu_processus_s(pid)
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # ended between the listing and the reading: counted by its parent
+    return controleur, distant
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,10 +128,15 @@ def main(argv: list[str] | None = None) -> int:
             print(convergence.sortie[-4000:])
             return 2
 
+        cpu: dict[int, list[tuple[float, float]]] = {1: [], args.macs: []}
+
         def mesurer(inventaire: Path, forks: int, attendus: int) -> list[float] | None:
             durees = []
             for _ in range(args.essais):
+                controleur_avant, distant_avant = _cpu_mesure_s(macs)
                 passage = jouer(inventaire, forks=forks)
+                controleur_apres, distant_apres = _cpu_mesure_s(macs)
+                cpu[attendus].append((controleur_apres - controleur_avant, distant_apres - distant_avant))
                 if (passage.code != 0 or len(passage.recap) != attendus or passage.echecs()
                         or passage.changes() != 0):
                     print(f"Mesure invalide : un passage qui ne devait rien changer a rendu le code "
@@ -126,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
 
     t_un = min(seul)
     t_tous = min(parallele)
+    coeurs = os.cpu_count() or 1
+    controleur_un, distant_un = min(cpu[1], key=sum)
+    cpu_un = controleur_un + distant_un
+    controleur_n, distant_n = min(cpu[args.macs], key=sum)
+    cpu_par_mac = (controleur_n + distant_n) / args.macs
     rapport = t_tous / t_un
     un_ok = t_un <= OBJECTIF_UN_MAC_S
     rapport_ok = rapport <= OBJECTIF_RAPPORT
@@ -140,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{', '.join(_virgule(d) for d in parallele)} s) ; rapport au passage sur 1 Mac : "
           f"{_virgule(rapport, 2)}× ; objectif <= {_virgule(OBJECTIF_RAPPORT, 0)}× : "
           f"{'RÉUSSI' if rapport_ok else 'ÉCHEC'}")
+    print(f"  CPU consommé (contrôleur Ansible + sshd et modules des Mac simulés, tous sur ces "
+          f"{coeurs} cœurs) : {_virgule(cpu_un)} s pour 1 Mac (contrôleur {_virgule(controleur_un)} s, "
+          f"Mac {_virgule(distant_un)} s), {_virgule(cpu_par_mac)} s par Mac à {args.macs} (contrôleur "
+          f"{_virgule(controleur_n / args.macs)} s, Mac {_virgule(distant_n / args.macs)} s) ; "
+          f"à {args.macs} Mac, {_virgule(cpu_par_mac * args.macs / coeurs)} s au moins sur {coeurs} cœurs, "
+          f"soit {_virgule(cpu_par_mac * args.macs / coeurs / t_un, 2)}× le passage sur 1 Mac avant toute attente")
     ok = un_ok and rapport_ok
     print("Résultat :", "RÉUSSI" if ok else "ÉCHEC")
     return 0 if ok else 1

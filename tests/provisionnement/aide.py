@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,14 +87,28 @@ def environnement() -> dict[str, str]:
     return env
 
 
+def dossier_controle_ssh(inventaire: Path) -> Path:
+    """SSH ControlMaster sockets of one inventory (short path: a socket path is limited to 104 bytes).
+
+    Simulated Macs reuse addresses from one test to the next: a master connection kept
+    alive for an earlier Mac must never serve the next one.
+    """
+    empreinte_inventaire = hashlib.sha256(str(Path(inventaire).resolve()).encode()).hexdigest()[:12]
+    dossier = Path(tempfile.gettempdir()) / f"telesante-ssh-{empreinte_inventaire}"
+    dossier.mkdir(mode=0o700, exist_ok=True)
+    return dossier
+
+
 def jouer(inventaire: Path, *options: str, forks: int | None = None, timeout: int = 900) -> Passage:
     """Run playbooks/poste_dsq.yml against an inventory; never raises on failure."""
     commande = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventaire),
                 str(PLAYBOOK), *options]
     if forks is not None:
         commande += ["--forks", str(forks)]
+    env = environnement()
+    env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = str(dossier_controle_ssh(inventaire))
     debut = time.monotonic()
-    resultat = subprocess.run(commande, cwd=RACINE, env=environnement(), capture_output=True,
+    resultat = subprocess.run(commande, cwd=RACINE, env=env, capture_output=True,
                               text=True, timeout=timeout)
     duree = time.monotonic() - debut
     sortie = resultat.stdout + resultat.stderr

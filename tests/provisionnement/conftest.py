@@ -1,29 +1,17 @@
-"""Fixtures of the provisioning tests: simulated Macs (tests/mac_simule), torn down after each test."""
+"""Fixtures of the provisioning tests.
+
+``fabrique_mac_simule`` comes from tests/mac_simule/fixtures.py (declared for every test
+folder by tests/conftest.py): simulated Macs, torn down after each test, skipped with the
+reason when the machine cannot host them (not root...).
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
-from typing import Callable, Iterator
 
 import pytest
-
-SAUT = "Les tests de convergence exigent root (Mac simulé : espaces de noms, sshd) : "
-
-
-def _construction():
-    if os.geteuid() != 0:
-        pytest.skip(SAUT + "relancer en root (sudo make test).")
-    try:
-        construction = importlib.import_module("tests.mac_simule.construction")
-    except ImportError as exc:
-        pytest.skip(SAUT + f"le Mac simulé est introuvable ({exc}).")
-    raisons = construction.prerequis_manquants()
-    if raisons:
-        pytest.skip(SAUT + " ; ".join(raisons))
-    return construction
 
 
 def _enregistrer_formats(construction) -> None:
@@ -44,36 +32,9 @@ def _enregistrer_formats(construction) -> None:
 
 
 @pytest.fixture
-def fabrication():
-    """tests/mac_simule/fabrication.py: fake Fusion installers and Windows ISOs."""
-    construction = _construction()
-    try:
-        module = importlib.import_module("tests.mac_simule.fabrication")
-    except ImportError as exc:
-        pytest.skip(SAUT + f"tests/mac_simule/fabrication.py est introuvable ({exc}).")
+def fabrication(mac_simule_prerequis):
+    """tests/mac_simule/fabrication.py: test installers of Fusion and a Windows ISO."""
+    from tests.mac_simule import construction, fabrication as module
+
     _enregistrer_formats(construction)
     return module
-
-
-@pytest.fixture
-def fabrique_mac_simule() -> Iterator[Callable[..., object]]:
-    """fabrique_mac_simule(architecture=..., numero_serie=..., ...) -> a running simulated Mac."""
-    construction = _construction()
-    construits = []
-
-    def fabrique(**options):
-        mac = construction.construire_mac(**options)
-        construits.append(mac)
-        return mac
-
-    try:
-        yield fabrique
-    finally:
-        erreurs = []
-        for mac in construits:
-            try:
-                mac.close()
-            except Exception as exc:  # noqa: BLE001 - tear every Mac down
-                erreurs.append(str(exc))
-        if erreurs:
-            pytest.fail("Démontage des Mac simulés : " + " ; ".join(erreurs))

@@ -8,7 +8,10 @@ in check mode; then the fault cases, one per test.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import shutil
+import threading
 
 import pytest
 
@@ -163,6 +166,49 @@ def test_somme_sha256_incorrecte_arrete_avant_d_installer(fabrique_mac_simule, i
     assert "Rien n'a été copié ni installé" in passage.sortie
     assert not mac.chemin(APPLICATION).exists()
     assert not mac.chemin(VMX).exists()
+
+
+@pytest.fixture
+def serveur_http():
+    """serveur_http(dossier, adresse) -> base URL: files served over HTTP on one address only."""
+    serveurs = []
+
+    def servir(dossier, adresse):
+        gestionnaire = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(dossier))
+        gestionnaire.log_message = lambda *args: None
+        serveur = http.server.ThreadingHTTPServer((adresse, 0), gestionnaire)
+        threading.Thread(target=serveur.serve_forever, daemon=True).start()
+        serveurs.append(serveur)
+        return f"http://{adresse}:{serveur.server_address[1]}"
+
+    yield servir
+    for serveur in serveurs:
+        serveur.shutdown()
+        serveur.server_close()
+
+
+def test_installateur_depuis_une_url_interne(fabrique_mac_simule, installateurs, tmp_path, serveur_http):
+    """get_url on the Mac, then the sha256 checked there before anything is installed."""
+    mac = fabrique_mac_simule(architecture="x86_64", numero_serie="C02ZK1ABMD6R")
+    source = installateurs["fusion"]["zip"]
+    base = serveur_http(source.parent, mac.adresse_hote)
+    inventaire = preparer(mac, installateurs, tmp_path, format_fusion="zip",
+                          fusion_source=f"{base}/{source.name}")
+    passage = jouer(inventaire, "--tags", "amorcage,fusion")
+    assert passage.code == 0, passage.sortie
+    version = mac.executer(["defaults", "read", f"{APPLICATION}/Contents/Info.plist",
+                            "CFBundleShortVersionString"])
+    assert version.stdout.strip() == VERSION_FUSION
+    assert mac.executer(["xattr", "-p", "com.apple.quarantine", APPLICATION]).returncode != 0
+    assert not mac.chemin("/private/var/tmp/telesante-fusion").exists(), "dossier de travail resté"
+
+    faux = preparer(mac, installateurs, tmp_path / "faux", format_fusion="zip",
+                    fusion_source=f"{base}/{source.name}", fusion_sha256="a" * 64, fusion_version="13.6.1")
+    refus = jouer(faux, "--tags", "fusion")
+    assert refus.code != 0
+    assert "Fichier tronqué ou altéré" in refus.sortie
+    assert mac.executer(["defaults", "read", f"{APPLICATION}/Contents/Info.plist",
+                         "CFBundleShortVersionString"]).stdout.strip() == VERSION_FUSION
 
 
 def test_installateur_altere_sur_le_poste_refuse(fabrique_mac_simule, installateurs, tmp_path):
