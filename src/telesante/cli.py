@@ -165,6 +165,12 @@ def _audit(args) -> int:
     from telesante.rapports import document as doc
     from telesante.rapports import formats, terminal
 
+    arret = None
+    if args.source == "direct":
+        from telesante.collecte.parallele import Arret
+
+        arret = Arret()
+        arret.installer()  # before the (slow) inventory load: a stop then still gives a partial report
     config = _configuration(args)
     if config is None:
         return ERREUR_CONFIGURATION
@@ -183,7 +189,7 @@ def _audit(args) -> int:
         resultat = auditer(
             config, partial(collecter_ssh, parametres=parametres), mode="direct", aujourd_hui=args.date,
             executer=lambda collecter, equipements: collecter_en_parallele(
-                collecter, equipements, args.parallele, errors),
+                collecter, equipements, args.parallele, errors, arret),
         )
     document = doc.construire(resultat)
     if "terminal" in args.formats:

@@ -21,7 +21,11 @@ from telesante.modele import Equipement
 
 
 class Arret:
-    """Set by SIGINT/SIGTERM: collection stops taking new equipment and returns what it has."""
+    """Set by SIGINT/SIGTERM: collection stops taking new equipment and returns what it has.
+
+    Installed as early as the command starts, so a stop that comes while the inventory
+    is still being read also ends in a partial report rather than a killed process.
+    """
 
     def __init__(self):
         self.evenement = threading.Event()
@@ -30,6 +34,11 @@ class Arret:
     def __call__(self, signum, _frame) -> None:
         self.signal = signal.Signals(signum).name
         self.evenement.set()
+
+    def installer(self) -> None:
+        """Catch SIGINT and SIGTERM from now on (main thread only)."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self)
 
 
 def _travailleur(collecter, todo: queue.Queue, done: queue.Queue, arret: Arret) -> None:
@@ -51,18 +60,23 @@ def collecter_en_parallele(
     equipements: Iterable[Equipement],
     parallele: int,
     console: Console | None = None,
+    arret: Arret | None = None,
 ) -> tuple[list[ResultatCollecte], bool]:
     """Run `collecter` on every equipment with at most `parallele` at once.
 
-    Returns the results and whether the run was interrupted. On SIGINT or SIGTERM,
-    no new equipment is started and the results so far are returned at once (the
-    caller marks the rest as unread).
+    Returns the results and whether the run was interrupted. On SIGINT or SIGTERM
+    (caught by `arret`, installed here if the caller has not), no new equipment is
+    started and the results so far are returned at once (the caller marks the rest
+    as unread).
     """
     equipements = list(equipements)
     console = console or Console(stderr=True)
-    arret = Arret()
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, arret) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
+    previous = {}
+    if arret is None:
+        arret = Arret()
+        if threading.current_thread() is threading.main_thread():
+            previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            arret.installer()
     todo: queue.Queue = queue.Queue()
     for equipement in equipements:
         todo.put(equipement)
