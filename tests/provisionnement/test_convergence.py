@@ -346,3 +346,29 @@ def test_profil_arm_force_sur_un_mac_intel_refuse(fabrique_mac_simule, installat
     assert "ne peut pas tourner sur" in passage.sortie
     assert "un Mac Intel (x86_64)" in passage.sortie
     assert not mac.chemin(VMX).exists()
+
+
+def test_amorcage_installe_rosetta_sur_apple_silicon_seulement(fabrique_mac_simule, installateurs, tmp_path):
+    rosetta = "/Library/Apple/usr/share/rosetta/rosetta"
+    arm = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q", outils_cli_installes=False)
+    inventaire = preparer(arm, installateurs, tmp_path / "arm", amorcage_rosetta=True)
+    premier = jouer(inventaire, "--tags", "amorcage")
+    assert premier.code == 0, premier.sortie
+    assert arm.chemin(rosetta).is_file()
+    assert arm.executer(["xcode-select", "-p"]).stdout.strip() == "/Library/Developer/CommandLineTools"
+    assert not arm.chemin("/private/tmp/.com.apple.dt.CommandLineTools.installondemand.in-progress").exists()
+    second = jouer(inventaire, "--tags", "amorcage")
+    assert second.code == 0 and second.changes() == 0, second.sortie
+
+    intel = fabrique_mac_simule(architecture="x86_64", numero_serie="C02ZK1ABMD6R")
+    passage = jouer(preparer(intel, installateurs, tmp_path / "intel", amorcage_rosetta=True), "--tags", "amorcage")
+    assert passage.code == 0 and passage.changes() == 0, passage.sortie
+    assert not intel.chemin(rosetta).exists()
+
+
+def test_macos_trop_ancien_refuse_avant_tout(fabrique_mac_simule, installateurs, tmp_path):
+    mac = fabrique_mac_simule(architecture="x86_64", numero_serie="C02ZK1ABMD6R", version_macos="11.7.10")
+    passage = jouer(preparer(mac, installateurs, tmp_path))
+    assert passage.code != 0
+    assert "macOS 11.7.10 ; le provisionnement exige macOS 12.0 ou plus récent" in passage.sortie
+    assert not mac.chemin(APPLICATION).exists()
