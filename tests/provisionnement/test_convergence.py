@@ -129,6 +129,12 @@ def test_premier_passage_converge_puis_aucun_changement(fabrique_mac_simule, ins
     assert second.code == 0, second.sortie
     assert second.changes() == 0, f"le second passage change encore des choses :\n{second.sortie}"
 
+    # a role run alone (tags) detects the Mac by itself and changes nothing either
+    seuls = jouer(inventaire, "--tags", "vm_windows,jeton_gemalto")
+    assert seuls.code == 0 and seuls.changes() == 0, seuls.sortie
+    assert "Détecter macOS et l'architecture du processeur" in seuls.sortie
+    assert f"MAC statique {vm_mac_from_serial(serie)}" in seuls.sortie
+
 
 def test_mode_exclusif_du_jeton_puis_retour_au_partage(fabrique_mac_simule, installateurs, tmp_path):
     mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
