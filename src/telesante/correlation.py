@@ -35,11 +35,15 @@ class Appareil:
 # no leading zero. Anything else (IPv6, typos) goes through ipaddress itself.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+_IPV4_PREFIX_24 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}")
+_LAST_OCTETS = frozenset(str(n) for n in range(256))
+_STRADDLES = object()  # marker: this /24 is not in a single interval (or is no IPv4 prefix)
 
 
 def _parse_ip(ip: str) -> tuple[int, int] | None:
     """(version, integer value) of an address, as ipaddress.ip_address reads it; None if invalid."""
-    ip = ip.split("%", 1)[0]
+    if "%" in ip:
+        ip = ip.split("%", 1)[0]
     if _IPV4.fullmatch(ip):
         return 4, int.from_bytes(socket.inet_aton(ip), "big")  # fast path, same value
     try:
@@ -58,8 +62,6 @@ class CarteReseaux:
             for reseau in reseaux
             for net in reseau.sous_reseaux
         )
-        self._starts = [r[0] for r in ranges]
-        self._ranges = ranges
         # Per IP version, the range boundaries cut the address space into intervals that
         # each lie in a fixed set of subnets: their networks are computed once, innermost
         # (last in sort order) first, so a lookup is a single bisection.
@@ -72,21 +74,39 @@ class CarteReseaux:
                 [tuple(reseau for first, last, _, reseau in reversed(own) if first <= start <= last)
                  for start in bounds],
             )
+        # Networks of the IPv4 /24 prefixes seen so far ("10.20.5" -> networks), when the
+        # whole /24 lies in one interval: most addresses then need no parsing at all.
+        self._by_prefix_24: dict[str, tuple[Reseau, ...] | object] = {}
         self._by_vlan: dict[tuple[str, int], list[Reseau]] = {}
         for reseau in reseaux:
             for vlan in reseau.vlans:
                 self._by_vlan.setdefault((reseau.site, vlan), []).append(reseau)
 
-    def _networks_of_ip(self, ip: str) -> tuple[Reseau, ...]:
-        parsed = _parse_ip(ip)
-        if parsed is None:
-            return ()
-        version, value = parsed
-        intervals = self._intervals.get(version)
-        if intervals is None:
-            return ()
-        bounds, networks = intervals
+    def _networks_at(self, version: int, value: int) -> tuple[Reseau, ...]:
+        bounds, networks = self._intervals.get(version, ([], []))
         index = bisect.bisect_right(bounds, value) - 1
+        return networks[index] if index >= 0 else ()
+
+    def _networks_of_ip(self, ip: str) -> tuple[Reseau, ...]:
+        prefix, _, last = ip.rpartition(".")
+        if last in _LAST_OCTETS:  # looks like a dotted-quad IPv4 address: try its /24 first
+            networks = self._by_prefix_24.get(prefix)
+            if networks is None:
+                networks = self._by_prefix_24[prefix] = self._networks_of_prefix_24(prefix)
+            if networks is not _STRADDLES:
+                return networks
+        parsed = _parse_ip(ip)
+        return self._networks_at(*parsed) if parsed else ()
+
+    def _networks_of_prefix_24(self, prefix: str) -> tuple[Reseau, ...] | object:
+        """Networks of every address from prefix.0 to prefix.255, or _STRADDLES if they differ."""
+        if not _IPV4_PREFIX_24.fullmatch(prefix):
+            return _STRADDLES
+        first = int.from_bytes(socket.inet_aton(prefix + ".0"), "big")
+        bounds, networks = self._intervals.get(4, ([], []))
+        index = bisect.bisect_right(bounds, first) - 1
+        if bisect.bisect_right(bounds, first + 255) - 1 != index:
+            return _STRADDLES
         return networks[index] if index >= 0 else ()
 
     def par_ip(self, ip: str) -> list[Reseau]:
@@ -100,11 +120,10 @@ class CarteReseaux:
         """Every declared network where this device was seen, in declaration order."""
         found: dict[str, Reseau] = {}
         for ip in appareil.ips:
-            for reseau in self._networks_of_ip(ip):
+            for reseau in self.par_ip(ip):
                 found.setdefault(reseau.nom, reseau)
-        by_vlan = self._by_vlan
         for site, vlan in appareil.vlans:
-            for reseau in by_vlan.get((site, vlan), ()):
+            for reseau in self.par_vlan(site, vlan):
                 found.setdefault(reseau.nom, reseau)
         return list(found.values())
 
@@ -113,10 +132,11 @@ class CarteReseaux:
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building many acyclic objects.
 
-    Every few hundred thousand allocations the collector walks the whole heap (the input
-    observations included); building hundreds of thousands of devices triggers that over
-    and over, for nothing: these objects hold no reference cycles, and reference counting
-    frees them as usual. Its previous state is restored on exit.
+    Whenever the surviving new objects reach a quarter of the old ones, the collector
+    walks the whole heap, the input observations included: building hundreds of thousands
+    of devices (six sets each) triggers that again and again, to find nothing, since these
+    objects hold no reference cycles; reference counting frees them as usual. Its previous
+    state is restored on exit (the new objects then get their one young-generation pass).
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -129,44 +149,44 @@ def gc_paused() -> Iterator[None]:
 
 def correler(observations: Iterable[Observation], equipements: dict[str, Equipement]) -> dict[str, Appareil]:
     """Merge observations into devices keyed by MAC; mDNS sightings join by IP when possible."""
+    with gc_paused():  # one device (and its sets) for every few observations: no cycles among them
+        return _correler(observations, equipements)
+
+
+def _correler(observations: Iterable[Observation], equipements: dict[str, Equipement]) -> dict[str, Appareil]:
     appareils: dict[str, Appareil] = {}
     by_ip: dict[str, str] = {}
     without_mac: list[Observation] = []
-    with gc_paused():
-        for obs in observations:
-            mac = obs.mac
-            if mac is None:
-                without_mac.append(obs)
-                continue
-            appareil = appareils.get(mac)
-            if appareil is None:
-                appareil = appareils[mac] = Appareil(mac, mac)
-            _ajouter(appareil, obs, equipements.get(obs.equipement))
-            if obs.ip:
-                by_ip[obs.ip] = mac
-        for obs in without_mac:
-            key = by_ip.get(obs.ip or "", f"ip:{obs.ip}")
-            appareil = appareils.get(key)
-            if appareil is None:
-                appareil = appareils[key] = Appareil(key, None)
-            _ajouter(appareil, obs, equipements.get(obs.equipement))
+    for obs in observations:
+        if obs.mac is None:
+            without_mac.append(obs)
+            continue
+        appareil = appareils.get(obs.mac)
+        if appareil is None:
+            appareil = appareils[obs.mac] = Appareil(obs.mac, obs.mac)
+        _ajouter(appareil, obs, equipements.get(obs.equipement))
+        if obs.ip:
+            by_ip[obs.ip] = obs.mac
+    for obs in without_mac:
+        key = by_ip.get(obs.ip or "", f"ip:{obs.ip}")
+        appareil = appareils.get(key)
+        if appareil is None:
+            appareil = appareils[key] = Appareil(key, None)
+        _ajouter(appareil, obs, equipements.get(obs.equipement))
     return appareils
 
 
 def _ajouter(appareil: Appareil, obs: Observation, equipement: Equipement | None) -> None:
     appareil.sources.add(obs.source)
-    ip, vlan, port = obs.ip, obs.vlan, obs.port
-    if ip:
-        appareil.ips.add(ip)
-    if vlan is not None and equipement is not None:
-        appareil.vlans.add((equipement.site, vlan))
-    if port and (equipement is None or port not in equipement.ports_liaison):
-        appareil.emplacements.add((obs.equipement, port, vlan))
+    if obs.ip:
+        appareil.ips.add(obs.ip)
+    if obs.vlan is not None and equipement is not None:
+        appareil.vlans.add((equipement.site, obs.vlan))
+    if obs.port and (equipement is None or obs.port not in equipement.ports_liaison):
+        appareil.emplacements.add((obs.equipement, obs.port, obs.vlan))
     if obs.nom_hote:
         appareil.noms_hote.add(obs.nom_hote)
-    if obs.services_mdns:
-        for service in obs.services_mdns:
-            appareil.mdns.add((service, obs.modele_mdns))
-    vu_le = obs.vu_le
-    if vu_le is not None and (appareil.vu_le is None or vu_le > appareil.vu_le):
-        appareil.vu_le = vu_le
+    for service in obs.services_mdns:
+        appareil.mdns.add((service, obs.modele_mdns))
+    if obs.vu_le is not None and (appareil.vu_le is None or obs.vu_le > appareil.vu_le):
+        appareil.vu_le = obs.vu_le

@@ -150,6 +150,12 @@ class Identificateur:
             self._vendor_cache[vendor] = result
             return result
 
+    def _by_hostname(self, name: str) -> Signature | None:
+        for pattern, signature in self._hostname_patterns:
+            if pattern.search(name):
+                return signature
+        return None
+
     def identifier(
         self, mac: str | None, noms_hote: Iterable[str] = (), mdns: Iterable[tuple[str, str | None]] = ()
     ) -> Identification:
@@ -170,7 +176,7 @@ class Identificateur:
         motifs = [f"fabricant « {vendor} »"] if best else []
         # The first host name that matches a signature wins (the first matching signature).
         for name in noms_hote:
-            found = next((signature for pattern, signature in self._hostname_patterns if pattern.search(name)), None)
+            found = self._by_hostname(name)
             if found is not None:
                 best_force, best = FORCE_NOM_HOTE, found
                 motifs.append(f"nom d'hôte « {name} »")

@@ -67,33 +67,43 @@ def evaluer(
     aujourd_hui: date,
 ) -> tuple[list[Constat], dict[str, int]]:
     """Findings for every device seen on a mission network, and device counts per network."""
+    with gc_paused():  # hundreds of thousands of findings and identifications: no cycles among them
+        return _evaluer(appareils, carte, identificateur, autorises, derogations, aujourd_hui)
+
+
+def _evaluer(
+    appareils: dict[str, Appareil],
+    carte: CarteReseaux,
+    identificateur: Identificateur,
+    autorises: dict[str, Autorise],
+    derogations: dict[str, Derogation],
+    aujourd_hui: date,
+) -> tuple[list[Constat], dict[str, int]]:
     constats: list[Constat] = []
     counts: dict[str, int] = {}
-    reseaux_de, identifier = carte.reseaux_de, identificateur.identifier
-    with gc_paused():
-        for appareil in appareils.values():
-            reseaux = reseaux_de(appareil)
-            if not reseaux:
-                continue
-            for reseau in reseaux:
-                counts[reseau.nom] = counts.get(reseau.nom, 0) + 1
-            mission = [r for r in reseaux if r.mission]
-            if not mission:
-                continue  # off-mission networks (patients, guests): consumer devices are allowed there
-            identification = identifier(appareil.mac, appareil.noms_hote, appareil.mdns)
-            finding = _finding(appareil, identification, autorises.get(appareil.mac or ""))
-            if finding is None:
-                continue
-            gravite, type_, message = finding
-            derogation = derogations.get(appareil.mac or "")
-            statut, expired = ACTIF, False
-            if derogation is not None:
-                if aujourd_hui <= derogation.expiration:
-                    statut = LEVE
-                else:
-                    expired = True
-                    message += f" ; dérogation expirée le {derogation.expiration.isoformat()} ({derogation.justification})"
-            for reseau in mission:
-                constats.append(Constat(gravite, type_, message, reseau, appareil, identification, statut,
-                                        derogation, expired))
+    for appareil in appareils.values():
+        reseaux = carte.reseaux_de(appareil)
+        if not reseaux:
+            continue
+        for reseau in reseaux:
+            counts[reseau.nom] = counts.get(reseau.nom, 0) + 1
+        mission = [r for r in reseaux if r.mission]
+        if not mission:
+            continue  # off-mission networks (patients, guests): consumer devices are allowed there
+        identification = identificateur.identifier(appareil.mac, appareil.noms_hote, appareil.mdns)
+        finding = _finding(appareil, identification, autorises.get(appareil.mac or ""))
+        if finding is None:
+            continue
+        gravite, type_, message = finding
+        derogation = derogations.get(appareil.mac or "")
+        statut, expired = ACTIF, False
+        if derogation is not None:
+            if aujourd_hui <= derogation.expiration:
+                statut = LEVE
+            else:
+                expired = True
+                message += f" ; dérogation expirée le {derogation.expiration.isoformat()} ({derogation.justification})"
+        for reseau in mission:
+            constats.append(Constat(gravite, type_, message, reseau, appareil, identification, statut,
+                                    derogation, expired))
     return constats, counts
