@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from tests.mac_simule import fabrication
-    from tests.provisionnement.aide import ISO_MAC, installer_outils, jouer
+    from tests.provisionnement.aide import ISO_MAC, dossier_controle_ssh, installer_outils, jouer
     from tests.provisionnement.conftest import _enregistrer_formats
 
     _enregistrer_formats(construction)
@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # noqa: BLE001 - tear every Mac down
                 print(f"Démontage : {exc}", file=sys.stderr)
         shutil.rmtree(dossier, ignore_errors=True)
+        for inventaire in (dossier / "un" / "hosts.yml", dossier / "tous" / "hosts.yml"):
+            shutil.rmtree(dossier_controle_ssh(inventaire), ignore_errors=True)
 
     t_un = min(seul)
     t_tous = min(parallele)

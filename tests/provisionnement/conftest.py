@@ -38,3 +38,21 @@ def fabrication(mac_simule_prerequis):
 
     _enregistrer_formats(construction)
     return module
+
+
+@pytest.fixture(autouse=True)
+def _sockets_ssh_retires():
+    """Remove the SSH ControlMaster folders a test created (aide.dossier_controle_ssh).
+
+    Autouse fixtures are torn down last: the simulated Macs are gone by then, and the
+    master connections with them.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    racine = Path(tempfile.gettempdir())
+    avant = set(racine.glob("telesante-ssh-*"))
+    yield
+    for dossier in set(racine.glob("telesante-ssh-*")) - avant:
+        shutil.rmtree(dossier, ignore_errors=True)
