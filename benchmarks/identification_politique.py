@@ -73,7 +73,7 @@ from datetime import date, datetime, timedelta
 
 from netaddr import EUI, IPNetwork, NotRegisteredError
 
-from telesante.correlation import Appareil, CarteReseaux, correler
+from telesante.correlation import CarteReseaux, Correlation, correler
 from telesante.identification import charger_identificateur, registre_ieee
 from telesante.modele import Autorise, Derogation, Equipement, Reseau
 from telesante.observation import Observation
@@ -109,7 +109,7 @@ CONSUMER_VENDORS = {
 }
 # Never drawn as "ordinary" equipment: the consumer brands above and every vendor the
 # shipped signatures name (lower-case prefixes). "sonos" also excludes "SonoSite, Inc."
-# (ultrasound scanners), which the shipped pattern '^Sonos' matches as well.
+# (ultrasound scanners), which the shipped Sonos patterns deliberately do not match.
 NOT_ORDINARY = ("amazon", "blink by amazon", "google", "roku", "sonos", "nest labs", "facebook", "meta platforms")
 
 # Host names and mDNS announcements that the shipped signatures must flag...
@@ -218,7 +218,7 @@ class _Generator:
 
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
-        table = registre_ieee()._table  # {24-bit OUI: vendor} as shipped by netaddr
+        table = dict(registre_ieee().items())  # {24-bit OUI: vendor} as shipped by netaddr
         usable = {oui: vendor for oui, vendor in table.items() if not (oui >> 16) & 0x03}  # IEEE-assigned, unicast
         self.ouis_registre = len(table)
         self.ordinary_ouis = sorted(
@@ -433,7 +433,7 @@ def generer(n: int, seed: int = SEED) -> JeuSynthetique:
 
 # -- the two measured paths ------------------------------------------------------------------
 
-def auditer_synthetique(jeu: JeuSynthetique) -> tuple[dict[str, Appareil], list[Constat], dict[str, int]]:
+def auditer_synthetique(jeu: JeuSynthetique) -> tuple[Correlation, list[Constat], dict[str, int]]:
     """The fast path: correlation + identification + policy, as telesante.audit.auditer does."""
     identificateur = charger_identificateur()
     appareils = correler(jeu.observations, jeu.equipements)

@@ -65,22 +65,32 @@ class CarteReseaux:
         # Per IP version, the range boundaries cut the address space into intervals that
         # each lie in a fixed set of subnets: their networks are computed once, innermost
         # (last in sort order) first, so a lookup is a single bisection.
+        # Every tuple of networks is interned (one object per distinct content), so that the
+        # hot path can tell "same networks" by identity.
+        interned: dict[tuple[str, ...], tuple[Reseau, ...]] = {}
+
+        def intern(networks: tuple[Reseau, ...]) -> tuple[Reseau, ...]:
+            return interned.setdefault(tuple(r.nom for r in networks), networks)
+
         self._intervals: dict[int, tuple[list[int], list[tuple[Reseau, ...]]]] = {}
         for version in {r[2] for r in ranges}:
             own = [r for r in ranges if r[2] == version]
             bounds = sorted({r[0] for r in own} | {r[1] + 1 for r in own})
             self._intervals[version] = (
                 bounds,
-                [tuple(reseau for first, last, _, reseau in reversed(own) if first <= start <= last)
+                [intern(tuple(reseau for first, last, _, reseau in reversed(own) if first <= start <= last))
                  for start in bounds],
             )
         # Networks of the IPv4 /24 prefixes seen so far ("10.20.5" -> networks), when the
         # whole /24 lies in one interval: most addresses then need no parsing at all.
         self._by_prefix_24: dict[str, tuple[Reseau, ...] | object] = {}
-        self._by_vlan: dict[tuple[str, int], list[Reseau]] = {}
+        by_vlan: dict[tuple[str, int], list[Reseau]] = {}
         for reseau in reseaux:
             for vlan in reseau.vlans:
-                self._by_vlan.setdefault((reseau.site, vlan), []).append(reseau)
+                by_vlan.setdefault((reseau.site, vlan), []).append(reseau)
+        self._by_vlan: dict[tuple[str, int], tuple[Reseau, ...]] = {k: intern(tuple(v)) for k, v in by_vlan.items()}
+        # Networks of a (equipment, VLAN) sighting, filled as sightings come (equipment -> site).
+        self._by_sighting: dict[tuple[str, int], tuple[Reseau, ...]] = {}
 
     def _networks_at(self, version: int, value: int) -> tuple[Reseau, ...]:
         bounds, networks = self._intervals.get(version, ([], []))
@@ -114,16 +124,47 @@ class CarteReseaux:
         return list(self._networks_of_ip(ip))
 
     def par_vlan(self, site: str, vlan: int) -> list[Reseau]:
-        return self._by_vlan.get((site, vlan), [])
+        """Networks that declare this VLAN on this site."""
+        return list(self._by_vlan.get((site, vlan), ()))
 
-    def reseaux_de(self, appareil: Appareil) -> list[Reseau]:
-        """Every declared network where this device was seen, in declaration order."""
-        found: dict[str, Reseau] = {}
-        for ip in appareil.ips:
-            for reseau in self.par_ip(ip):
-                found.setdefault(reseau.nom, reseau)
-        for site, vlan in appareil.vlans:
-            for reseau in self.par_vlan(site, vlan):
+    def reseaux_de(self, observations: Iterable[Observation], sites: dict[str, str]) -> list[Reseau]:
+        """Every declared network where a device was seen: by its IPs, and by the VLANs
+        in which equipment (whose site is given by `sites`) saw it."""
+        # The hot path of the audit (once per device): lookups are inlined and return
+        # shared tuples; a device's sightings usually all give the same one, and merging
+        # by name is only needed when they differ.
+        first: tuple[Reseau, ...] = ()
+        others: list[tuple[Reseau, ...]] = []
+        by_prefix = self._by_prefix_24
+        by_sighting = self._by_sighting
+        for obs in observations:
+            ip = obs.ip
+            if ip:
+                prefix, _, last = ip.rpartition(".")
+                networks = by_prefix.get(prefix) if last in _LAST_OCTETS else None
+                if networks is None or networks is _STRADDLES:
+                    networks = self._networks_of_ip(ip)
+                if networks and networks is not first:
+                    if first:
+                        others.append(networks)
+                    else:
+                        first = networks
+            vlan = obs.vlan
+            if vlan is not None:
+                key = (obs.equipement, vlan)
+                networks = by_sighting.get(key)
+                if networks is None:
+                    networks = by_sighting[key] = self._by_vlan.get((sites.get(obs.equipement), vlan), ())
+                if networks and networks is not first:
+                    if first:
+                        others.append(networks)
+                    else:
+                        first = networks
+        if not others:
+            return list(first)
+        found = {reseau.nom: reseau for reseau in first}
+        for networks in others:
+            for reseau in networks:
                 found.setdefault(reseau.nom, reseau)
         return list(found.values())
 
@@ -134,7 +175,7 @@ def gc_paused() -> Iterator[None]:
 
     Whenever the surviving new objects reach a quarter of the old ones, the collector
     walks the whole heap, the input observations included: building hundreds of thousands
-    of devices (six sets each) triggers that again and again, to find nothing, since these
+    of per-device lists triggers that again and again, to find nothing, since these
     objects hold no reference cycles; reference counting frees them as usual. Its previous
     state is restored on exit (the new objects then get their one young-generation pass).
     """
@@ -147,33 +188,46 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def correler(observations: Iterable[Observation], equipements: dict[str, Equipement]) -> dict[str, Appareil]:
-    """Merge observations into devices keyed by MAC; mDNS sightings join by IP when possible."""
-    with gc_paused():  # one device (and its sets) for every few observations: no cycles among them
-        return _correler(observations, equipements)
+@dataclass(frozen=True)
+class Correlation:
+    """Observations grouped by device: key = MAC, or "ip:<address>" for an mDNS sighting
+    whose MAC is unknown. Full evidence (`Appareil`) is built only where it is reported."""
+
+    groupes: dict[str, list[Observation]]
+    equipements: dict[str, Equipement]
+
+    def __len__(self) -> int:
+        return len(self.groupes)
+
+    def appareil(self, cle: str) -> Appareil:
+        """Everything known of one device, merged from all its observations."""
+        appareil = Appareil(cle, None if cle.startswith("ip:") else cle)
+        for obs in self.groupes[cle]:
+            _ajouter(appareil, obs, self.equipements.get(obs.equipement))
+        return appareil
 
 
-def _correler(observations: Iterable[Observation], equipements: dict[str, Equipement]) -> dict[str, Appareil]:
-    appareils: dict[str, Appareil] = {}
-    by_ip: dict[str, str] = {}
-    without_mac: list[Observation] = []
-    for obs in observations:
-        if obs.mac is None:
-            without_mac.append(obs)
-            continue
-        appareil = appareils.get(obs.mac)
-        if appareil is None:
-            appareil = appareils[obs.mac] = Appareil(obs.mac, obs.mac)
-        _ajouter(appareil, obs, equipements.get(obs.equipement))
-        if obs.ip:
-            by_ip[obs.ip] = obs.mac
-    for obs in without_mac:
-        key = by_ip.get(obs.ip or "", f"ip:{obs.ip}")
-        appareil = appareils.get(key)
-        if appareil is None:
-            appareil = appareils[key] = Appareil(key, None)
-        _ajouter(appareil, obs, equipements.get(obs.equipement))
-    return appareils
+def correler(observations: Iterable[Observation], equipements: dict[str, Equipement]) -> Correlation:
+    """Group observations by device (MAC); mDNS sightings join a device by IP when possible."""
+    with gc_paused():  # one list per device, hundreds of thousands of them: no cycles among them
+        groups: dict[str, list[Observation]] = {}
+        by_ip: dict[str, str] = {}
+        without_mac: list[Observation] = []
+        for obs in observations:
+            mac = obs.mac
+            if mac is None:
+                without_mac.append(obs)
+                continue
+            group = groups.get(mac)
+            if group is None:
+                groups[mac] = [obs]
+            else:
+                group.append(obs)
+            if obs.ip:
+                by_ip[obs.ip] = mac
+        for obs in without_mac:
+            groups.setdefault(by_ip.get(obs.ip or "", f"ip:{obs.ip}"), []).append(obs)
+    return Correlation(groups, equipements)
 
 
 def _ajouter(appareil: Appareil, obs: Observation, equipement: Equipement | None) -> None:

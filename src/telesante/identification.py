@@ -17,23 +17,32 @@ FORCE_FABRICANT, FORCE_NOM_HOTE, FORCE_MDNS, FORCE_MDNS_MODELE = 1, 2, 3, 4
 
 
 class RegistreOui:
-    """The IEEE MA-L registry shipped with netaddr, held in memory as {24-bit prefix: vendor}."""
+    """The IEEE MA-L registry shipped with netaddr, held in memory as {"aa:bb:cc": vendor}.
+
+    Keyed by the first 8 characters of a canonical MAC, so a lookup is one slice and
+    one dictionary access.
+    """
 
     def __init__(self, chemin: Path):
-        table: dict[int, str] = {}
+        table: dict[str, str] = {}
         with open(chemin, encoding="utf-8", errors="replace") as registry:
             for line in registry:
                 if "(base 16)" in line:
                     prefix, _, vendor = line.partition("(base 16)")
-                    table[int(prefix.strip(), 16)] = vendor.strip()
+                    digits = prefix.strip().lower()
+                    table[f"{digits[0:2]}:{digits[2:4]}:{digits[4:6]}"] = vendor.strip()
         self._table = table
 
     def __len__(self) -> int:
         return len(self._table)
 
+    def items(self):
+        """(OUI as a 24-bit integer, vendor) pairs."""
+        return ((int(prefix.replace(":", ""), 16), vendor) for prefix, vendor in self._table.items())
+
     def fabricant(self, mac: str) -> str | None:
         """Registered vendor of a canonical MAC (aa:bb:cc:...), or None."""
-        return self._table.get(int(mac[0:2] + mac[3:5] + mac[6:8], 16))
+        return self._table.get(mac[:8])
 
 
 @cache
@@ -122,7 +131,7 @@ def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list
 
 
 class Identificateur:
-    """Matches devices against signatures; caches per-vendor results for speed.
+    """Matches devices against signatures; caches per-OUI results for speed.
 
     The signatures are fixed at construction: the lookup tables below derive from them.
     """
@@ -131,26 +140,33 @@ class Identificateur:
         self.signatures = signatures
         self.categories = categories
         self.registre = registre
-        self._vendor_cache: dict[str | None, tuple[int, Signature | None]] = {}
-        # Answers for devices known by their vendor alone (immutable, so shared).
-        self._vendor_only: dict[str | None, Identification] = {}
-        # Host-name patterns and mDNS rules, in signature order.
+        # Per OUI ("aa:bb:cc", None for no MAC): (vendor, its signature, the answer for a
+        # device known by its vendor alone). Filled on first sight; answers are immutable.
+        self._by_oui: dict[str | None, tuple[str | None, Signature | None, Identification]] = {}
+        self._vendor_patterns = [(s.fabricants, s) for s in signatures if s.fabricants]
         self._hostname_patterns = [(s.noms_hote, s) for s in signatures if s.noms_hote]
+        # One search tells whether any signature matches a name at all (most names match none).
+        self._any_hostname = re.compile(
+            "|".join(f"(?:{pattern.pattern})" for pattern, _s in self._hostname_patterns) or "(?!)", re.IGNORECASE
+        )
         self._mdns_rules: dict[str, list[tuple[re.Pattern | None, Signature]]] = {}
         for signature in signatures:
             for rule_service, rule_model in signature.mdns:
                 self._mdns_rules.setdefault(rule_service, []).append((rule_model, signature))
 
-    def _by_vendor(self, vendor: str | None) -> tuple[int, Signature | None]:
-        try:
-            return self._vendor_cache[vendor]
-        except KeyError:
-            found = next((s for s in self.signatures if vendor and s.fabricants and s.fabricants.search(vendor)), None)
-            result = (FORCE_FABRICANT, found) if found else (0, None)
-            self._vendor_cache[vendor] = result
-            return result
+    def _oui(self, prefix: str | None) -> tuple[str | None, Signature | None, Identification]:
+        vendor = self.registre.fabricant(prefix) if prefix else None
+        signature = next((s for pattern, s in self._vendor_patterns if vendor and pattern.search(vendor)), None)
+        if signature is None:
+            answer = Identification(vendor)
+        else:
+            answer = Identification(vendor, signature.nom, signature.categorie, (f"fabricant « {vendor} »",))
+        entry = self._by_oui[prefix] = (vendor, signature, answer)
+        return entry
 
     def _by_hostname(self, name: str) -> Signature | None:
+        if not self._any_hostname.search(name):
+            return None
         for pattern, signature in self._hostname_patterns:
             if pattern.search(name):
                 return signature
@@ -159,21 +175,19 @@ class Identificateur:
     def identifier(
         self, mac: str | None, noms_hote: Iterable[str] = (), mdns: Iterable[tuple[str, str | None]] = ()
     ) -> Identification:
-        """Identify one device from its MAC, its host names and its mDNS (service, model) pairs."""
-        vendor = self.registre.fabricant(mac) if mac else None
-        if not noms_hote and not mdns:  # most devices: the answer depends on the vendor only
-            try:
-                return self._vendor_only[vendor]
-            except KeyError:
-                identification = self._vendor_only[vendor] = self._identify(vendor, (), ())
-                return identification
-        return self._identify(vendor, noms_hote, mdns)
+        """Identify one device from its MAC, its host names and its mDNS (service, model) pairs.
 
-    def _identify(
-        self, vendor: str | None, noms_hote: Iterable[str], mdns: Iterable[tuple[str, str | None]]
-    ) -> Identification:
-        best_force, best = self._by_vendor(vendor)
-        motifs = [f"fabricant « {vendor} »"] if best else []
+        The most specific evidence wins: mDNS model, then mDNS service, then host name, then vendor.
+        """
+        prefix = mac[:8] if mac else None
+        entry = self._by_oui.get(prefix)
+        if entry is None:
+            entry = self._oui(prefix)
+        vendor, best, vendor_only = entry
+        if not noms_hote and not mdns:
+            return vendor_only
+        best_force = FORCE_FABRICANT if best else 0
+        motifs: list[str] = []
         # The first host name that matches a signature wins (the first matching signature).
         for name in noms_hote:
             found = self._by_hostname(name)
@@ -187,9 +201,9 @@ class Identificateur:
                 if force > best_force and (rule_model is None or (model and rule_model.search(model))):
                     best_force, best = force, signature
                     motifs.append(f"mDNS {service}" + (f" modèle « {model} »" if rule_model else ""))
-        if best is None:
-            return Identification(vendor)
-        return Identification(vendor, best.nom, best.categorie, tuple(motifs))
+        if not motifs:  # names and services that match nothing: the vendor's answer
+            return vendor_only
+        return Identification(vendor, best.nom, best.categorie, vendor_only.motifs + tuple(motifs))
 
 
 def charger_identificateur(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from telesante.correlation import Appareil, CarteReseaux, gc_paused
+from telesante.correlation import Appareil, CarteReseaux, Correlation, gc_paused
 from telesante.identification import Identificateur, Identification
 from telesante.mac import is_locally_administered
 from telesante.modele import Autorise, Derogation, Reseau
+from telesante.observation import Observation
 
 CRITIQUE = "critique"
 A_VERIFIER = "à vérifier"
@@ -38,7 +39,7 @@ class Constat:
 
 
 def _finding(
-    appareil: Appareil, identification: Identification, autorise: Autorise | None
+    mac: str | None, identification: Identification, autorise: Autorise | None
 ) -> tuple[str, str, str] | None:
     """(severity, type, message) for a device on a mission network, or None if it belongs there."""
     categorie = identification.categorie
@@ -50,16 +51,16 @@ def _finding(
         return CRITIQUE, CATEGORIE_INTERDITE, f"appareil grand public interdit : {what}"
     if autorise is not None:
         return None
-    if appareil.mac is None:
+    if mac is None:
         return A_VERIFIER, NON_AUTORISE, "appareil annoncé en mDNS dont la MAC est inconnue"
-    if is_locally_administered(appareil.mac):
+    if is_locally_administered(mac):
         return A_VERIFIER, MAC_ALEATOIRE, "MAC aléatoire (administrée localement) : appareil impossible à identifier"
     known = f" ({identification.signature})" if identification.signature else ""
     return A_VERIFIER, NON_AUTORISE, f"appareil non autorisé{known}"
 
 
 def evaluer(
-    appareils: dict[str, Appareil],
+    correlation: Correlation,
     carte: CarteReseaux,
     identificateur: Identificateur,
     autorises: dict[str, Autorise],
@@ -67,12 +68,12 @@ def evaluer(
     aujourd_hui: date,
 ) -> tuple[list[Constat], dict[str, int]]:
     """Findings for every device seen on a mission network, and device counts per network."""
-    with gc_paused():  # hundreds of thousands of findings and identifications: no cycles among them
-        return _evaluer(appareils, carte, identificateur, autorises, derogations, aujourd_hui)
+    with gc_paused():  # hundreds of thousands of identifications: no cycles among them
+        return _evaluer(correlation, carte, identificateur, autorises, derogations, aujourd_hui)
 
 
 def _evaluer(
-    appareils: dict[str, Appareil],
+    correlation: Correlation,
     carte: CarteReseaux,
     identificateur: Identificateur,
     autorises: dict[str, Autorise],
@@ -81,21 +82,30 @@ def _evaluer(
 ) -> tuple[list[Constat], dict[str, int]]:
     constats: list[Constat] = []
     counts: dict[str, int] = {}
-    for appareil in appareils.values():
-        reseaux = carte.reseaux_de(appareil)
+    sites = {name: equipement.site for name, equipement in correlation.equipements.items()}
+    for cle, observations in correlation.groupes.items():
+        reseaux = carte.reseaux_de(observations, sites)
         if not reseaux:
             continue
+        mission = []
         for reseau in reseaux:
             counts[reseau.nom] = counts.get(reseau.nom, 0) + 1
-        mission = [r for r in reseaux if r.mission]
+            if reseau.mission:
+                mission.append(reseau)
         if not mission:
             continue  # off-mission networks (patients, guests): consumer devices are allowed there
-        identification = identificateur.identifier(appareil.mac, appareil.noms_hote, appareil.mdns)
-        finding = _finding(appareil, identification, autorises.get(appareil.mac or ""))
+        mac = None if cle.startswith("ip:") else cle
+        noms, mdns = _noms_et_mdns(observations)
+        identification = identificateur.identifier(mac, noms, mdns)
+        autorise = autorises.get(cle)
+        categorie = identification.categorie
+        if autorise is not None and (categorie is None or not categorie.interdite):
+            continue  # authorized, and not presenting itself as a forbidden device
+        finding = _finding(mac, identification, autorise)
         if finding is None:
             continue
         gravite, type_, message = finding
-        derogation = derogations.get(appareil.mac or "")
+        derogation = derogations.get(cle)
         statut, expired = ACTIF, False
         if derogation is not None:
             if aujourd_hui <= derogation.expiration:
@@ -103,7 +113,26 @@ def _evaluer(
             else:
                 expired = True
                 message += f" ; dérogation expirée le {derogation.expiration.isoformat()} ({derogation.justification})"
+        appareil = correlation.appareil(cle)  # the evidence, built only for what is reported
         for reseau in mission:
             constats.append(Constat(gravite, type_, message, reseau, appareil, identification, statut,
                                     derogation, expired))
     return constats, counts
+
+
+def _noms_et_mdns(observations: list[Observation]) -> tuple[set[str], set[tuple[str, str | None]]]:
+    """Host names and mDNS (service, model) pairs of a device; empty sets are shared, not built."""
+    noms = mdns = _EMPTY
+    for obs in observations:
+        if obs.nom_hote:
+            if noms is _EMPTY:
+                noms = set()
+            noms.add(obs.nom_hote)
+        if obs.services_mdns:
+            if mdns is _EMPTY:
+                mdns = set()
+            mdns.update((service, obs.modele_mdns) for service in obs.services_mdns)
+    return noms, mdns
+
+
+_EMPTY: frozenset = frozenset()

@@ -52,6 +52,13 @@ def test_signatures_livrees(identificateur, mac, noms, mdns, signature, categori
     assert result.motifs
 
 
+def test_echographe_sonosite_n_est_pas_un_haut_parleur_sonos(identificateur):
+    """SonoSite makes ultrasound scanners: clinical equipment must not be taken for a Sonos."""
+    scanner = identificateur.identifier("00:08:fb:12:34:56")
+    assert scanner.fabricant == "SonoSite, Inc." and scanner.signature is None
+    assert identificateur.identifier("00:04:3c:12:34:56").signature == "Sonos"  # SONOS Co., Ltd.
+
+
 def test_un_mac_apple_seul_n_est_pas_un_appareil_grand_public(identificateur):
     result = identificateur.identifier("60:fd:a6:10:20:30", ["MAC-URG-01"], [])
     assert result.fabricant == "Apple, Inc."
