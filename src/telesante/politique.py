@@ -38,10 +38,9 @@ class Constat:
     derogation_expiree: bool = False
 
 
-def _finding(
-    mac: str | None, identification: Identification, autorise: Autorise | None
-) -> tuple[str, str, str] | None:
-    """(severity, type, message) for a device on a mission network, or None if it belongs there."""
+def _finding(mac: str | None, identification: Identification, autorise: Autorise | None) -> tuple[str, str, str]:
+    """(severity, type, message) for a device on a mission network that does not belong there:
+    not authorized, or authorized but presenting itself as a forbidden device."""
     categorie = identification.categorie
     if categorie is not None and categorie.interdite:
         what = f"{identification.signature} ({categorie.libelle})"
@@ -49,8 +48,6 @@ def _finding(
             return (CRITIQUE, USURPATION_POSSIBLE,
                     f"MAC déclarée autorisée (« {autorise.nom} ») mais l'appareil se présente comme {what}")
         return CRITIQUE, CATEGORIE_INTERDITE, f"appareil grand public interdit : {what}"
-    if autorise is not None:
-        return None
     if mac is None:
         return A_VERIFIER, NON_AUTORISE, "appareil annoncé en mDNS dont la MAC est inconnue"
     if is_locally_administered(mac):
@@ -69,54 +66,40 @@ def evaluer(
 ) -> tuple[list[Constat], dict[str, int]]:
     """Findings for every device seen on a mission network, and device counts per network."""
     with gc_paused():  # hundreds of thousands of identifications: no cycles among them
-        return _evaluer(correlation, carte, identificateur, autorises, derogations, aujourd_hui)
-
-
-def _evaluer(
-    correlation: Correlation,
-    carte: CarteReseaux,
-    identificateur: Identificateur,
-    autorises: dict[str, Autorise],
-    derogations: dict[str, Derogation],
-    aujourd_hui: date,
-) -> tuple[list[Constat], dict[str, int]]:
-    constats: list[Constat] = []
-    counts: dict[str, int] = {}
-    sites = {name: equipement.site for name, equipement in correlation.equipements.items()}
-    for cle, observations in correlation.groupes.items():
-        reseaux = carte.reseaux_de(observations, sites)
-        if not reseaux:
-            continue
-        mission = []
-        for reseau in reseaux:
-            counts[reseau.nom] = counts.get(reseau.nom, 0) + 1
-            if reseau.mission:
-                mission.append(reseau)
-        if not mission:
-            continue  # off-mission networks (patients, guests): consumer devices are allowed there
-        mac = None if cle.startswith("ip:") else cle
-        noms, mdns = _noms_et_mdns(observations)
-        identification = identificateur.identifier(mac, noms, mdns)
-        autorise = autorises.get(cle)
-        categorie = identification.categorie
-        if autorise is not None and (categorie is None or not categorie.interdite):
-            continue  # authorized, and not presenting itself as a forbidden device
-        finding = _finding(mac, identification, autorise)
-        if finding is None:
-            continue
-        gravite, type_, message = finding
-        derogation = derogations.get(cle)
-        statut, expired = ACTIF, False
-        if derogation is not None:
-            if aujourd_hui <= derogation.expiration:
-                statut = LEVE
-            else:
-                expired = True
-                message += f" ; dérogation expirée le {derogation.expiration.isoformat()} ({derogation.justification})"
-        appareil = correlation.appareil(cle)  # the evidence, built only for what is reported
-        for reseau in mission:
-            constats.append(Constat(gravite, type_, message, reseau, appareil, identification, statut,
-                                    derogation, expired))
+        constats: list[Constat] = []
+        counts: dict[str, int] = {}
+        sites = {name: equipement.site for name, equipement in correlation.equipements.items()}
+        for cle, observations in correlation.groupes.items():
+            reseaux = carte.reseaux_de(observations, sites)
+            if not reseaux:
+                continue
+            mission = []
+            for reseau in reseaux:
+                counts[reseau.nom] = counts.get(reseau.nom, 0) + 1
+                if reseau.mission:
+                    mission.append(reseau)
+            if not mission:
+                continue  # off-mission networks (patients, guests): consumer devices are allowed there
+            mac = None if cle.startswith("ip:") else cle
+            noms, mdns = _noms_et_mdns(observations)
+            identification = identificateur.identifier(mac, noms, mdns)
+            autorise = autorises.get(cle)
+            categorie = identification.categorie
+            if autorise is not None and (categorie is None or not categorie.interdite):
+                continue  # authorized, and not presenting itself as a forbidden device
+            gravite, type_, message = _finding(mac, identification, autorise)
+            derogation = derogations.get(cle)
+            statut, expired = ACTIF, False
+            if derogation is not None:
+                if aujourd_hui <= derogation.expiration:
+                    statut = LEVE
+                else:
+                    expired = True
+                    message += f" ; dérogation expirée le {derogation.expiration.isoformat()} ({derogation.justification})"
+            appareil = correlation.appareil(cle)  # the evidence, built only for what is reported
+            for reseau in mission:
+                constats.append(Constat(gravite, type_, message, reseau, appareil, identification, statut,
+                                        derogation, expired))
     return constats, counts
 
 
