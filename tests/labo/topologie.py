@@ -563,13 +563,8 @@ esac
 exit 0
 """
 
-_SSHD_CONFIG = """# sshd of the telesante lab ({node}), generated
-ListenAddress {ip}
-Port {port}
-HostKey {host_key}
-PidFile {pid_file}
-AuthorizedKeysFile {authorized_keys}
-PermitRootLogin prohibit-password
+# Key-only root login, nothing else: shared by every test sshd (lab nodes, simulated Macs).
+SSHD_OPTIONS_COMMUNES = """PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -584,6 +579,14 @@ MaxStartups 50:30:100
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
 """
+
+_SSHD_CONFIG = """# sshd of the telesante lab ({node}), generated
+ListenAddress {ip}
+Port {port}
+HostKey {host_key}
+PidFile {pid_file}
+AuthorizedKeysFile {authorized_keys}
+""" + SSHD_OPTIONS_COMMUNES
 
 # ---------------------------------------------------------------------------
 # The lab

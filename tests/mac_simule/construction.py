@@ -48,7 +48,7 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-from ..labo.topologie import _free_mgmt_block, _mgmt_lock, _pid_alive
+from ..labo.topologie import SSHD_OPTIONS_COMMUNES, _free_mgmt_block, _mgmt_lock, _pid_alive
 
 PREFIXE = "tm-"
 OUTILS = Path(__file__).resolve().parent / "outils"
@@ -87,22 +87,8 @@ Port 22
 HostKey /private/etc/ssh/ssh_host_ed25519_key
 PidFile /private/var/run/sshd.pid
 AuthorizedKeysFile /private/var/root/.ssh/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-AllowTcpForwarding no
-MaxStartups 50:30:100
-LogLevel VERBOSE
-Subsystem sftp internal-sftp
 SetEnv PATH={chemin}
-"""
+""" + SSHD_OPTIONS_COMMUNES
 
 # Run by ``unshare --mount --uts --propagation private`` inside the Mac's network
 # namespace: bind the Mac's folders, then become its sshd. Binds from the host
