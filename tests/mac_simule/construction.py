@@ -48,7 +48,7 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-from ..labo.topologie import SSHD_OPTIONS_COMMUNES, _free_mgmt_block, _mgmt_lock, _pid_alive
+from ..labo.topologie import SSHD_OPTIONS_COMMUNES, _base36, _free_mgmt_block, _mgmt_lock, _pid_alive
 
 PREFIXE = "tm-"
 OUTILS = Path(__file__).resolve().parent / "outils"
@@ -166,16 +166,6 @@ def _lancer(argv: Sequence[str], *, verifier: bool = True, delai: float = 15
         raise MacSimuleErreur(f"Échec de « {' '.join(argv)} » (code {resultat.returncode}) : "
                               f"{resultat.stderr.strip() or resultat.stdout.strip()}")
     return resultat
-
-
-def _base36(valeur: int) -> str:
-    chiffres = "0123456789abcdefghijklmnopqrstuvwxyz"
-    sortie = ""
-    while True:
-        valeur, reste = divmod(valeur, 36)
-        sortie = chiffres[reste] + sortie
-        if valeur == 0:
-            return sortie
 
 
 def module_outils(nom: str) -> ModuleType:
