@@ -1,0 +1,226 @@
+"""Fixtures of the DSQ workstation verifications (pytest-testinfra, ansible backend).
+
+The expected values come from where playbooks/poste_dsq.yml takes them: the inventory
+(group_vars, host_vars; read by testinfra through ``ansible-inventory``), above the
+roles' defaults and below the roles' vars, as Ansible's precedence orders them, and
+templated by Ansible itself. Extra variables given to ansible-playbook with ``-e`` are
+not known here: what the suite checks is what the inventory says.
+
+The .vmx is parsed by the project's module (library/telesante_vmx.py), the VM MAC and the
+USB token lookup come from the provisioning's filters (filter_plugins/telesante.py, whose
+MAC is telesante.mac.vm_mac_from_serial, the network audit's function): one definition
+of each, shared with the playbook.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+ROLES = ("amorcage", "fusion", "vm_windows", "jeton_gemalto")
+USAGE = ("py.test --hosts='ansible://postes_dsq' --ansible-inventory=inventaires/<site>/hosts.yml "
+         "verifications/poste_dsq")
+
+
+def _load_module(name: str, path: Path):
+    """A project file (Ansible module, filter plugin) as a Python module."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+vmx_module = _load_module("telesante_vmx_verifications", REPO / "library" / "telesante_vmx.py")
+_filter_plugin = _load_module("telesante_filtres_verifications", REPO / "filter_plugins" / "telesante.py")
+
+
+# -- guard rails: never run against the local machine or an empty group ---------------
+
+def pytest_collection_modifyitems(config, items):
+    ours = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
+    if not ours:
+        return
+    if config.option.hosts is None:
+        raise pytest.UsageError(
+            "verifications/poste_dsq : aucun poste désigné. Ces vérifications visent des Mac "
+            f"déjà provisionnés, jamais la machine locale ; lancer par exemple :\n  {USAGE}")
+    if not any("_testinfra_host" in getattr(getattr(item, "callspec", None), "params", {})
+               for item in ours):
+        raise pytest.UsageError(
+            f"verifications/poste_dsq : aucun poste ne correspond à --hosts={config.option.hosts} "
+            f"dans l'inventaire {config.option.ansible_inventory or '(aucun : --ansible-inventory manque)'}.")
+
+
+# -- what the inventory expects ---------------------------------------------------------
+
+def _trusted(value):
+    """Mark inventory and role strings as templates (ansible-core >= 2.19 templates nothing else)."""
+    try:
+        from ansible.template import trust_as_template
+    except ImportError:  # ansible-core < 2.19: every string is a template
+        return value
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {key: _trusted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_trusted(item) for item in value]
+    return value
+
+
+class PlaybookVariables:
+    """The variables of one poste as the roles see them before their own set_fact tasks."""
+
+    def __init__(self, name: str, hostvars: dict):
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.template import Templar
+
+        loader = DataLoader()
+        merged: dict = {}
+        for role in ROLES:  # lowest precedence
+            merged.update(self._load(loader, REPO / "roles" / role / "defaults" / "main.yml"))
+        merged.update(hostvars)
+        for role in ROLES:  # role vars win over the inventory
+            merged.update(self._load(loader, REPO / "roles" / role / "vars" / "main.yml"))
+        self.name = name
+        self._values = _trusted(merged)
+        self._templar = Templar(loader=loader, variables=self._values)
+
+    @staticmethod
+    def _load(loader, path: Path) -> dict:
+        return (loader.load_from_file(str(path)) or {}) if path.is_file() else {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._values
+
+    def __getitem__(self, key: str):
+        try:
+            return self._templar.template(self._values[key])
+        except KeyError:
+            pytest.fail(f"{self.name} : la variable {key} n'est définie ni dans l'inventaire ni "
+                        "dans les valeurs par défaut des rôles.", pytrace=False)
+        except Exception as exc:  # noqa: BLE001 - Ansible's templating errors vary by version
+            pytest.fail(f"{self.name} : la variable {key} de l'inventaire ne s'évalue pas : {exc}",
+                        pytrace=False)
+
+    def flag(self, key: str) -> bool:
+        from ansible.module_utils.parsing.convert_bool import boolean
+
+        return boolean(self[key], strict=False)
+
+
+class Workstation:
+    """One provisioned Mac: what the inventory expects of it, and how to read it."""
+
+    def __init__(self, host):
+        self.host = host
+        hostvars = dict(host.ansible.get_variables())
+        self.name = hostvars.get("inventory_hostname", host.backend.get_pytest_id())
+        self.vars = PlaybookVariables(self.name, hostvars)
+
+    # -- paths, as the roles compute them
+    @functools.cached_property
+    def application(self) -> str:
+        return self.vars["fusion_application"]
+
+    @functools.cached_property
+    def vm_name(self) -> str:
+        return self.vars["vm_windows_nom"]
+
+    @functools.cached_property
+    def bundle(self) -> str:
+        return self.vars["vm_windows_chemin_paquet"]
+
+    @functools.cached_property
+    def vmx_path(self) -> str:
+        return self.vars["vm_windows_chemin_vmx"]
+
+    # -- the Mac itself
+    @functools.cached_property
+    def architecture(self) -> str:
+        """arm64 or x86_64, detected as the roles do (uname -m, or hw.optional.arm64 under Rosetta)."""
+        machine = self.host.run("uname -m")
+        if machine.rc != 0:
+            pytest.fail(f"{self.name} : « uname -m » a échoué ({machine.stderr.strip()}) ; "
+                        "est-ce bien un Mac ?", pytrace=False)
+        arm = self.host.run("sysctl -n hw.optional.arm64")  # absent on Intel Macs (status 1)
+        return "arm64" if machine.stdout.strip() == "arm64" or arm.stdout.strip() == "1" else "x86_64"
+
+    @functools.cached_property
+    def hardware_serial(self) -> str:
+        """The serial number the Mac reports (system_profiler SPHardwareDataType)."""
+        output = self.host.run("system_profiler SPHardwareDataType -json")
+        try:
+            return json.loads(output.stdout)["SPHardwareDataType"][0]["serial_number"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            pytest.fail(f"{self.name} : numéro de série illisible dans « system_profiler "
+                        f"SPHardwareDataType -json » (code {output.rc} : {output.stderr.strip()}).",
+                        pytrace=False)
+
+    @functools.cached_property
+    def profile_name(self) -> str:
+        name = self.vars["vm_windows_profil"]
+        if name == "auto":
+            name = "windows11_arm64" if self.architecture == "arm64" else self.vars["vm_windows_profil_intel"]
+        if name not in self.vars["vm_windows_profils"]:
+            pytest.fail(f"{self.name} : profil de VM « {name} » inconnu du rôle vm_windows.", pytrace=False)
+        return name
+
+    @functools.cached_property
+    def profile(self) -> dict:
+        return self.vars["vm_windows_profils"][self.profile_name]
+
+    @functools.cached_property
+    def vm_mac(self) -> tuple[str, str]:
+        """(MAC the role gives the VM, where it comes from), as roles/vm_windows/tasks/detection.yml."""
+        if "telesante_mac_vm" in self.vars:
+            return (_filter_plugin.telesante_mac_normalisee(self.vars["telesante_mac_vm"]),
+                    "telesante_mac_vm de l'inventaire")
+        serial = str(self.vars["vm_windows_numero_serie"] or "").strip()
+        if serial:
+            return _filter_plugin.telesante_mac_vm(serial), f"dérivée du numéro de série {serial} de l'inventaire"
+        serial = self.hardware_serial
+        return _filter_plugin.telesante_mac_vm(serial), f"dérivée du numéro de série {serial} lu sur le Mac"
+
+    @functools.cached_property
+    def token_key(self) -> str:
+        return f"usb.autoConnect.device{self.vars['jeton_gemalto_emplacement']}"
+
+
+@pytest.fixture(scope="session")
+def filters():
+    """filter_plugins/telesante.py: the playbook's MAC, VMware range and USB lookup filters."""
+    return _filter_plugin
+
+
+@pytest.fixture(scope="module")
+def workstation(host) -> Workstation:
+    """The Mac under test and what its inventory expects."""
+    if getattr(host.backend, "NAME", None) != "ansible":
+        pytest.fail("Les vérifications lisent l'inventaire Ansible : lancer avec "
+                    f"--hosts='ansible://...' et --ansible-inventory ({USAGE}).", pytrace=False)
+    return Workstation(host)
+
+
+@pytest.fixture(scope="module")
+def vmx(workstation):
+    """The VM's .vmx, parsed by library/telesante_vmx.py (keys case-insensitive, last one wins)."""
+    mac = workstation
+    vmx_file = mac.host.file(mac.vmx_path)
+    if not vmx_file.is_file:
+        pytest.fail(f"{mac.name} : la VM « {mac.vm_name} » n'existe pas ({mac.vmx_path} "
+                    "introuvable) : lancer playbooks/poste_dsq.yml.", pytrace=False)
+    try:
+        return vmx_module.parse_vmx(vmx_file.content)
+    except vmx_module.VmxError as exc:
+        pytest.fail(f"{mac.name} : {mac.vmx_path} illisible : {exc}", pytrace=False)
