@@ -16,7 +16,7 @@ from telesante.modele import Equipement, Reseau
 from telesante.observation import Observation
 
 
-@dataclass
+@dataclass(slots=True)
 class Appareil:
     """Everything known of one device (one MAC, or one IP for an mDNS-only sighting)."""
 
@@ -53,10 +53,26 @@ def _parse_ip(ip: str) -> tuple[int, int] | None:
     return address.version, int(address)
 
 
+class Placement:
+    """The declared networks a device is on, and those of them that are mission networks.
+
+    Interned by CarteReseaux (one object per distinct set of networks), so that the hot
+    path compares placements by identity and counts devices per placement.
+    """
+
+    __slots__ = ("reseaux", "mission")
+
+    def __init__(self, reseaux: tuple[Reseau, ...]):
+        self.reseaux = reseaux
+        self.mission = tuple(reseau for reseau in reseaux if reseau.mission)
+
+
 class CarteReseaux:
     """Finds the declared networks an IP or a (site, VLAN) belongs to."""
 
     def __init__(self, reseaux: list[Reseau]):
+        self._interned: dict[tuple[str, ...], Placement] = {}
+        self.aucun = self._intern(())  # no declared network
         ranges = sorted(
             (int(net.first), int(net.last), net.version, reseau)
             for reseau in reseaux
@@ -65,39 +81,34 @@ class CarteReseaux:
         # Per IP version, the range boundaries cut the address space into intervals that
         # each lie in a fixed set of subnets: their networks are computed once, innermost
         # (last in sort order) first, so a lookup is a single bisection.
-        # Every tuple of networks is interned (one object per distinct content), so that the
-        # hot path can tell "same networks" by identity.
-        interned: dict[tuple[str, ...], tuple[Reseau, ...]] = {}
-
-        def intern(networks: tuple[Reseau, ...]) -> tuple[Reseau, ...]:
-            return interned.setdefault(tuple(r.nom for r in networks), networks)
-
-        self._intervals: dict[int, tuple[list[int], list[tuple[Reseau, ...]]]] = {}
+        self._intervals: dict[int, tuple[list[int], list[Placement]]] = {}
         for version in {r[2] for r in ranges}:
             own = [r for r in ranges if r[2] == version]
             bounds = sorted({r[0] for r in own} | {r[1] + 1 for r in own})
             self._intervals[version] = (
                 bounds,
-                [intern(tuple(reseau for first, last, _, reseau in reversed(own) if first <= start <= last))
+                [self._intern(tuple(reseau for first, last, _, reseau in reversed(own) if first <= start <= last))
                  for start in bounds],
             )
-        # Networks of the IPv4 /24 prefixes seen so far ("10.20.5" -> networks), when the
+        # Networks of the IPv4 /24 prefixes seen so far ("10.20.5" -> placement), when the
         # whole /24 lies in one interval: most addresses then need no parsing at all.
-        self._by_prefix_24: dict[str, tuple[Reseau, ...] | object] = {}
+        self._by_prefix_24: dict[str, Placement | object] = {}
         by_vlan: dict[tuple[str, int], list[Reseau]] = {}
         for reseau in reseaux:
             for vlan in reseau.vlans:
                 by_vlan.setdefault((reseau.site, vlan), []).append(reseau)
-        self._by_vlan: dict[tuple[str, int], tuple[Reseau, ...]] = {k: intern(tuple(v)) for k, v in by_vlan.items()}
+        self._by_vlan = {key: self._intern(tuple(networks)) for key, networks in by_vlan.items()}
         # Networks of a (equipment, VLAN) sighting, filled as sightings come (equipment -> site).
-        self._by_sighting: dict[tuple[str, int], tuple[Reseau, ...]] = {}
+        self._by_sighting: dict[tuple[str, int], Placement] = {}
 
-    def _networks_at(self, version: int, value: int) -> tuple[Reseau, ...]:
-        bounds, networks = self._intervals.get(version, ([], []))
-        index = bisect.bisect_right(bounds, value) - 1
-        return networks[index] if index >= 0 else ()
+    def _intern(self, reseaux: tuple[Reseau, ...]) -> Placement:
+        key = tuple(reseau.nom for reseau in reseaux)
+        placement = self._interned.get(key)
+        if placement is None:
+            placement = self._interned[key] = Placement(reseaux)
+        return placement
 
-    def _networks_of_ip(self, ip: str) -> tuple[Reseau, ...]:
+    def _networks_of_ip(self, ip: str) -> Placement:
         prefix, _, last = ip.rpartition(".")
         if last in _LAST_OCTETS:  # looks like a dotted-quad IPv4 address: try its /24 first
             networks = self._by_prefix_24.get(prefix)
@@ -106,9 +117,13 @@ class CarteReseaux:
             if networks is not _STRADDLES:
                 return networks
         parsed = _parse_ip(ip)
-        return self._networks_at(*parsed) if parsed else ()
+        if parsed is None:
+            return self.aucun
+        bounds, networks = self._intervals.get(parsed[0], ([], []))
+        index = bisect.bisect_right(bounds, parsed[1]) - 1
+        return networks[index] if index >= 0 else self.aucun
 
-    def _networks_of_prefix_24(self, prefix: str) -> tuple[Reseau, ...] | object:
+    def _networks_of_prefix_24(self, prefix: str) -> Placement | object:
         """Networks of every address from prefix.0 to prefix.255, or _STRADDLES if they differ."""
         if not _IPV4_PREFIX_24.fullmatch(prefix):
             return _STRADDLES
@@ -117,24 +132,16 @@ class CarteReseaux:
         index = bisect.bisect_right(bounds, first) - 1
         if bisect.bisect_right(bounds, first + 255) - 1 != index:
             return _STRADDLES
-        return networks[index] if index >= 0 else ()
+        return networks[index] if index >= 0 else self.aucun
 
-    def par_ip(self, ip: str) -> list[Reseau]:
-        """Networks whose subnets hold this address (declared subnets may nest)."""
-        return list(self._networks_of_ip(ip))
-
-    def par_vlan(self, site: str, vlan: int) -> list[Reseau]:
-        """Networks that declare this VLAN on this site."""
-        return list(self._by_vlan.get((site, vlan), ()))
-
-    def reseaux_de(self, observations: Iterable[Observation], sites: dict[str, str]) -> list[Reseau]:
+    def placer(self, observations: Iterable[Observation], sites: dict[str, str]) -> Placement:
         """Every declared network where a device was seen: by its IPs, and by the VLANs
         in which equipment (whose site is given by `sites`) saw it."""
         # The hot path of the audit (once per device): lookups are inlined and return
-        # shared tuples; a device's sightings usually all give the same one, and merging
-        # by name is only needed when they differ.
-        first: tuple[Reseau, ...] = ()
-        others: list[tuple[Reseau, ...]] = []
+        # interned placements; a device's sightings usually all give the same one, and
+        # merging is only needed when they differ.
+        none = first = self.aucun
+        others: list[Placement] = []
         by_prefix = self._by_prefix_24
         by_sighting = self._by_sighting
         for obs in observations:
@@ -144,29 +151,29 @@ class CarteReseaux:
                 networks = by_prefix.get(prefix) if last in _LAST_OCTETS else None
                 if networks is None or networks is _STRADDLES:
                     networks = self._networks_of_ip(ip)
-                if networks and networks is not first:
-                    if first:
-                        others.append(networks)
-                    else:
+                if networks is not first and networks is not none:
+                    if first is none:
                         first = networks
+                    else:
+                        others.append(networks)
             vlan = obs.vlan
             if vlan is not None:
                 key = (obs.equipement, vlan)
                 networks = by_sighting.get(key)
                 if networks is None:
-                    networks = by_sighting[key] = self._by_vlan.get((sites.get(obs.equipement), vlan), ())
-                if networks and networks is not first:
-                    if first:
-                        others.append(networks)
-                    else:
+                    networks = by_sighting[key] = self._by_vlan.get((sites.get(obs.equipement), vlan), none)
+                if networks is not first and networks is not none:
+                    if first is none:
                         first = networks
+                    else:
+                        others.append(networks)
         if not others:
-            return list(first)
-        found = {reseau.nom: reseau for reseau in first}
+            return first
+        found = {reseau.nom: reseau for reseau in first.reseaux}
         for networks in others:
-            for reseau in networks:
+            for reseau in networks.reseaux:
                 found.setdefault(reseau.nom, reseau)
-        return list(found.values())
+        return self._intern(tuple(found.values()))
 
 
 @contextmanager
@@ -202,8 +209,23 @@ class Correlation:
     def appareil(self, cle: str) -> Appareil:
         """Everything known of one device, merged from all its observations."""
         appareil = Appareil(cle, None if cle.startswith("ip:") else cle)
+        equipements = self.equipements
         for obs in self.groupes[cle]:
-            _ajouter(appareil, obs, self.equipements.get(obs.equipement))
+            appareil.sources.add(obs.source)
+            if obs.ip:
+                appareil.ips.add(obs.ip)
+            vlan, port = obs.vlan, obs.port
+            equipement = equipements.get(obs.equipement)
+            if vlan is not None and equipement is not None:
+                appareil.vlans.add((equipement.site, vlan))
+            if port and (equipement is None or port not in equipement.ports_liaison):
+                appareil.emplacements.add((obs.equipement, port, vlan))
+            if obs.nom_hote:
+                appareil.noms_hote.add(obs.nom_hote)
+            for service in obs.services_mdns:
+                appareil.mdns.add((service, obs.modele_mdns))
+            if obs.vu_le is not None and (appareil.vu_le is None or obs.vu_le > appareil.vu_le):
+                appareil.vu_le = obs.vu_le
         return appareil
 
 
@@ -228,19 +250,3 @@ def correler(observations: Iterable[Observation], equipements: dict[str, Equipem
         for obs in without_mac:
             groups.setdefault(by_ip.get(obs.ip or "", f"ip:{obs.ip}"), []).append(obs)
     return Correlation(groups, equipements)
-
-
-def _ajouter(appareil: Appareil, obs: Observation, equipement: Equipement | None) -> None:
-    appareil.sources.add(obs.source)
-    if obs.ip:
-        appareil.ips.add(obs.ip)
-    if obs.vlan is not None and equipement is not None:
-        appareil.vlans.add((equipement.site, obs.vlan))
-    if obs.port and (equipement is None or obs.port not in equipement.ports_liaison):
-        appareil.emplacements.add((obs.equipement, obs.port, obs.vlan))
-    if obs.nom_hote:
-        appareil.noms_hote.add(obs.nom_hote)
-    for service in obs.services_mdns:
-        appareil.mdns.add((service, obs.modele_mdns))
-    if obs.vu_le is not None and (appareil.vu_le is None or obs.vu_le > appareil.vu_le):
-        appareil.vu_le = obs.vu_le

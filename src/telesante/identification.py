@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import netaddr
 import yaml
@@ -65,11 +66,14 @@ class Signature:
     fabricants: re.Pattern | None
     noms_hote: re.Pattern | None
     mdns: tuple[tuple[str, re.Pattern | None], ...]
+    # The expressions behind fabricants and noms_hote, as written.
+    motifs_fabricants: tuple[str, ...] = ()
+    motifs_noms_hote: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Identification:
-    """What a device is thought to be, and why."""
+class Identification(NamedTuple):
+    """What a device is thought to be, and why (immutable: answers are shared between
+    devices; a named tuple, cheap to create by the tens of thousands)."""
 
     fabricant: str | None
     signature: str | None = None
@@ -85,12 +89,20 @@ class SignaturesInvalides(ValueError):
         self.erreurs = erreurs
 
 
+def _as_list(patterns) -> list[str] | None:
+    """A signature criterion as a list of expressions; None if it is not one."""
+    if isinstance(patterns, str):
+        return [patterns]
+    if isinstance(patterns, list) and all(isinstance(p, str) for p in patterns):
+        return patterns
+    return None
+
+
 def _pattern(patterns, where: str, erreurs: list[str]) -> re.Pattern | None:
     if patterns is None:
         return None
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+    patterns = _as_list(patterns)
+    if patterns is None:
         erreurs.append(f"{where} : liste d'expressions régulières attendue")
         return None
     try:
@@ -98,6 +110,55 @@ def _pattern(patterns, where: str, erreurs: list[str]) -> re.Pattern | None:
     except re.error as exc:
         erreurs.append(f"{where} : expression régulière invalide ({exc})")
         return None
+
+
+def _anchored_at_start(expression: str) -> bool:
+    """True when a regular expression can only match at the start of a text: it begins
+    with ^ and has no alternation outside parentheses. Conservative: any (?...) group
+    other than (?:...) (inline flags, lookarounds) gives False."""
+    if not expression.startswith("^") or "(?" in expression.replace("(?:", ""):
+        return False
+    depth, i, in_class = 0, 1, False
+    while i < len(expression):
+        char = expression[i]
+        if char == "\\":
+            i += 2  # an escaped character, in a class or not
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            i += 1
+            if expression.startswith("^", i):
+                i += 1
+            if expression.startswith("]", i):
+                i += 1  # a ] right after [ or [^ is a literal
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return False
+        i += 1
+    return True
+
+
+class _AnyOf:
+    """Whether any of several regular expressions (ignoring case) matches a text.
+
+    One test instead of one per expression, and the expressions anchored at the start
+    are tried there only: several times faster than searching their union everywhere.
+    """
+
+    def __init__(self, expressions: list[str]):
+        anchored = [e for e in expressions if _anchored_at_start(e)]
+        floating = [e for e in expressions if not _anchored_at_start(e)]
+        self._at_start = re.compile("|".join(f"(?:{e})" for e in anchored), re.IGNORECASE).match if anchored else None
+        self._anywhere = re.compile("|".join(f"(?:{e})" for e in floating), re.IGNORECASE).search if floating else None
+
+    def __call__(self, text: str) -> bool:
+        return bool((self._at_start and self._at_start(text)) or (self._anywhere and self._anywhere(text)))
 
 
 def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list[str]) -> Signature | None:
@@ -123,6 +184,8 @@ def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list
         fabricants=_pattern(item.get("fabricants"), f"{where}.fabricants", erreurs),
         noms_hote=_pattern(item.get("noms_hote"), f"{where}.noms_hote", erreurs),
         mdns=tuple(mdns),
+        motifs_fabricants=tuple(_as_list(item.get("fabricants")) or ()),
+        motifs_noms_hote=tuple(_as_list(item.get("noms_hote")) or ()),
     )
     if not (signature.fabricants or signature.noms_hote or signature.mdns):
         erreurs.append(f"{where} (« {item['nom']} ») : aucun critère (fabricants, noms_hote ou mdns)")
@@ -143,12 +206,12 @@ class Identificateur:
         # Per OUI ("aa:bb:cc", None for no MAC): (vendor, its signature, the answer for a
         # device known by its vendor alone). Filled on first sight; answers are immutable.
         self._by_oui: dict[str | None, tuple[str | None, Signature | None, Identification]] = {}
+        self._no_vendor = (None, None, Identification(None))
         self._vendor_patterns = [(s.fabricants, s) for s in signatures if s.fabricants]
         self._hostname_patterns = [(s.noms_hote, s) for s in signatures if s.noms_hote]
-        # One search tells whether any signature matches a name at all (most names match none).
-        self._any_hostname = re.compile(
-            "|".join(f"(?:{pattern.pattern})" for pattern, _s in self._hostname_patterns) or "(?!)", re.IGNORECASE
-        )
+        # Most vendors and names match no signature: one test says so for all of them.
+        self._any_vendor = _AnyOf([e for s in signatures if s.fabricants for e in s.motifs_fabricants])
+        self._any_hostname = _AnyOf([e for s in signatures if s.noms_hote for e in s.motifs_noms_hote])
         self._mdns_rules: dict[str, list[tuple[re.Pattern | None, Signature]]] = {}
         for signature in signatures:
             for rule_service, rule_model in signature.mdns:
@@ -156,7 +219,11 @@ class Identificateur:
 
     def _oui(self, prefix: str | None) -> tuple[str | None, Signature | None, Identification]:
         vendor = self.registre.fabricant(prefix) if prefix else None
-        signature = next((s for pattern, s in self._vendor_patterns if vendor and pattern.search(vendor)), None)
+        if vendor is None:
+            return self._no_vendor  # not cached: randomized MACs would fill the cache with their prefixes
+        signature = None
+        if self._any_vendor(vendor):
+            signature = next((s for pattern, s in self._vendor_patterns if pattern.search(vendor)), None)
         if signature is None:
             answer = Identification(vendor)
         else:
@@ -165,7 +232,7 @@ class Identificateur:
         return entry
 
     def _by_hostname(self, name: str) -> Signature | None:
-        if not self._any_hostname.search(name):
+        if not self._any_hostname(name):
             return None
         for pattern, signature in self._hostname_patterns:
             if pattern.search(name):

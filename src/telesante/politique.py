@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
-from telesante.correlation import Appareil, CarteReseaux, Correlation, gc_paused
+from telesante.correlation import Appareil, CarteReseaux, Correlation, Placement, gc_paused
 from telesante.identification import Identificateur, Identification
 from telesante.mac import is_locally_administered
 from telesante.modele import Autorise, Derogation, Reseau
@@ -23,9 +23,9 @@ ACTIF = "actif"
 LEVE = "levé par dérogation"
 
 
-@dataclass(frozen=True)
-class Constat:
-    """A finding on one mission network, with its evidence."""
+class Constat(NamedTuple):
+    """A finding on one mission network, with its evidence (immutable; a named tuple,
+    cheap to create by the tens of thousands)."""
 
     gravite: str
     type: str
@@ -67,17 +67,13 @@ def evaluer(
     """Findings for every device seen on a mission network, and device counts per network."""
     with gc_paused():  # hundreds of thousands of identifications: no cycles among them
         constats: list[Constat] = []
-        counts: dict[str, int] = {}
+        devices: dict[Placement, int] = {}  # devices per distinct placement
         sites = {name: equipement.site for name, equipement in correlation.equipements.items()}
+        placer = carte.placer
         for cle, observations in correlation.groupes.items():
-            reseaux = carte.reseaux_de(observations, sites)
-            if not reseaux:
-                continue
-            mission = []
-            for reseau in reseaux:
-                counts[reseau.nom] = counts.get(reseau.nom, 0) + 1
-                if reseau.mission:
-                    mission.append(reseau)
+            placement = placer(observations, sites)
+            devices[placement] = devices.get(placement, 0) + 1
+            mission = placement.mission
             if not mission:
                 continue  # off-mission networks (patients, guests): consumer devices are allowed there
             mac = None if cle.startswith("ip:") else cle
@@ -100,6 +96,10 @@ def evaluer(
             for reseau in mission:
                 constats.append(Constat(gravite, type_, message, reseau, appareil, identification, statut,
                                         derogation, expired))
+        counts: dict[str, int] = {}
+        for placement, number in devices.items():
+            for reseau in placement.reseaux:
+                counts[reseau.nom] = counts.get(reseau.nom, 0) + number
     return constats, counts
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.plateformes import PLATEFORMES
+from telesante.identification import charger_identificateur
 from telesante.inventaire import ErreurConfiguration, charger_configuration
 from telesante.mac import InvalidMac, is_locally_administered, normalize_mac
 from tests.conftest import EXEMPLE, FIXTURES
@@ -109,3 +112,25 @@ def test_inventaire_quelconque_valide_ou_erreur_propre(tmp_path_factory, fichier
         charger_configuration(folder / "hosts.yml")
     except ErreurConfiguration as error:
         assert error.erreurs and all(isinstance(e, str) and " : " in e for e in error.erreurs)
+
+
+# Host name expressions whose anchoring is easy to get wrong: the identification tries
+# the expressions anchored at the start of a name only there (a speed-up); it must find
+# exactly what a plain search of every expression finds, in the same order.
+EXPRESSIONS_PIEGES = ["^a|b", "^(a|b)x", "^[|]a", r"^x\|y", "^[]a]b", "^[^]a]y", "b$", "^ab", "^(?:a|x)b",
+                      "(?=a)b", "^(?i:X)y", "^a(?#|)x", "[^a]b|^y", "^(?x:a#(\n)|b"]
+
+
+@functools.cache
+def _identificateur_piege(expression: str):
+    return charger_identificateur([{"nom": "piège", "categorie": "grand_public", "noms_hote": [expression]}])
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS_PIEGES)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(nom=st.text(alphabet="abxyAB|^$()[]-.", max_size=8))
+def test_noms_d_hote_identifies_comme_par_une_recherche_de_chaque_expression(expression, nom):
+    identificateur = _identificateur_piege(expression)
+    attendu = next((s.nom for s in identificateur.signatures
+                    if any(re.search(e, nom, re.IGNORECASE) for e in s.motifs_noms_hote)), None)
+    assert identificateur.identifier(None, [nom]).signature == attendu
