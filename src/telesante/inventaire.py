@@ -84,13 +84,25 @@ def _ansible_inventory(chemin: Path, fichier_vault: Path | None):
     from ansible.parsing.dataloader import DataLoader
     from ansible.vars.manager import VariableManager
 
-    loader = DataLoader()
-    if fichier_vault is not None:
-        from ansible.cli import CLI
+    from ansible.cli import CLI
+    from ansible.parsing.vault import VaultSecretsContext
 
-        loader.set_vault_secrets(
-            CLI.setup_vault_secrets(loader, vault_ids=[], vault_password_files=[str(fichier_vault)])
-        )
+    loader = DataLoader()
+    # As ansible-playbook: the given file, plus those Ansible's configuration names
+    # (ANSIBLE_VAULT_PASSWORD_FILE, ANSIBLE_VAULT_IDENTITY_LIST, ansible.cfg); never a prompt.
+    try:
+        secrets = CLI.setup_vault_secrets(loader, vault_ids=[], auto_prompt=False, initialize_context=False,
+                                          vault_password_files=[str(fichier_vault)] if fichier_vault else [])
+    except AnsibleError as exc:
+        raise ErreurConfiguration([f"mot de passe Ansible Vault illisible : {' '.join(exc.message.split())}"]) from exc
+    loader.set_vault_secrets(secrets)
+    # Values encrypted inline (!vault) are decrypted on use with the process-wide context,
+    # which Ansible lets initialize only once: a later inventory brings its own secrets.
+    context = VaultSecretsContext.current(optional=True)
+    if context is None:
+        VaultSecretsContext.initialize(VaultSecretsContext(secrets))
+    else:
+        context.secrets = secrets
     try:
         inventory = InventoryManager(loader=loader, sources=[str(chemin)])
     except AnsibleError as exc:

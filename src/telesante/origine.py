@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-try:  # ansible-core >= 2.19
-    from ansible._internal._datatag._tags import Origin
-except ImportError:  # pragma: no cover - older ansible-core: no line numbers
-    Origin = None
+from ansible._internal._datatag._tags import Origin  # ansible-core >= 2.19: where each value was read
 
 
 def origine(valeur) -> str | None:
@@ -19,8 +16,6 @@ def origine(valeur) -> str | None:
 
     The path is shown relative to the current folder when it lies below it.
     """
-    if Origin is None:
-        return None
     tag = Origin.get_tag(valeur)
     if tag is None or not tag.path:
         return None

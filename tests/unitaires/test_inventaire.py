@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import date
@@ -130,6 +131,21 @@ def test_vault_comme_pour_les_playbooks(exemple, tmp_path):
 
     [erreur] = _erreurs(exemple)  # no password: a clean French error, no traceback
     assert "variables illisibles" in erreur and "vault" in erreur.lower()
+
+    # The password file Ansible's configuration names (here its environment variable) is
+    # used as ansible-playbook uses it: the demo audit then gives its usual verdict.
+    commande = [Path(sys.executable).with_name("telesante"), "audit", "-i", exemple, "-f", "json", "-o", tmp_path / "r"]
+    environnement = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_VAULT")}
+    sans = subprocess.run(commande, capture_output=True, text=True, env=environnement)
+    avec = subprocess.run(commande, capture_output=True, text=True,
+                          env={**environnement, "ANSIBLE_VAULT_PASSWORD_FILE": str(password)})
+    absent = subprocess.run(commande, capture_output=True, text=True,
+                            env={**environnement, "ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "absent")})
+    assert sans.returncode == 3 and "ANSIBLE_VAULT_PASSWORD_FILE" in sans.stderr
+    assert absent.returncode == 3 and "mot de passe Ansible Vault illisible" in absent.stderr, absent.stderr
+    assert "Traceback" not in absent.stderr
+    assert avec.returncode == 2, avec.stderr
+    assert "MotDePasseDuCommutateur" not in avec.stdout + avec.stderr
 
 
 def test_yaml_illisible(exemple):
