@@ -41,7 +41,7 @@ def test_main_runs_and_reports_every_goal(banc, capsys):
     assert code in (0, 1), sortie  # 2 would mean wrong findings; 1 only a (scaled) timing goal
     assert f"{N:,}".replace(",", "\u202f") + " observations" in sortie
     assert "EUI(mac).oui.registration().org" in sortie
-    assert "meilleur de 3 essais" in sortie
+    assert "meilleur de 5 essais" in sortie
     assert "ru_maxrss" in sortie
     objectifs = [line.split() for line in sortie.split("Objectifs :")[1].strip().splitlines()]
     assert len(objectifs) == 4 and all(words[0] in ("PASS", "ÉCHEC") for words in objectifs)
