@@ -65,10 +65,8 @@ def pytest_collection_modifyitems(config, items):
 
 def _trusted(value):
     """Mark inventory and role strings as templates (ansible-core >= 2.19 templates nothing else)."""
-    try:
-        from ansible.template import trust_as_template
-    except ImportError:  # ansible-core < 2.19: every string is a template
-        return value
+    from ansible.template import trust_as_template
+
     if isinstance(value, str):
         return trust_as_template(value)
     if isinstance(value, dict):
