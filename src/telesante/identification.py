@@ -152,8 +152,10 @@ class _AnyOf:
     """
 
     def __init__(self, expressions: list[str]):
-        anchored = [e for e in expressions if _anchored_at_start(e)]
-        floating = [e for e in expressions if not _anchored_at_start(e)]
+        anchored: list[str] = []
+        floating: list[str] = []
+        for expression in expressions:
+            (anchored if _anchored_at_start(expression) else floating).append(expression)
         self._at_start = re.compile("|".join(f"(?:{e})" for e in anchored), re.IGNORECASE).match if anchored else None
         self._anywhere = re.compile("|".join(f"(?:{e})" for e in floating), re.IGNORECASE).search if floating else None
 
