@@ -8,6 +8,7 @@ import pytest
 
 from telesante.collecte.baux_dhcp import observations_dnsmasq, observations_isc
 from telesante.collecte.erreurs import SortieIllisible
+from telesante.collecte.interpretation import vlan_depuis_nom
 from telesante.collecte.linux import observations_fdb, observations_voisins
 from telesante.collecte.mdns import observations_mdns
 
@@ -59,7 +60,13 @@ lease 10.0.0.6 {
     assert [(o.ip, o.nom_hote) for o in observations] == [("10.0.0.6", "a;b { c }")]
 
 
-@pytest.mark.parametrize("line", ["garbage", "123 not-a-mac 10.0.0.1 x *", "abc 00:11:22:33:44:55 10.0.0.1"])
+@pytest.mark.parametrize("line", [
+    "garbage",
+    "123 not-a-mac 10.0.0.1 x *",
+    "abc 00:11:22:33:44:55 10.0.0.1",
+    "\u00b9795305600 00:11:22:33:44:55 10.0.0.1 x *",  # a superscript digit: isdigit() but not int()
+    "99999999999999999999 00:11:22:33:44:55 10.0.0.1 x *",  # expiry beyond any date
+])
 def test_dnsmasq_ligne_illisible(line):
     text = "1795305600 00:11:22:33:44:55 10.0.0.2 a *\n" + line + "\n"
     with pytest.raises(SortieIllisible) as error:
@@ -105,6 +112,14 @@ def test_voisins_ip_et_vlan_de_l_interface():
         ("84:28:59:3a:7c:21", "172.31.110.41", 110),
         ("28:73:f6:44:21:90", "fe80::1", 120),
     ]
+
+
+@pytest.mark.parametrize("name, vlan", [
+    ("110", 110), ("Vlan110", 110), ("eth1.100", 100), ("vmbr0v110", 110),
+    ("0", None), ("4095", None), ("\u00b9", None), ("\u0661\u0662", None), ("Port-Channel2", None),
+])
+def test_vlan_depuis_nom(name, vlan):
+    assert vlan_depuis_nom(name) == vlan
 
 
 @pytest.mark.parametrize("text", ["", NEIGH[: len(NEIGH) // 2], '{"not": "a list"}', '[1, 2]', '[{"lladdr": 5}]'])

@@ -25,7 +25,7 @@ def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Obser
         if fields[0] == "duid":
             in_ipv6_section = True  # DHCPv6 leases follow: IAID, not MAC, in field 2
             continue
-        if len(fields) < 4 or not fields[0].isdigit():
+        if len(fields) < 4 or not (fields[0].isascii() and fields[0].isdigit()):
             raise SortieIllisible("bail dnsmasq illisible (attendu : expiration MAC IP nom)", number)
         if in_ipv6_section:
             continue
@@ -34,6 +34,10 @@ def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Obser
         except InvalidMac as exc:
             raise SortieIllisible(f"bail dnsmasq : {exc}", number) from exc
         expiry = int(fields[0])
+        try:
+            expires = datetime.fromtimestamp(expiry, timezone.utc) if expiry else None
+        except (OverflowError, OSError, ValueError) as exc:
+            raise SortieIllisible(f"bail dnsmasq : date d'expiration hors limites ({fields[0]})", number) from exc
         observations.append(
             Observation(
                 mac=mac,
@@ -41,7 +45,7 @@ def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Obser
                 equipement=equipement,
                 ip=fields[2],
                 nom_hote=None if fields[3] == "*" else fields[3],
-                vu_le=datetime.fromtimestamp(expiry, timezone.utc) if expiry else None,
+                vu_le=expires,
                 attributs=(("expiration_bail", str(expiry)),),
             )
         )

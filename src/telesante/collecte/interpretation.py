@@ -14,7 +14,7 @@ def vlan_depuis_nom(nom: str | None) -> int | None:
     if not nom:
         return None
     first = nom.split(",")[0].strip()
-    if first.isdigit():
+    if first.isascii() and first.isdigit():
         value = int(first)
     else:
         match = _VLAN_INTERFACE.match(first)
