@@ -98,8 +98,9 @@ class CarteReseaux:
             for vlan in reseau.vlans:
                 by_vlan.setdefault((reseau.site, vlan), []).append(reseau)
         self._by_vlan = {key: self._intern(tuple(networks)) for key, networks in by_vlan.items()}
-        # Networks of a (equipment, VLAN) sighting, filled as sightings come (equipment -> site).
-        self._by_sighting: dict[tuple[str, int], Placement] = {}
+        # Networks of a sighting in a VLAN, per equipment then VLAN (two lookups cost less
+        # than building and hashing a key tuple), filled as sightings come.
+        self._by_sighting: dict[str, dict[int, Placement]] = {}
 
     def _intern(self, reseaux: tuple[Reseau, ...]) -> Placement:
         key = tuple(reseau.nom for reseau in reseaux)
@@ -158,10 +159,12 @@ class CarteReseaux:
                         others.append(networks)
             vlan = obs.vlan
             if vlan is not None:
-                key = (obs.equipement, vlan)
-                networks = by_sighting.get(key)
+                by_vlan = by_sighting.get(obs.equipement)
+                if by_vlan is None:
+                    by_vlan = by_sighting[obs.equipement] = {}
+                networks = by_vlan.get(vlan)
                 if networks is None:
-                    networks = by_sighting[key] = self._by_vlan.get((sites.get(obs.equipement), vlan), none)
+                    networks = by_vlan[vlan] = self._by_vlan.get((sites.get(obs.equipement), vlan), none)
                 if networks is not first and networks is not none:
                     if first is none:
                         first = networks
@@ -183,14 +186,25 @@ def gc_paused() -> Iterator[None]:
     Whenever the surviving new objects reach a quarter of the old ones, the collector
     walks the whole heap, the input observations included: building hundreds of thousands
     of per-device lists triggers that again and again, to find nothing, since these
-    objects hold no reference cycles; reference counting frees them as usual. Its previous
-    state is restored on exit (the new objects then get their one young-generation pass).
+    objects hold no reference cycles; reference counting frees them as usual.
+
+    On exit, every object the collector tracks is moved to the oldest generation at once
+    (`gc.freeze()` then `gc.unfreeze()`: a list splice, no object is visited), as if it
+    had survived the young collections. Otherwise the first young collection after the
+    pause would walk each new object, and their promotion would count towards the next
+    full collection, which walks the whole heap (about 1 s for a million observations).
+    Here they only wait for the next full collection the interpreter makes for its own
+    reasons, like any long-lived data. This acts on the whole process: objects frozen
+    by someone else are unfrozen too (telesante freezes nothing else). The collector's
+    previous state (enabled or not) is restored.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if enabled:
             gc.enable()
 
@@ -231,9 +245,9 @@ class Correlation:
 
 def correler(observations: Iterable[Observation], equipements: dict[str, Equipement]) -> Correlation:
     """Group observations by device (MAC); mDNS sightings join a device by IP when possible."""
+    observations = observations if isinstance(observations, (list, tuple)) else list(observations)
     with gc_paused():  # one list per device, hundreds of thousands of them: no cycles among them
         groups: dict[str, list[Observation]] = {}
-        by_ip: dict[str, str] = {}
         without_mac: list[Observation] = []
         for obs in observations:
             mac = obs.mac
@@ -245,8 +259,15 @@ def correler(observations: Iterable[Observation], equipements: dict[str, Equipem
                 groups[mac] = [obs]
             else:
                 group.append(obs)
-            if obs.ip:
-                by_ip[obs.ip] = mac
-        for obs in without_mac:
-            groups.setdefault(by_ip.get(obs.ip or "", f"ip:{obs.ip}"), []).append(obs)
+        if without_mac:
+            # The MAC behind each address that a sighting without MAC gives (the last one
+            # seen wins). Only these addresses are indexed: indexing every address of every
+            # observation cost as much as the grouping itself.
+            wanted = {obs.ip for obs in without_mac if obs.ip}
+            mac_of_ip: dict[str, str] = {}
+            for obs in observations:
+                if obs.ip in wanted and obs.mac is not None:
+                    mac_of_ip[obs.ip] = obs.mac
+            for obs in without_mac:
+                groups.setdefault(mac_of_ip.get(obs.ip or "", f"ip:{obs.ip}"), []).append(obs)
     return Correlation(groups, equipements)

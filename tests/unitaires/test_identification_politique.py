@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 
 import pytest
 from netaddr import EUI
 
-from telesante.correlation import CarteReseaux, correler
+from telesante.correlation import CarteReseaux, correler, gc_paused
 from telesante.identification import SignaturesInvalides, charger_identificateur, registre_ieee
 from telesante.mac import is_locally_administered, is_vmware_manual, vm_mac_from_serial
 from telesante.modele import Autorise, Derogation, Equipement, Reseau
@@ -169,3 +170,35 @@ def test_annonce_mdns_sans_mac_rattachee_par_ip():
     assert constat.appareil.mac == "60:70:6c:12:ab:34"
     assert constat.identification.signature == "Google Nest Hub"
     assert constat.appareil.sources == {"sw : test", "sonde : mdns"}
+
+
+def test_annonce_mdns_rattachee_a_la_derniere_mac_vue_a_son_ip_sinon_par_ip():
+    mdns = Observation(mac=None, source="sonde : mdns", equipement="sonde", ip="10.0.110.42",
+                       services_mdns=("_googlecast._tcp",))
+    orphan = Observation(mac=None, source="sonde : mdns", equipement="sonde", ip="10.0.110.77",
+                         services_mdns=("_sonos._tcp",))
+    correlation = correler([
+        _obs("60:70:6c:12:ab:34", ip="10.0.110.42"),
+        mdns,
+        _obs("60:70:6c:12:ab:35", ip="10.0.110.42"),  # the address was handed to another device
+        orphan,
+    ], {})
+    assert correlation.groupes["60:70:6c:12:ab:35"][-1] is mdns
+    assert correlation.groupes["ip:10.0.110.77"] == [orphan]
+    assert len(correlation) == 3
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_ramasse_miettes_suspendu_puis_objets_promus(enabled):
+    was_enabled = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+            made = [[] for _ in range(10)]
+        assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() == 0
+        oldest = {id(o) for o in gc.get_objects(generation=2)}
+        assert all(id(o) in oldest for o in made)
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
