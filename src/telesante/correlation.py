@@ -7,6 +7,7 @@ import gc
 import ipaddress
 import re
 import socket
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -247,18 +248,12 @@ def correler(observations: Iterable[Observation], equipements: dict[str, Equipem
     """Group observations by device (MAC); mDNS sightings join a device by IP when possible."""
     observations = observations if isinstance(observations, (list, tuple)) else list(observations)
     with gc_paused():  # one list per device, hundreds of thousands of them: no cycles among them
-        groups: dict[str, list[Observation]] = {}
-        without_mac: list[Observation] = []
+        # One C-level lookup per observation; sightings without MAC gather under None.
+        groups: defaultdict[str | None, list[Observation]] = defaultdict(list)
         for obs in observations:
-            mac = obs.mac
-            if mac is None:
-                without_mac.append(obs)
-                continue
-            group = groups.get(mac)
-            if group is None:
-                groups[mac] = [obs]
-            else:
-                group.append(obs)
+            groups[obs.mac].append(obs)
+        groups.default_factory = None  # from now on, an unknown key is a KeyError, as in a dict
+        without_mac = groups.pop(None, ())
         if without_mac:
             # The MAC behind each address that a sighting without MAC gives (the last one
             # seen wins). Only these addresses are indexed: indexing every address of every
