@@ -64,6 +64,8 @@ def test_le_navigateur_affiche_verdict_et_constats(rapport_html, tmp_path):
     assert len(rows) == 6  # 5 active findings and the one silenced by a dérogation
     assert sum("critique" in r["class"] for r in rows) == 4
     assert "Google Nest Hub" in text and "sw-nord-01 Gi1/0/7 (VLAN 110)" in text
+    assert ("6 équipements (dont 1 incomplet), 19 appareils ; 3 critiques, 2 à vérifier, 1 levé par dérogation."
+            in " ".join(text.split()))
 
 
 def test_nom_d_hote_hostile_reste_du_texte(rapport_html, tmp_path):

@@ -19,10 +19,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 TELESANTE = Path(sys.executable).with_name("telesante")
 
 
-def _audit(hosts: Path, sortie: Path, *extra: str) -> subprocess.CompletedProcess:
+def _audit(hosts: Path, sortie: Path, *extra: str, colonnes: int = 200) -> subprocess.CompletedProcess:
     return subprocess.run(
         [TELESANTE, "audit", "-i", hosts, "-f", "terminal,json,csv,junit", "-o", sortie, "--date", "2026-11-21", *extra],
-        capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=120, env={"COLUMNS": str(colonnes), "PATH": "/usr/bin:/bin"},
     )
 
 
@@ -81,6 +81,36 @@ def test_equipement_casse_nomme_avec_fichier_et_ligne(rapport):
     assert broken["nom"] == "sw-sud-02"
     assert "captures/sw-sud-02/show_mac-address.txt, ligne 8" in broken["problemes"][0]
     assert "sw-sud-02" in result.stdout and "show_mac-address.txt, ligne 8" in result.stdout
+
+
+def test_terminal_large_un_tableau_des_constats(rapport):
+    result, document, _ = rapport
+    header = next(line for line in result.stdout.splitlines() if "Gravité" in line)
+    assert all(title in header for title in ("Réseau", "MAC", "IP", "Équipement / port", "Constat"))
+    for c in document["constats"]:
+        row = next(line for line in result.stdout.splitlines() if c["mac"] in line)
+        assert c["reseau"] in row and c["ips"][0] in row and c["emplacements"][0]["port"] in row
+
+
+def test_terminal_80_colonnes_une_fiche_par_constat_sans_couper_mac_ni_ip(exemple, tmp_path):
+    """A CI log or a mail is 80 columns wide: each finding is a block, whose MAC, address
+    and port are whole on their line, ready to be copied."""
+    result = _audit(exemple, tmp_path / "r", colonnes=80)
+    document = json.loads((tmp_path / "r/rapport.json").read_text())
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert not any("Gravité" in line for line in lines)  # no folded table
+    for c in document["constats"]:
+        start = next(i for i, line in enumerate(lines) if c["mac"] in line)
+        assert lines[start].startswith(c["gravite"].upper()) and c["reseau"] in lines[start]
+        block = lines[start:start + 8]
+        assert any(line.strip() == f"IP : {c['ips'][0]}" for line in block)
+        place = c["emplacements"][0]
+        assert any(line.strip() == f"emplacement : {place['equipement']} {place['port']}" for line in block)
+    for network in document["reseaux"]:
+        assert any(network["site"] in line and network["nom"] in line for line in lines)
+    assert "6 équipements (dont 1 incomplet), 19 appareils ; 3 critiques, 2 à vérifier, 1 levé par dérogation." \
+        in " ".join(line.strip() for line in lines)
 
 
 def test_rapport_json_conforme_au_schema(rapport):

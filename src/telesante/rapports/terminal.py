@@ -1,71 +1,127 @@
-"""Terminal report with rich. Device-provided strings are shown as plain Text, never as markup."""
+"""Terminal report with rich. Device-provided strings are shown as plain Text, never as markup.
+
+On a wide terminal the findings are one table; on a narrow one (80 columns, a CI log, a
+mail from the scheduler) each finding is a short block instead, so that a MAC or an
+address is never cut across lines and can be copied as is.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 _STYLES = {"conforme": "green", "non_conforme": "bold red", "incomplet": "yellow"}
 _LIBELLES = {"conforme": "conforme", "non_conforme": "NON CONFORME", "incomplet": "INCOMPLET"}
 
+# Below this width the findings table would fold MACs and addresses: blocks instead.
+LARGEUR_TABLEAU = 150
 
-def _constats(document: dict) -> Table:
-    table = Table(title="Constats sur les réseaux de mission", show_lines=False, expand=True)
-    for title in ("Gravité", "Réseau", "MAC", "Identification", "IP", "Équipement / port", "Nom d'hôte", "Constat"):
-        table.add_column(title, overflow="fold")
+
+def pluriel(nombre: int, singulier: str, pluriel_: str | None = None) -> str:
+    """"1 appareil", "2 appareils" (French: 0 and 1 take the singular)."""
+    return f"{nombre} {singulier if nombre < 2 else (pluriel_ or singulier + 's')}"
+
+
+def _style(constat: dict) -> str:
+    if constat["statut"] != "actif":
+        return "dim"
+    return "bold red" if constat["gravite"] == "critique" else "yellow"
+
+
+def _gravite(constat: dict) -> str:
+    return constat["gravite"] if constat["statut"] == "actif" else f"{constat['gravite']} (levé)"
+
+
+def _identification(constat: dict) -> str:
+    return constat["identification"]["signature"] or constat["fabricant"] or "inconnu"
+
+
+def _emplacements(constat: dict) -> str:
+    return ", ".join(f"{e['equipement']} {e['port']}" for e in constat["emplacements"])
+
+
+def _tableau_constats(document: dict) -> Table:
+    table = Table(title="Constats sur les réseaux de mission", expand=True)
+    for title, no_wrap in (("Gravité", True), ("Réseau", True), ("MAC", True), ("Identification", False),
+                           ("IP", True), ("Équipement / port", False), ("Nom d'hôte", False), ("Constat", False)):
+        table.add_column(title, no_wrap=no_wrap, overflow="fold")
     for c in document["constats"]:
-        style = "dim" if c["statut"] != "actif" else ("bold red" if c["gravite"] == "critique" else "yellow")
-        gravite = c["gravite"] if c["statut"] == "actif" else f"{c['gravite']} (levé)"
-        ident = c["identification"]["signature"] or c["fabricant"] or "inconnu"
         table.add_row(
-            Text(gravite, style=style),
-            Text(c["reseau"]),
-            Text(c["mac"] or "-"),
-            Text(ident),
-            Text(", ".join(c["ips"])),
-            Text(", ".join(f"{e['equipement']} {e['port']}" for e in c["emplacements"])),
-            Text(", ".join(c["noms_hote"])),
-            Text(c["message"]),
+            Text(_gravite(c), style=_style(c)), Text(c["reseau"]), Text(c["mac"] or "-"), Text(_identification(c)),
+            Text("\n".join(c["ips"])), Text(_emplacements(c)), Text("\n".join(c["noms_hote"])), Text(c["message"]),
         )
     return table
 
 
+def _fiche(constat: dict) -> Group:
+    """One finding as a few lines: headline, message, then the evidence to go and unplug it."""
+    title = Text()
+    title.append(_gravite(constat).upper(), style=_style(constat))
+    title.append(f"  {constat['reseau']}  {constat['mac'] or 'MAC inconnue'}  ")
+    title.append(_identification(constat), style="bold")
+    lines = [title, Padding(Text(constat["message"]), (0, 0, 0, 2), expand=False)]
+    evidence = [
+        ("IP", ", ".join(constat["ips"])),
+        ("emplacement", _emplacements(constat)),
+        ("nom d'hôte", ", ".join(constat["noms_hote"])),
+        ("mDNS", ", ".join(s["service"] for s in constat["services_mdns"])),
+    ]
+    for label, value in evidence:
+        if value:
+            lines.append(Padding(Text(f"{label} : {value}"), (0, 0, 0, 2), expand=False))
+    return Group(*lines, Text(""))
+
+
 def _reseaux(document: dict) -> Table:
-    table = Table(title="Résumé par réseau")
-    for title in ("Site", "Réseau", "Type", "Appareils", "Constats actifs", "Statut"):
-        table.add_column(title)
+    table = Table(title="Résumé par réseau",
+                  caption="hors mission : appareils grand public permis, réseau non audité")
+    table.add_column("Site", overflow="fold")
+    table.add_column("Réseau", overflow="fold")
+    table.add_column("Appareils", justify="right")
+    table.add_column("Constats actifs", justify="right")
+    table.add_column("Statut", no_wrap=True)
     for r in document["reseaux"]:
-        statut = Text(_LIBELLES[r["statut"]], style=_STYLES[r["statut"]])
-        if r["type"] != "mission":
-            statut = Text("non audité (hors mission)", style="dim")
-        table.add_row(Text(r["site"]), Text(r["nom"]), Text(r["type"].replace("_", " ")),
-                      str(r["appareils"]), str(r["constats_actifs"]), statut)
+        if r["type"] == "mission":
+            statut = Text(_LIBELLES[r["statut"]], style=_STYLES[r["statut"]])
+        else:
+            statut = Text("hors mission", style="dim")
+        table.add_row(Text(r["site"]), Text(r["nom"]), str(r["appareils"]), str(r["constats_actifs"]), statut)
     return table
+
+
+def _resume(resume: dict) -> str:
+    return (
+        f"{pluriel(resume['equipements'], 'équipement')} "
+        f"(dont {pluriel(resume['equipements_incomplets'], 'incomplet')}), "
+        f"{pluriel(resume['appareils'], 'appareil')} ; {pluriel(resume['constats_critiques'], 'critique')}, "
+        f"{resume['constats_a_verifier']} à vérifier, "
+        f"{pluriel(resume['constats_leves'], 'levé', 'levés')} par dérogation."
+    )
 
 
 def afficher(document: dict, console: Console | None = None) -> None:
     """Print the findings, the per-network summary, unread equipment and the verdict."""
     console = console or Console()
     if document["constats"]:
-        console.print(_constats(document))
+        if console.width >= LARGEUR_TABLEAU:
+            console.print(_tableau_constats(document))
+        else:
+            console.print(Text("Constats sur les réseaux de mission", style="bold"), justify="center")
+            console.print()
+            for constat in document["constats"]:
+                console.print(_fiche(constat))
     console.print(_reseaux(document))
     for e in document["equipements"]:
         if e["statut"] == "incomplet":
             console.print(Text(f"Équipement incomplet : {e['nom']} ({e['plateforme']}, site {e['site']})", style="yellow"))
             for probleme in e["problemes"]:
-                console.print(Text(f"  - {probleme}"))
+                console.print(Padding(Text(f"- {probleme}"), (0, 0, 0, 2), expand=False))
     for note in document["notes"]:
         console.print(Text(f"Note : {note}", style="yellow"))
-    resume = document["resume"]
+    console.print(Text(_resume(document["resume"])))
     verdict = document["verdict"]
-    console.print(
-        Text(
-            f"{resume['equipements']} équipements ({resume['equipements_incomplets']} incomplets), "
-            f"{resume['appareils']} appareils ; {resume['constats_critiques']} critiques, "
-            f"{resume['constats_a_verifier']} à vérifier, {resume['constats_leves']} levés par dérogation."
-        )
-    )
     console.print(
         Text(f"Verdict : {verdict['signification']} (code {verdict['code_sortie']})",
              style=_STYLES.get(verdict["statut"], "bold"))
