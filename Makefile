@@ -19,7 +19,7 @@ demo: $(INSTALLE)
 	case $$code in \
 	  0) sens="conforme";; \
 	  1) sens="non-conformités trouvées";; \
-	  2) sens="incomplet : au moins un équipement n'a pas pu être lu";; \
+	  2) sens="incomplet : un équipement n'a pas pu être lu ou un réseau de mission n'a pas été vu";; \
 	  *) echo "Échec de la démonstration (code $$code)"; exit $$code;; \
 	esac; \
 	echo; echo "Démonstration terminée : l'audit a rendu le code $$code ($$sens)."; \

@@ -12,12 +12,14 @@ from telesante.modele import Configuration, Equipement, Reseau
 from telesante.politique import ACTIF, Constat, evaluer
 
 # Exit codes: documented in README and `telesante --help`.
-CONFORME, NON_CONFORME, INCOMPLET, ERREUR_CONFIGURATION = 0, 1, 2, 3
+CONFORME, NON_CONFORME, INCOMPLET, ERREUR_CONFIGURATION, ERREUR_INTERNE = 0, 1, 2, 3, 4
 SIGNIFICATION = {
     CONFORME: "conforme : aucun appareil interdit ni non autorisé sur les réseaux de mission",
     NON_CONFORME: "non-conformités : des appareils interdits ou non autorisés sont sur un réseau de mission",
-    INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu (le verdict ne couvre pas tout)",
+    INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu, ou un réseau de mission n'a été vu "
+               "par aucun équipement (le verdict ne couvre pas tout)",
     ERREUR_CONFIGURATION: "erreur de configuration : inventaire invalide ou commande mal formée, rien n'a été audité",
+    ERREUR_INTERNE: "erreur interne : problème imprévu de telesante (détail sur la sortie d'erreur), aucun verdict",
 }
 
 Collecteur = Callable[[Equipement], ResultatCollecte]
@@ -53,7 +55,9 @@ class ResultatAudit:
 
     @property
     def code_sortie(self) -> int:
-        if self.interrompu or any(not c.complet for c in self.collectes):
+        # Fail closed: a mission network that no equipment has fully seen is never « conforme ».
+        if (self.interrompu or any(not c.complet for c in self.collectes)
+                or any(e.reseau.mission and e.statut == "incomplet" for e in self.reseaux)):
             return INCOMPLET
         return NON_CONFORME if self.constats_actifs else CONFORME
 
@@ -92,6 +96,11 @@ def auditer(
         appareils, CarteReseaux(config.reseaux), config.identificateur, config.autorises, config.derogations, aujourd_hui
     )
     notes: list[str] = []
+    read_sites = {c.equipement.site for c in collectes}
+    for reseau in config.reseaux:
+        if reseau.mission and reseau.site not in read_sites:
+            notes.append(f"réseau de mission « {reseau.nom} » : aucun équipement du site « {reseau.site} » "
+                         "n'a été interrogé, il n'est pas audité")
     if interrompu:
         notes.append("audit interrompu avant la fin de la collecte")
         read = {c.equipement.nom for c in collectes}

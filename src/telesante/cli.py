@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from telesante import __version__
-from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET, SIGNIFICATION
+from telesante.audit import ERREUR_CONFIGURATION, ERREUR_INTERNE, INCOMPLET, SIGNIFICATION
 from telesante.francais import AnalyseurFrancais
 
 CODES_SORTIE = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
@@ -175,6 +175,15 @@ def _audit(args) -> int:
     if config is None:
         return ERREUR_CONFIGURATION
     errors = _console_erreurs()
+    files = [f for f in args.formats if f in FICHIERS]
+    if files:  # checked before collecting: a live collection can take minutes
+        try:
+            args.sortie.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            errors.print(f"Dossier des rapports « {args.sortie} » inutilisable : {_raison(exc)}", style="bold red",
+                         markup=False)
+            errors.print(f"Code de sortie {ERREUR_CONFIGURATION} : {SIGNIFICATION[ERREUR_CONFIGURATION]}", markup=False)
+            return ERREUR_CONFIGURATION
     if args.source == "captures":
         resultat = auditer(config, collecter_captures, mode="captures", aujourd_hui=args.date)
     else:
@@ -196,14 +205,18 @@ def _audit(args) -> int:
         terminal.afficher(document)
     writers = {"json": lambda d: formats.en_json(d).encode("utf-8"), "csv": formats.en_csv,
                "junit": formats.en_junit, "html": formats.en_html}
-    files = [f for f in args.formats if f in writers]
-    if files:
-        args.sortie.mkdir(parents=True, exist_ok=True)
+    code = resultat.code_sortie
     for name in files:
         path = args.sortie / FICHIERS[name]
         temporary = path.with_suffix(path.suffix + ".tmp")
-        temporary.write_bytes(writers[name](document))
-        temporary.replace(path)
+        try:
+            temporary.write_bytes(writers[name](document))
+            temporary.replace(path)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            errors.print(f"Rapport {name} non écrit ({path}) : {_raison(exc)}", style="bold red", markup=False)
+            code = max(code, INCOMPLET)  # the verdict stands, but a report the scheduler expects is missing
+            continue
         errors.print(f"Rapport {name} : {path}", markup=False)
     if args.historique is not None:
         from telesante.historique import ErreurHistorique, enregistrer
@@ -213,8 +226,22 @@ def _audit(args) -> int:
             errors.print(f"Passage n° {run} ajouté à l'historique {args.historique}", markup=False)
         except ErreurHistorique as exc:
             errors.print(f"Historique : {exc}", style="bold red", markup=False)
-            return max(resultat.code_sortie, INCOMPLET)
-    return resultat.code_sortie
+            return max(code, INCOMPLET)
+    return code
+
+
+def _raison(exc: OSError) -> str:
+    """French reason of a file system error."""
+    reasons = {
+        FileExistsError: "un fichier porte déjà ce nom (un dossier est attendu)",
+        NotADirectoryError: "un élément du chemin est un fichier, pas un dossier",
+        PermissionError: "permission refusée",
+        IsADirectoryError: "un dossier porte déjà ce nom",
+    }
+    for kind, reason in reasons.items():
+        if isinstance(exc, kind):
+            return reason
+    return exc.strerror or type(exc).__name__
 
 
 def _historique(args) -> int:
@@ -298,13 +325,17 @@ def _capteur_mdns(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `telesante` console script."""
     args = construire_analyseur().parse_args(argv)
-    if args.commande == "audit":
-        return _audit(args)
-    if args.commande == "cles-hotes":
-        return _cles_hotes(args)
-    if args.commande == "historique":
-        return _historique(args)
-    return _capteur_mdns(args)
+    commands = {"audit": _audit, "cles-hotes": _cles_hotes, "historique": _historique}
+    try:
+        return commands.get(args.commande, _capteur_mdns)(args)
+    except Exception:  # noqa: BLE001 -- a bug must not exit 1, which means « non-conformités »
+        import traceback
+
+        traceback.print_exc()
+        _console_erreurs().print(
+            f"Erreur interne de telesante (trace ci-dessus, à joindre au signalement). "
+            f"Code de sortie {ERREUR_INTERNE} : {SIGNIFICATION[ERREUR_INTERNE]}", style="bold red", markup=False)
+        return ERREUR_INTERNE
 
 
 if __name__ == "__main__":  # pragma: no cover

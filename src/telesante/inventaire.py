@@ -14,7 +14,7 @@ from netaddr import AddrFormatError, IPNetwork, IPSet
 
 from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
 from telesante.identification import SignaturesInvalides, charger_identificateur
-from telesante.mac import InvalidMac, normalize_mac, vm_mac_from_serial
+from telesante.mac import InvalidMac, is_multicast, normalize_mac, vm_mac_from_serial
 from telesante.modele import Autorise, Configuration, Derogation, Equipement, Reseau
 from telesante.origine import origine, origine_erreur
 
@@ -57,10 +57,14 @@ class _Validation:
             self.erreur(valeur, cle, "MAC lue comme un nombre par YAML : mettez-la entre guillemets")
             return None
         try:
-            return normalize_mac(valeur)
+            mac = normalize_mac(valeur)
         except InvalidMac as exc:
             self.erreur(valeur, cle, str(exc))
             return None
+        if is_multicast(mac):
+            self.erreur(valeur, cle, f"{mac} est une adresse de groupe (multicast), pas celle d'un appareil")
+            return None
+        return mac
 
     def liste(self, valeur, cle: str) -> list:
         if valeur is None:
@@ -143,7 +147,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     check = _Validation(chemin)
     per_host = {host.name: _host_vars(loader, variables, host) for host in hosts}
 
-    reseaux = _reseaux(check, per_host)
+    reseaux, declarations = _reseaux(check, per_host)
     equipements = [
         _equipement(check, name, values, racine)
         for name, values in per_host.items()
@@ -151,6 +155,8 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     ]
     if not equipements:
         check.erreurs.append(f"{chemin} : aucun équipement (aucun hôte ne définit « telesante_plateforme »)")
+    else:
+        _sites_sans_equipement(check, reseaux, declarations, [e for e in equipements if e is not None])
     autorises = _autorises(check, per_host)
     derogations = _derogations(check, per_host)
     signatures, interdites, hotes_connus = _globales(check, per_host, racine)
@@ -159,7 +165,8 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     except SignaturesInvalides as exc:
         check.erreurs.extend(exc.erreurs)
     if check.erreurs:
-        raise ErreurConfiguration(check.erreurs)
+        # group_vars give the same list to every host: each problem is told once.
+        raise ErreurConfiguration(list(dict.fromkeys(check.erreurs)))
     return Configuration(
         racine=racine,
         reseaux=reseaux,
@@ -187,8 +194,10 @@ def _merged_list(check: _Validation, per_host: dict, cle: str, identifiant: str)
     return list(seen.values())
 
 
-def _reseaux(check: _Validation, per_host: dict) -> list[Reseau]:
+def _reseaux(check: _Validation, per_host: dict) -> tuple[list[Reseau], dict[str, tuple[dict, str]]]:
+    """The declared networks, and where each was declared (name -> its YAML item, its key)."""
     reseaux = []
+    declarations: dict[str, tuple[dict, str]] = {}
     for index, item in enumerate(_merged_list(check, per_host, "telesante_reseaux", "nom")):
         where = f"telesante_reseaux[{index}]"
         nom = check.texte(item, "nom", where)
@@ -200,11 +209,18 @@ def _reseaux(check: _Validation, per_host: dict) -> list[Reseau]:
         for j, cidr in enumerate(check.liste(item.get("sous_reseaux"), f"{where}.sous_reseaux")):
             try:
                 network = IPNetwork(str(cidr), flags=0)
-                if "/" not in str(cidr) or network.network != network.ip:
-                    raise AddrFormatError("bits d'hôte non nuls")
+            except (AddrFormatError, ValueError):
+                check.erreur(cidr, f"{where}.sous_reseaux[{j}]",
+                             f"CIDR invalide « {cidr} » (attendu : adresse/longueur, ex. 10.20.110.0/24)")
+                continue
+            if "/" not in str(cidr):
+                check.erreur(cidr, f"{where}.sous_reseaux[{j}]",
+                             f"CIDR invalide « {cidr} » : longueur de préfixe manquante (ex. {network.ip}/24)")
+            elif network.network != network.ip:
+                check.erreur(cidr, f"{where}.sous_reseaux[{j}]",
+                             f"CIDR invalide « {cidr} » : bits d'hôte non nuls (voulu : {network.cidr} ?)")
+            else:
                 subnets.append(network)
-            except (AddrFormatError, ValueError) as exc:
-                check.erreur(cidr, f"{where}.sous_reseaux[{j}]", f"CIDR invalide « {cidr} » ({exc})")
         vlans = set()
         for j, vlan in enumerate(check.liste(item.get("vlans"), f"{where}.vlans")):
             if isinstance(vlan, bool) or not isinstance(vlan, int) or not 1 <= vlan <= 4094:
@@ -215,26 +231,44 @@ def _reseaux(check: _Validation, per_host: dict) -> list[Reseau]:
             check.erreur(item, where, "un réseau doit déclarer des sous_reseaux ou des vlans")
         if nom and site and type_ in TYPES_RESEAU:
             reseaux.append(Reseau(nom, site, TYPES_RESEAU[type_], tuple(subnets), frozenset(vlans)))
-    _chevauchements(check, reseaux)
-    return reseaux
+            declarations[nom] = (item, where)
+    _chevauchements(check, reseaux, declarations)
+    return reseaux, declarations
 
 
-def _chevauchements(check: _Validation, reseaux: list[Reseau]) -> None:
+def _chevauchements(check: _Validation, reseaux: list[Reseau], declarations: dict[str, tuple[dict, str]]) -> None:
     """A subnet or a site's VLAN may not be both mission and off-mission."""
     mission = [r for r in reseaux if r.mission]
     for other in (r for r in reseaux if not r.mission):
+        item, where = declarations[other.nom]
         for network in mission:
             common = IPSet(network.sous_reseaux) & IPSet(other.sous_reseaux)
             if common:
-                check.erreurs.append(
-                    f"réseaux « {network.nom} » (mission) et « {other.nom} » (hors mission) : "
-                    f"sous-réseau commun {', '.join(str(c) for c in common.iter_cidrs())}"
+                check.erreur(
+                    item.get("sous_reseaux"), f"{where}.sous_reseaux",
+                    f"réseau hors mission « {other.nom} » : sous-réseau commun avec le réseau de mission "
+                    f"« {network.nom} » ({', '.join(str(c) for c in common.iter_cidrs())})",
                 )
             if network.site == other.site and network.vlans & other.vlans:
-                check.erreurs.append(
-                    f"réseaux « {network.nom} » (mission) et « {other.nom} » (hors mission) : "
-                    f"VLAN commun {sorted(network.vlans & other.vlans)} sur le site {network.site}"
+                check.erreur(
+                    item.get("vlans"), f"{where}.vlans",
+                    f"réseau hors mission « {other.nom} » : VLAN commun avec le réseau de mission "
+                    f"« {network.nom} » ({', '.join(map(str, sorted(network.vlans & other.vlans)))}, site {network.site})",
                 )
+
+
+def _sites_sans_equipement(check: _Validation, reseaux: list[Reseau], declarations: dict[str, tuple[dict, str]],
+                           equipements: list[Equipement]) -> None:
+    """A mission network whose site has no equipment could never be audited (a typo in « site »?)."""
+    sites = {e.site for e in equipements}
+    for reseau in reseaux:
+        if reseau.mission and reseau.site not in sites:
+            item, where = declarations[reseau.nom]
+            check.erreur(
+                item.get("site"), f"{where}.site",
+                f"réseau de mission « {reseau.nom} » sur le site « {reseau.site} », où aucun équipement n'est "
+                f"déclaré : il ne pourrait pas être audité (sites des équipements : {', '.join(sorted(sites))})",
+            )
 
 
 def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equipement | None:

@@ -9,12 +9,19 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
+
+from telesante.audit import INCOMPLET, auditer
+from telesante.collecte.captures import collecter_captures
+from telesante.inventaire import charger_configuration
+from telesante.modele import Derogation
 
 TELESANTE = Path(sys.executable).with_name("telesante")
 
@@ -42,7 +49,7 @@ def test_exemple_incomplet_code_2_avec_les_constats_attendus(rapport):
     assert result.returncode == 2, result.stderr
     assert document["verdict"]["statut"] == "incomplet"
     assert _actifs(document) == {
-        ("84:28:59:3a:7c:21", "critique"),  # Echo (amazon-... DHCP name, Amazon OUI)
+        ("84:28:59:3a:7c:21", "critique"),  # Echo Show (mDNS md=Echo Show 8; DHCP name amazon-...)
         ("60:70:6c:12:ab:34", "critique"),  # Nest Hub (mDNS md=Google Nest Hub, joined by IP)
         ("24:29:34:88:19:0c", "critique"),  # Chromecast whose dérogation expired
         ("6a:3f:91:0c:55:e2", "à vérifier"),  # randomized MAC
@@ -52,6 +59,14 @@ def test_exemple_incomplet_code_2_avec_les_constats_attendus(rapport):
     assert [(c["mac"], c["derogation"]["expiree"]) for c in leves] == [("34:5e:08:91:2c:4d", False)]
     expired = next(c for c in document["constats"] if c["mac"] == "24:29:34:88:19:0c")
     assert expired["derogation"]["expiree"] is True and "dérogation expirée le 2026-03-31" in expired["message"]
+
+
+def test_echo_show_identifie_par_son_modele_mdns(rapport):
+    _, document, _ = rapport
+    echo = next(c for c in document["constats"] if c["mac"] == "84:28:59:3a:7c:21")
+    assert (echo["identification"]["signature"], echo["identification"]["categorie"]) == (
+        "Amazon Echo Show", "écran intelligent")
+    assert "mDNS _amzn-wplay._tcp modèle « Echo Show 8 »" in echo["identification"]["motifs"]
 
 
 def test_preuves_du_nest_hub(rapport):
@@ -190,8 +205,43 @@ def test_nom_d_hote_hostile_echappe(exemple, tmp_path):
 
 def test_aide_documente_les_codes_de_sortie():
     result = subprocess.run([TELESANTE, "audit", "--help"], capture_output=True, text=True, check=True)
-    for line in ("0  conforme", "1  non-conformités", "2  incomplet", "3  erreur de configuration"):
+    for line in ("0  conforme", "1  non-conformités", "2  incomplet", "3  erreur de configuration",
+                 "4  erreur interne"):
         assert line in result.stdout
+
+
+def test_dossier_des_rapports_qui_est_un_fichier_code_3(exemple, tmp_path):
+    (tmp_path / "un-fichier").write_text("déjà là")
+    result = _audit(exemple, tmp_path / "un-fichier")
+    assert result.returncode == 3, result.stderr
+    assert "Dossier des rapports" in result.stderr and "un fichier porte déjà ce nom" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "un-fichier").read_text() == "déjà là"
+
+
+def test_rapport_impossible_a_ecrire_les_autres_le_sont_et_le_code_le_dit(exemple, tmp_path):
+    _retirer_hotes(exemple, "sw-sud-02")  # the rest of the demo: non-conformités, code 1
+    (tmp_path / "r/rapport.json").mkdir(parents=True)  # a folder where the JSON report goes
+    result = _audit(exemple, tmp_path / "r")
+    assert result.returncode == 2, result.stderr
+    assert "Rapport json non écrit" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "r/rapport.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert not list((tmp_path / "r").glob("*.tmp"))
+
+
+def test_erreur_imprevue_code_4_jamais_1(exemple, monkeypatch, capsys):
+    """A bug must not exit 1, which a scheduler reads as « non-conformités »."""
+    import telesante.audit
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(telesante.audit, "auditer", broken)
+    from telesante.cli import main
+
+    assert main(["audit", "-i", str(exemple), "-f", "json", "-o", str(exemple.parent / "r")]) == 4
+    stderr = capsys.readouterr().err
+    assert "RuntimeError: panne simulée" in stderr and "Erreur interne de telesante" in stderr
 
 
 @pytest.mark.parametrize("argv, extrait", [
@@ -205,3 +255,18 @@ def test_mauvaise_utilisation_code_3_en_francais(argv, extrait):
     assert result.returncode == 3
     assert "utilisation : telesante audit" in result.stderr and "erreur :" in result.stderr
     assert extrait in result.stderr
+
+
+def test_reseau_de_mission_vu_par_aucun_equipement_jamais_conforme(exemple):
+    """Fail closed: with none of clinique_sud's equipment queried and every finding of
+    hopital_nord waived, the audit is still incomplete, never « conforme »."""
+    config = charger_configuration(exemple)
+    config = replace(config, equipements=[e for e in config.equipements if e.site == "hopital_nord"])
+    today = date(2026, 11, 21)
+    found = auditer(config, collecter_captures, mode="captures", aujourd_hui=today)
+    waived = {c.appareil.mac: Derogation(c.appareil.mac, "essai", date(2099, 1, 1)) for c in found.constats}
+    resultat = auditer(replace(config, derogations=waived), collecter_captures, mode="captures", aujourd_hui=today)
+    assert not resultat.constats_actifs and all(c.complet for c in resultat.collectes)
+    assert {e.reseau.nom: e.statut for e in resultat.reseaux}["mission-sud"] == "incomplet"
+    assert resultat.code_sortie == INCOMPLET
+    assert any("« mission-sud »" in note and "pas audité" in note for note in resultat.notes)

@@ -64,14 +64,45 @@ def test_valeur_invalide_nomme_fichier_ligne_et_cle(exemple, fichier, ancien, no
 def test_sous_reseau_a_la_fois_mission_et_hors_mission(exemple):
     _replace(exemple.parent / "group_vars/all/reseaux.yml", "[10.20.120.0/24]", "[10.20.110.128/25]")
     [erreur] = _erreurs(exemple)
-    assert "« mission-nord » (mission) et « patients-nord » (hors mission)" in erreur
+    assert erreur.startswith(f"{exemple.parent / 'group_vars/all/reseaux.yml'}, ligne 13 : "
+                             "clé « telesante_reseaux[1].sous_reseaux »"), erreur
+    assert "« patients-nord » : sous-réseau commun avec le réseau de mission « mission-nord »" in erreur
     assert "10.20.110.128/25" in erreur
 
 
 def test_vlan_a_la_fois_mission_et_hors_mission_sur_un_site(exemple):
     _replace(exemple.parent / "group_vars/all/reseaux.yml", "vlans: [120]", "vlans: [110]")
     [erreur] = _erreurs(exemple)
-    assert "VLAN commun [110] sur le site hopital_nord" in erreur
+    assert erreur.startswith(f"{exemple.parent / 'group_vars/all/reseaux.yml'}, ligne 14 : "
+                             "clé « telesante_reseaux[1].vlans »"), erreur
+    assert "VLAN commun avec le réseau de mission « mission-nord » (110, site hopital_nord)" in erreur
+
+
+def test_reseau_de_mission_sur_un_site_sans_equipement(exemple):
+    """A typo in a network's site would leave it unaudited, yet « conforme »: refused."""
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "site: clinique_sud\n    type: mission",
+             "site: clinique_su\n    type: mission")
+    [erreur] = _erreurs(exemple)
+    assert erreur.startswith(f"{exemple.parent / 'group_vars/all/reseaux.yml'}, ligne 16 : "
+                             "clé « telesante_reseaux[2].site »"), erreur
+    assert "« mission-sud » sur le site « clinique_su », où aucun équipement n'est déclaré" in erreur
+
+
+@pytest.mark.parametrize("fichier, ancien, nouveau", [
+    ("group_vars/all/autorises.yml", "mac: 64:4e:d7:aa:01:02", "mac: '01:00:5e:00:00:01'"),
+    ("group_vars/all/derogations.yml", "mac: 24:29:34:88:19:0c", "mac: 'ff:ff:ff:ff:ff:ff'"),
+])
+def test_mac_de_groupe_refusee(exemple, fichier, ancien, nouveau):
+    _replace(exemple.parent / fichier, ancien, nouveau)
+    [erreur] = _erreurs(exemple)
+    assert "adresse de groupe (multicast), pas celle d'un appareil" in erreur and fichier in erreur
+
+
+def test_erreur_de_group_vars_dite_une_seule_fois(exemple):
+    """group_vars/all reaches every host: its errors are not repeated once per host."""
+    _replace(exemple.parent / "group_vars/all/derogations.yml", "mac: 24:29:34:88:19:0c", "mac: 34:5e:08:91:2c:4d")
+    erreurs = _erreurs(exemple)
+    assert len(erreurs) == len(set(erreurs)) == 1, erreurs
 
 
 def test_une_mac_deux_identites(exemple):

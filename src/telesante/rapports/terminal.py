@@ -66,7 +66,7 @@ def _fiche(constat: dict) -> Group:
         ("IP", ", ".join(constat["ips"])),
         ("emplacement", _emplacements(constat)),
         ("nom d'hôte", ", ".join(constat["noms_hote"])),
-        ("mDNS", ", ".join(s["service"] for s in constat["services_mdns"])),
+        ("mDNS", ", ".join(s["service"] + (f" ({s['modele']})" if s["modele"] else "") for s in constat["services_mdns"])),
     ]
     for label, value in evidence:
         if value:
