@@ -7,6 +7,7 @@ INSTALLE := $(VENV)/.installe
 .PHONY: demo test paquets-systeme benchmarks nettoyer
 
 $(INSTALLE): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/installer-python3-venv
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
