@@ -60,7 +60,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
         prog="telesante",
         description="Audit de conformité des réseaux de mission et provisionnement des postes DSQ.",
     )
-    parser.add_argument("--version", action="version", version=f"telesante {__version__}")
+    parser.add_argument("--version", action="version", version=f"telesante {__version__}",
+                        help="affiche la version et quitte")
     commands = parser.add_subparsers(dest="commande", required=True, metavar="COMMANDE", parser_class=AnalyseurFrancais)
 
     audit = commands.add_parser(

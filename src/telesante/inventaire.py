@@ -127,7 +127,11 @@ def _host_vars(loader, variables, host) -> dict:
             if key.startswith("telesante_") or key.startswith("ansible_")
         }
     except AnsibleError as exc:
-        detail = " ".join(exc.message.split())
+        detail = " ".join(exc.message.split()).replace("YAML parsing failed:", "YAML illisible :")
+        if any(date_error in detail for date_error in ("month must be in", "day is out of range", "year ")):
+            # PyYAML builds AAAA-MM-JJ dates itself and gives neither the key nor the line.
+            detail += (" (date impossible : vérifiez les dates AAAA-MM-JJ de ce fichier ; entre guillemets, "
+                       "telesante nommera la clé fautive)")
         if "vault" in detail.lower():
             detail += " (fournir --fichier-mot-de-passe-vault ou ANSIBLE_VAULT_PASSWORD_FILE)"
         where = origine_erreur(exc) or f"hôte {host.name}"

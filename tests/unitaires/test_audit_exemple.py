@@ -210,6 +210,14 @@ def test_aide_documente_les_codes_de_sortie():
         assert line in result.stdout
 
 
+@pytest.mark.parametrize("commande", [[], ["audit"], ["historique"], ["cles-hotes"], ["capteur", "mdns"]])
+def test_aide_entierement_en_francais(commande):
+    aide = subprocess.run([TELESANTE, *commande, "--help"], capture_output=True, text=True, check=True).stdout
+    assert aide.startswith("utilisation : telesante")
+    for anglais in ("usage:", "show ", "positional arguments", "optional arguments", " and exit", "default:"):
+        assert anglais not in aide, (anglais, aide)
+
+
 def test_dossier_des_rapports_qui_est_un_fichier_code_3(exemple, tmp_path):
     (tmp_path / "un-fichier").write_text("déjà là")
     result = _audit(exemple, tmp_path / "un-fichier")

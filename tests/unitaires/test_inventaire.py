@@ -182,4 +182,11 @@ def test_vault_comme_pour_les_playbooks(exemple, tmp_path):
 def test_yaml_illisible(exemple):
     _replace(exemple.parent / "group_vars/all/derogations.yml", "expiration: 2030-06-30", "expiration: 2030-02-30")
     [erreur] = _erreurs(exemple)
-    assert "day is out of range" in erreur and "derogations.yml" in erreur
+    assert "YAML illisible" in erreur and "derogations.yml" in erreur
+    assert "date impossible" in erreur
+
+
+def test_date_impossible_entre_guillemets_nomme_la_cle(exemple):
+    _replace(exemple.parent / "group_vars/all/derogations.yml", "expiration: 2030-06-30", "expiration: '2030-13-01'")
+    [erreur] = _erreurs(exemple)
+    assert "clé « telesante_derogations[0].expiration » : date invalide « 2030-13-01 »" in erreur
