@@ -157,6 +157,11 @@ def test_junit_une_suite_par_reseau_de_mission(rapport):
     sud = by_name["clinique_sud / mission-sud"]
     assert sud.get("errors") == "1"
     assert "show_mac-address.txt" in sud.find("testcase/error").text
+    nest = next(case for case in nord.findall("testcase") if case.get("name").startswith("60:70:6c:12:ab:34"))
+    evidence = nest.find("failure").text
+    for line in ("IP : 10.20.110.42", "Emplacements : sw-nord-01 Gi1/0/7 (VLAN 110)", "VLAN : 110",
+                 "Services mDNS : _googlecast._tcp (modèle « Google Nest Hub »)"):
+        assert line in evidence.splitlines(), evidence
 
 
 def test_code_1_quand_tout_est_lu(exemple, tmp_path):

@@ -88,6 +88,9 @@ def en_junit(document: dict) -> bytes:
                 f"Emplacements : {_emplacements(constat)}",
                 f"Fabricant : {constat['fabricant'] or 'inconnu'}",
                 f"Noms d'hôte : {', '.join(constat['noms_hote'])}",
+                "Services mDNS : " + ", ".join(
+                    s["service"] + (f" (modèle « {s['modele']} »)" if s["modele"] else "") for s in constat["services_mdns"]),
+                f"VLAN : {', '.join(str(v) for v in constat['vlans'])}",
                 f"Sources : {', '.join(constat['sources'])}",
             ])
             counts["failures"] += 1
