@@ -155,3 +155,95 @@ def test_mdns_format_inconnu_refuse(override):
     with pytest.raises(SortieIllisible) as error:
         observations_mdns(_mdns(**override), "sonde", "src")
     assert "format v1" in error.value.message
+
+
+@pytest.mark.parametrize("path, value, where", [
+    (("annonces", 0, "vu_le"), "hier", "annonce n° 1, champ « vu_le »"),
+    (("annonces", 0, "vu_le"), "2026-11-21T02:00:07", "annonce n° 1, champ « vu_le »"),  # no time zone
+    (("debut",), "2026-11-21T02:00:00", "champ « debut »"),
+    (("fin",), "demain", "champ « fin »"),
+], ids=["vu_le-pas-une-date", "vu_le-sans-fuseau", "debut-sans-fuseau", "fin-pas-une-date"])
+def test_mdns_date_illisible_ou_sans_fuseau_refusee(path, value, where):
+    document = json.loads(_mdns())
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(SortieIllisible) as error:
+        observations_mdns(json.dumps(document), "sonde", "src")
+    assert error.value.message.startswith(where)
+    assert "date" in error.value.message
+
+
+def test_mdns_dates_avec_fuseau_acceptees():
+    document = json.loads(_mdns(debut="2026-11-21T02:00:00Z"))
+    document["annonces"][0]["vu_le"] = "2026-11-21T03:00:07-05:00"
+    [observation] = observations_mdns(json.dumps(document), "sonde", "src")
+    assert observation.vu_le.utcoffset() is not None
+    assert observation.vu_le.isoformat() == "2026-11-21T03:00:07-05:00"
+
+
+@pytest.mark.parametrize("text, line", [
+    ("cat: /var/lib/dhcp/dhcpd.leases: Permission denied\n", 1),
+    ("# The format of this file is documented in the dhcpd.leases(5) manual page.\n\nbash: cat: not found\n", 3),
+    ("Protocol  Address          Age (min)  Hardware Addr   Type   Interface\n"
+     "Internet  10.0.0.1                -   0011.2233.4455  ARPA   Vlan110\n", 1),
+    ("1795305600 00:11:22:33:44:55 10.0.0.2 a *\n", 1),  # a dnsmasq lease file
+    ("{ hardware ethernet 00:11:22:33:44:55; }\n", 1),
+    ("lease 10.0.0.5 {\n  hardware ethernet 00:11:22:33:44:55;\n}\nlease 10.0.0.6", 4),  # cut after a lease
+], ids=["erreur-cat", "erreur-apres-en-tete", "sortie-cisco", "baux-dnsmasq", "bloc-sans-declaration", "coupe"])
+def test_isc_texte_qui_n_est_pas_un_fichier_de_baux(text, line):
+    with pytest.raises(SortieIllisible) as error:
+        observations_isc(text, "dhcp", "src")
+    assert error.value.ligne == line
+
+
+@pytest.mark.parametrize("text", ["", "  \n\n"])
+def test_isc_capture_vide_illisible(text):
+    with pytest.raises(SortieIllisible) as error:
+        observations_isc(text, "dhcp", "src")
+    assert "capture vide" in error.value.message
+
+
+def test_isc_declarations_documentees_acceptees():
+    text = """# The format of this file is documented in the dhcpd.leases(5) manual page.
+# This lease file was written by isc-dhcp-4.4.3
+# authoring-byte-order entry is generated, DO NOT DELETE
+authoring-byte-order little-endian;
+server-duid "\\000\\001\\000\\001";
+failover peer "pair" state {
+  my state normal at 3 2026/11/18 14:00:00;
+  partner state normal at 3 2026/11/18 14:00:00;
+}
+host imprimante {
+  dynamic;
+  hardware ethernet 00:11:22:33:44:77;
+  fixed-address 10.0.0.9;
+}
+group "labo" {
+  dynamic;
+}
+subclass "voip" 1:00:11:22:33:44:88 {
+}
+lease 10.0.0.6 {
+  binding state active;
+  hardware ethernet 00:11:22:33:44:66;
+}
+"""
+    assert [o.ip for o in observations_isc(text, "dhcp", "src")] == ["10.0.0.6"]
+    assert observations_isc("# The format of this file is documented in the dhcpd.leases(5) manual page.\n",
+                            "dhcp", "src") == []
+
+
+def test_dnsmasq_fichier_vide_sans_bail_mais_pas_une_erreur_du_shell():
+    assert observations_dnsmasq("", "dhcp", "src") == []
+    with pytest.raises(SortieIllisible) as error:
+        observations_dnsmasq("cat: /var/lib/misc/dnsmasq.leases: Permission denied\n", "dhcp", "src")
+    assert error.value.ligne == 1
+
+
+def test_dnsmasq_ligne_coupee_dans_le_nom_refusee():
+    text = "1795305600 00:11:22:33:44:55 10.0.0.2 poste-soins 01:00:11:22:33:44:55\n1795305600 00:11:22:33:44:66 10.0.0.3 impri"
+    with pytest.raises(SortieIllisible) as error:
+        observations_dnsmasq(text, "dhcp", "src")
+    assert error.value.ligne == 2

@@ -5,6 +5,8 @@ Adding a fixture (a .raw with its .yml) under a supported platform adds a test c
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from netaddr import EUI
@@ -104,3 +106,100 @@ def test_message_d_erreur_nomme_la_ligne():
         lecture.analyser("\n".join(lines) + "\n", "eq", "src")
     assert error.value.ligne == 11
     assert "captures/sw/x.txt, ligne 11" in error.value.decrire("captures/sw/x.txt")
+
+
+def _raw(relative: str) -> str:
+    return (FIXTURES / "sorties-equipements" / relative).read_text()
+
+
+def test_sortie_d_une_autre_plateforme_refusee():
+    """Arista's "show ip arp" fits Aruba's loose template (one row, MAC "N/A"): not Aruba's output."""
+    lecture = _lecture("aruba_aoscx", "show_arp_all-vrfs")
+    with pytest.raises(SortieIllisible) as error:
+        lecture.analyser(_raw("arista_eos/show_ip_arp/arista_eos_show_ip_arp.raw"), "eq", "src")
+    assert error.value.message.startswith("sortie non reconnue pour aruba_aoscx (show arp all-vrfs)")
+
+
+def test_table_catalyst_lue_par_le_gabarit_arista_refusee():
+    """Arista's template reads a Catalyst table (same header) as empty: its rows are not skipped silently."""
+    catalyst = _raw("cisco_ios/show_mac-address-table/cisco_ios_show_mac-address-table4.raw")
+    catalyst += "\nTotal Mac Addresses for this criterion: 12\n"  # what a Catalyst prints last
+    assert len(_lecture("cisco_ios", "show_mac-address-table").analyser(catalyst, "eq", "src")) == 12
+    with pytest.raises(SortieIllisible, match="sortie non reconnue pour arista_eos"):
+        _lecture("arista_eos", "show_mac_address-table").analyser(catalyst, "eq", "src")
+
+
+def test_section_multicast_d_ios_ignoree():
+    """IOS ends its table with "Multicast Entries" (group addresses), where the template stops."""
+    text = _raw("cisco_ios/show_mac-address-table/cisco_ios_show_mac-address-table3.raw")
+    multicast = (
+        "\nMulticast Entries\n vlan    mac address     type    ports\n"
+        "-------+---------------+-------+-------------------------------------------\n"
+        "   1    ffff.ffff.ffff   system Gi1/1,Gi1/2\n"
+    )
+    lecture = _lecture("cisco_ios", "show_mac-address-table")
+    assert lecture.analyser(text + multicast, "eq", "src") == lecture.analyser(text, "eq", "src")
+
+
+def _data_values(raw) -> list[str]:
+    rows = yaml.safe_load(raw.with_suffix(".yml").read_text())["parsed_sample"]
+    return [row.get("mac_address") or row.get("destination_address") for row in rows]
+
+
+@pytest.mark.parametrize("raw", [r for r in RAWS if r.parts[-3] != "linux"], ids=lambda p: f"{p.parts[-3]}/{p.name}")
+def test_tableau_vide_avec_en_tete_accepte(raw):
+    """The real output with its rows removed and its counts at 0: an empty table, not an error.
+
+    (`arp -a` prints no header: its empty output is an empty capture, refused.)
+    """
+    macs = _data_values(raw)
+    lines = [line for line in raw.read_text().splitlines() if not any(mac in line for mac in macs)]
+    counts = re.compile(r"^(Total|Dynamic Addresses Count|Number of MAC|Ethernet switching table)(\D*)\d+(.*)$")
+    lines = [counts.sub(r"\g<1>\g<2>0\g<3>", line) for line in lines]
+    lecture = _lecture(raw.parts[-3], raw.parts[-2])
+    assert lecture.analyser("\n".join(lines), "eq", "src") == []
+
+
+AOSCX_ARP = "aruba_aoscx/show_arp_all-vrfs/show_arp_all-vrfs.raw"
+
+
+def test_pied_de_tableau_absent_refuse():
+    text = _raw(AOSCX_ARP)
+    cut = text[: text.index("Total Number")]
+    with pytest.raises(SortieIllisible) as error:
+        _lecture("aruba_aoscx", "show_arp_all-vrfs").analyser(cut, "eq", "src")
+    assert error.value.message == "sortie tronquée ? (pied de tableau « Total Number Of ARP Entries Listed- N. » absent)"
+    assert error.value.ligne == len(cut.splitlines())
+
+
+def test_pied_de_tableau_qui_ne_compte_pas_les_lignes_lues_refuse():
+    text = _raw(AOSCX_ARP).replace("Listed- 2.", "Listed- 3.")
+    with pytest.raises(SortieIllisible) as error:
+        _lecture("aruba_aoscx", "show_arp_all-vrfs").analyser(text, "eq", "src")
+    assert "lues : 2, annoncées par le pied de tableau : 3" in error.value.message
+
+
+def test_compte_annonce_avant_le_tableau_non_atteint_refuse():
+    text = _raw("cisco_nxos/show_ip_arp/cisco_nxos_show_ip_arp.raw")
+    cut = "\n".join(text.splitlines()[:20])
+    with pytest.raises(SortieIllisible) as error:
+        _lecture("cisco_nxos", "show_ip_arp").analyser(cut, "eq", "src")
+    assert error.value.message == "sortie tronquée ? (entrées lues : 11, annoncées avant le tableau : 22)"
+
+
+@pytest.mark.parametrize("relative, end", [
+    ("cisco_ios/show_mac-address-table/cisco_ios_show_mac-address-table4.raw", "DYNAMIC     P"),
+    ("cisco_ios/show_mac-address-table/cisco_ios_show_mac-address-table2.raw", "Te3/"),
+    ("aruba_aoscx/show_mac-address-table/show_mac-address-table.raw", "security      1/1"),
+    ("arista_eos/show_ip_arp/arista_eos_show_ip_arp.raw", "Vlan10"),  # "Vlan101, Port-Channel2"
+    ("cisco_ios/show_ip_arp/cisco_ios_show_ip_arp.raw", "ARPA"),  # interface lost
+    ("juniper_junos/show_ethernet-switching_table/juniper_junos_show_ethernet-switching_table.raw", "ae100"),
+])
+def test_derniere_ligne_coupee_dans_la_derniere_colonne_refusee(relative, end):
+    text = _raw(relative)
+    cut = text[: text.index(end) + len(end)]
+    platform, folder = relative.split("/")[:2]
+    with pytest.raises(SortieIllisible) as error:
+        _lecture(platform, folder).analyser(cut, "eq", "src")
+    assert "sortie tronquée ?" in error.value.message
+    assert error.value.ligne == len(cut.splitlines())

@@ -25,8 +25,9 @@ def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Obser
         if fields[0] == "duid":
             in_ipv6_section = True  # DHCPv6 leases follow: IAID, not MAC, in field 2
             continue
-        if len(fields) < 4 or not (fields[0].isascii() and fields[0].isdigit()):
-            raise SortieIllisible("bail dnsmasq illisible (attendu : expiration MAC IP nom)", number)
+        # dnsmasq always writes five fields ("*" for no name or client id): fewer is a cut line.
+        if len(fields) != 5 or not (fields[0].isascii() and fields[0].isdigit()):
+            raise SortieIllisible("bail dnsmasq illisible (attendu : expiration MAC IP nom identifiant)", number)
         if in_ipv6_section:
             continue
         try:
@@ -52,6 +53,14 @@ def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Obser
     return observations
 
 
+# What dhcpd writes at the top level of its lease file (dhcpd.leases(5): lease, host, group
+# and failover state declarations, authoring-byte-order; dhcpd's lease file reader also takes
+# class/subclass, the DHCPv6 ia-na/ia-ta/ia-pd leases and server-duid). Anything else (a
+# shell error, another tool's output) is not a lease file.
+_TOP_LEVEL = {
+    "lease", "host", "group", "class", "subclass", "failover", "authoring-byte-order", "server-duid",
+    "ia-na", "ia-ta", "ia-pd", "ia_na", "ia_ta", "ia_pd",
+}
 _TOKEN = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"|[{};]|[^\s{};"#]+|"')
 _INACTIVE_STATES = {"free", "expired", "released", "abandoned", "backup", "reset"}
 
@@ -79,6 +88,8 @@ def _statements(texte: str):
         if token == "{":
             depth += 1
             if depth == 1:
+                if not header:
+                    raise SortieIllisible("bloc sans déclaration (fichier de baux ISC attendu)", line)
                 body, statement = [], []
                 header_line = header_line or line
             continue
@@ -91,6 +102,10 @@ def _statements(texte: str):
                 header, body, header_line = [], None, 0
             continue
         if depth == 0:
+            if not header and token not in _TOP_LEVEL:
+                raise SortieIllisible(
+                    f"« {token} » : déclaration inconnue de dhcpd.leases (fichier de baux ISC attendu)", line
+                )
             if token == ";":
                 header, header_line = [], 0  # top-level statement (server-duid...)
             else:
@@ -104,6 +119,8 @@ def _statements(texte: str):
                 statement.append(token)
     if depth:
         raise SortieIllisible("bloc non fermé (fichier tronqué ?)", header_line)
+    if header:
+        raise SortieIllisible("déclaration non terminée (fichier tronqué ?)", header_line)
 
 
 def _isc_date(tokens: list[str]) -> datetime | None:
@@ -120,6 +137,9 @@ def _isc_date(tokens: list[str]) -> datetime | None:
 
 def observations_isc(texte: str, equipement: str, source: str) -> list[Observation]:
     """Observations from an ISC dhcpd lease file (dhcpd.leases(5)); the last lease of an IP wins."""
+    if not texte.strip():
+        # dhcpd always writes its header comments: an empty capture is a failed read.
+        raise SortieIllisible("capture vide (dhcpd écrit toujours un en-tête de commentaires)")
     by_ip: dict[str, Observation] = {}
     for header, body, line in _statements(texte):
         if len(header) != 2 or header[0] != "lease":

@@ -30,6 +30,20 @@ def normaliser_service(service: str) -> str:
     return service.removesuffix(".").removesuffix(".local")
 
 
+def _date(value: str, where: str) -> datetime:
+    """An ISO 8601 date with its time zone (the sensor writes UTC), or SortieIllisible.
+
+    A date without a time zone cannot be compared with the audit's dates: refused too.
+    """
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise SortieIllisible(f"{where} : date ISO 8601 attendue, lu « {value} »") from exc
+    if moment.utcoffset() is None:
+        raise SortieIllisible(f"{where} : date sans fuseau horaire (« {value} »)")
+    return moment
+
+
 def observations_mdns(texte: str, equipement: str, source: str) -> list[Observation]:
     """Observations from a sensor file; one per announced service instance."""
     if not texte.strip():
@@ -42,6 +56,8 @@ def observations_mdns(texte: str, equipement: str, source: str) -> list[Observat
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "racine"
         raise SortieIllisible(f"fichier du capteur mDNS non conforme au format v{VERSION} ({where} : {error.message})")
+    for field in ("debut", "fin"):
+        _date(data[field], f"champ « {field} »")
     observations = []
     for index, annonce in enumerate(data["annonces"]):
         mac = None
@@ -54,6 +70,8 @@ def observations_mdns(texte: str, equipement: str, source: str) -> list[Observat
         service = normaliser_service(annonce["service"])
         instance = annonce["nom"].removesuffix(".").removesuffix(".local").removesuffix("." + service)
         seen = annonce.get("vu_le")
+        if seen is not None:
+            seen = _date(seen, f"annonce n° {index + 1}, champ « vu_le »")
         observations.append(
             Observation(
                 mac=mac,
@@ -63,7 +81,7 @@ def observations_mdns(texte: str, equipement: str, source: str) -> list[Observat
                 nom_hote=instance or None,
                 services_mdns=(service,),
                 modele_mdns=txt.get("md") or txt.get("model") or None,
-                vu_le=datetime.fromisoformat(seen) if seen else None,
+                vu_le=seen,
             )
         )
     return observations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ntc_templates.parse import parse_output
 from textfsm import TextFSMError
@@ -34,23 +35,183 @@ def _port_text(value) -> str | None:
     return value or None
 
 
+@dataclass(frozen=True)
+class _Format:
+    """What a platform prints around its table: to recognise its output and to see it is whole."""
+
+    en_tete: str | None  # header line of the table; None: the command prints none
+    pied: str | None = None  # how a whole output ends (footer); group "n": entries it announces
+    pied_texte: str = ""  # that footer as printed, for the message
+    compte: str | None = None  # count printed before the table (group "n"): at least that many rows
+    # End of a whole row: (fields, separated by spaces, what their values joined by a space look
+    # like once whole); checked on the last row only, the one a cut capture leaves half written.
+    derniere_colonne: tuple[str, str] | None = None
+
+
+_ENDS_WITH_NUMBER = r".*\d"  # Gi1/0/1, Po140, lag100, 1/1/30, Vlan10, 25...
+
+# Checked against every real capture of ../shared/fixtures (tests/unitaires/test_sorties_equipements.py).
+# Where there is no footer, a cut in the last column is seen only when it leaves an impossible value
+# ("E", "Po", "Te1/1/", nothing); "Te3/2" for "Te3/20" cannot be told from a whole name.
+_FORMATS = {
+    ("cisco_ios", "show mac address-table"): _Format(
+        # The template's four layouts. Catalysts print "Total Mac Addresses for this criterion" after
+        # the fourth, but not every IOS does (real capture without it): no footer required.
+        en_tete=r"^(?:Destination\s+Address\s+Address\s+Type\s+VLAN\s+Destination\s+Port"
+        r"|\s+vlan\s+mac address\s+type\s+(?:learn|protocols)|Vlan\s+Mac Address\s+Type\s+Ports)",
+        compte=r"^Dynamic Addresses Count:\s*(?P<n>\d+)",  # first layout only; secure ones are listed too
+        derniere_colonne=("destination_port", r"(?i:.*\d|CPU|Router|Switch|Drop)"),
+    ),
+    ("cisco_ios", "show ip arp"): _Format(
+        en_tete=r"^Protocol\s+Address\s+Age",  # no footer in IOS
+        # An ARPA entry names its interface; the real capture has an "SRP-A" one without: the
+        # interface may be missing, unless the type is ARPA or a cut of it.
+        derniere_colonne=("type interface", r"\S+ .*\d|(?!A(?:R(?:PA?)?)? )\S+ "),
+    ),
+    ("cisco_nxos", "show mac address-table"): _Format(
+        en_tete=r"^\s*VLAN\s+MAC\s+Address\s+Type\s+age\s+Secure\s+NTFY\s+Ports",  # no footer in NX-OS
+        derniere_colonne=("ports", r".*[\d)]|Drop|vPC"),  # Po10, sup-eth1(R), nve1(10.0.0.1), "vPC Peer-Link"
+    ),
+    ("cisco_nxos", "show ip arp"): _Format(
+        en_tete=r"^Address\s+Age\s+MAC Address\s+Interface",
+        # Real capture: 23 rows for "Total number of entries: 22" (INCOMPLETE not counted?): fewer is
+        # a cut, more is not an error.
+        compte=r"^Total number of entries:\s*(?P<n>\d+)",
+        derniere_colonne=("interface", _ENDS_WITH_NUMBER),
+    ),
+    ("arista_eos", "show mac address-table"): _Format(
+        en_tete=r"^\s*Vlan\s+[Mm]ac\s+Address\s+Type\s+Ports",  # "mac" in the real capture
+        # Each table (unicast, then multicast: group addresses, not devices) ends with its total, even
+        # 0. The totals of the real capture do not match its rows (24 for 19): only their presence is
+        # checked ("mac" in the real capture: matched ignoring case).
+        pied=r"^\s*Multicast Mac Address Table(?s:.*)^Total Mac Addresses for this criterion: \d+\s*\Z",
+        pied_texte="Total Mac Addresses for this criterion: N, après le tableau multicast",
+    ),
+    ("arista_eos", "show ip arp"): _Format(
+        en_tete=r"^Address\s+Age\b.*\bHardware Addr\s+Interface",  # no footer in EOS
+        # "Ethernet1"; on a VLAN, EOS adds the port: "Vlan101, Port-Channel2", "Vlan1, not learned".
+        derniere_colonne=("interface", r"(?!Vlan).*\d|Vlan\d+, (?:.*\d|not learned)"),
+    ),
+    ("aruba_aoscx", "show mac-address-table"): _Format(
+        en_tete=r"^MAC\s+Address\s+VLAN\s+Type\s+Port",
+        # Real capture: 6 rows for "Number of MAC addresses : 5": fewer is a cut, more is not an error.
+        compte=r"^Number of MAC addresses\s*:\s*(?P<n>\d+)",
+        derniere_colonne=("port", r"\d+/\d+/\d+(?::\d+)?|\D.*\d"),  # 1/1/30, lag100
+    ),
+    ("aruba_aoscx", "show arp all-vrfs"): _Format(
+        en_tete=r"^IPv4\s+Address\s+MAC\s+Port\s+Physical\s+Port\s+State",
+        pied=r"^Total Number Of ARP Entries Listed\s*-\s*(?P<n>\d+)\.?\s*\Z",
+        pied_texte="Total Number Of ARP Entries Listed- N.",
+    ),
+    ("hp_procurve", "show mac-address"): _Format(
+        # No footer: a cut in the last column (VLAN, "50" -> "5") cannot be seen.
+        en_tete=r"^\s*MAC Address\s+Port\s+VLAN", derniere_colonne=("vlan_id", r"\d+"),
+    ),
+    ("hp_procurve", "show arp"): _Format(
+        # No footer: a cut in the last column (port, "25" -> "2") cannot be seen; the template
+        # takes rows without a port, so an empty one is let through.
+        en_tete=r"^\s*IP Address\s+MAC Address\s+Type\s+Port", derniere_colonne=("port", r"|.*\d"),
+    ),
+    ("juniper_junos", "show ethernet-switching table"): _Format(
+        en_tete=r"^\s*Vlan\s+MAC\s+MAC\s+Age\s+Logical",
+        compte=r"^Ethernet switching table\s*:\s*(?P<n>\d+) entries",
+        # A logical interface always has its unit: ae3.0, xe-0/0/51:0.0 (NH and RTR columns unused).
+        derniere_colonne=("logical_interface", r"\S+\.\d+"),
+    ),
+    ("juniper_junos", "show arp no-resolve"): _Format(
+        en_tete=r"^MAC\s+Address\s+Address\s+Interface\s+Flags",
+        pied=r"^Total entries: (?P<n>\d+)\s*\Z",
+        pied_texte="Total entries: N",
+    ),
+    # No header, no footer, and any name is a Linux interface name (br-lan, eth1.1): a cut in the
+    # last column cannot be seen.
+    ("linux", "arp -a"): _Format(en_tete=None),
+}
+
+_WHOLE_MAC = re.compile(
+    r"\b(?:[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}|[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}|[0-9a-f]{6}-[0-9a-f]{6})\b", re.I
+)
+# Lines that may follow a footer: blank lines, rules, the Junos prompt line.
+_DECORATION = re.compile(r"^\s*(?:-+|\{master:\d+\})?\s*$")
+
+
 def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
     """Parse a vendor output with its ntc-templates template, or raise SortieIllisible."""
     if not texte.strip():
         raise SortieIllisible("sortie vide")
+    unknown = f"sortie non reconnue pour {plateforme} ({commande})"
     try:
         records = parse_output(platform=plateforme, command=commande, data=texte)
     except TextFSMError as exc:
-        raise SortieIllisible(
-            f"sortie non reconnue pour {plateforme} « {commande} »", _failing_line(texte, str(exc))
-        ) from exc
+        raise SortieIllisible(unknown, _failing_line(texte, str(exc))) from exc
     except CliTableError as exc:
         raise SortieIllisible(f"aucun gabarit ntc-templates pour {plateforme} « {commande} »") from exc
-    if not records:
-        raise SortieIllisible(f"aucune entrée reconnue dans la sortie de « {commande} »")
-    _verifier_derniere_entree(records, texte)
-    _verifier_fin(records, texte)
+    form = _FORMATS.get((plateforme, commande), _Format(en_tete=None))
+    # Another platform's or command's output may fit a loose template (an Arista ARP line is a
+    # valid Aruba one); the table header tells them apart. A header without rows is an empty table.
+    if form.en_tete and not re.search(form.en_tete, texte, re.MULTILINE):
+        raise SortieIllisible(f"{unknown} : en-tête du tableau absent")
+    if not records and not form.en_tete:
+        raise SortieIllisible(unknown)
+    # Some templates skip what they do not match (Arista's reads a Catalyst table as an empty one):
+    # every line holding a MAC address must have given an entry, up to IOS's "Multicast Entries"
+    # (group addresses), where the Cisco template stops.
+    read = re.split(r"^Multicast\s+Entries", texte, maxsplit=1, flags=re.MULTILINE | re.IGNORECASE)[0]
+    mac_lines = [number for number, line in enumerate(read.splitlines(), start=1) if _WHOLE_MAC.search(line)]
+    if len(mac_lines) > len(records):
+        raise SortieIllisible(
+            f"{unknown} (lignes portant une adresse MAC : {len(mac_lines)}, entrées lues : {len(records)})",
+            None if records else mac_lines[0],
+        )
+    _verifier_pied_et_compte(form, records, texte)
+    if records:
+        _verifier_derniere_entree(records, texte)
+        _verifier_fin(records, read)
+        _verifier_derniere_colonne(form, records, texte)
     return records
+
+
+def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> None:
+    """The footer the platform always prints must end the output; announced counts must hold."""
+    lines = texte.splitlines()
+    if form.pied:
+        end = len(lines)
+        while end and _DECORATION.match(lines[end - 1]):
+            end -= 1
+        footer = re.search(form.pied, "\n".join(lines[:end]), re.MULTILINE | re.IGNORECASE)
+        if footer is None:
+            raise SortieIllisible(f"sortie tronquée ? (pied de tableau « {form.pied_texte} » absent)", len(lines))
+        announced = footer.groupdict().get("n")
+        if announced is not None and int(announced) != len(records):
+            raise SortieIllisible(
+                f"nombre d'entrées incohérent (lues : {len(records)}, annoncées par le pied de tableau : {announced})",
+                end,
+            )
+    if form.compte:
+        count = re.search(form.compte, texte, re.MULTILINE)
+        if count and len(records) < int(count.group("n")):
+            raise SortieIllisible(
+                f"sortie tronquée ? (entrées lues : {len(records)}, annoncées avant le tableau : {count.group('n')})",
+                len(lines),
+            )
+
+
+def _verifier_derniere_colonne(form: _Format, records: list[dict], texte: str) -> None:
+    """The last row's last column must be whole: a capture cut there leaves "E" for "Et7", or nothing."""
+    if form.derniere_colonne is None:
+        return
+    fields, whole = form.derniere_colonne
+    values = []
+    for field in fields.split():
+        value = records[-1].get(field) or ""
+        if isinstance(value, list):  # several ports: the last one is at the end of the line
+            value = value[-1] if value else ""
+        values.append(value)
+    if not re.fullmatch(whole, " ".join(values)):
+        raise SortieIllisible(
+            f"dernière entrée incomplète ({fields} « {' '.join(values).strip()} ») : sortie tronquée ?",
+            len(texte.rstrip().splitlines()),
+        )
 
 
 # Start of a MAC address in any vendor notation: 0011.22.., 00:11:22.., 001122-33...
