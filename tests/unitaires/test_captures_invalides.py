@@ -43,9 +43,9 @@ def test_capture_donnee_a_un_autre_analyseur_refusee(capture):
             pytest.fail(f"sortie de {platform} acceptée par {other_platform} « {lecture.commande} »")
 
 
-# The formats whose footer must end a whole output: a cut capture is always refused, unless the cut
-# only took what follows a footer: a rule, blank lines, the Junos prompt, or Arista's multicast
-# table (group addresses, not devices) after the unicast table's own total.
+# The formats whose footer must end a whole output (for Arista, the total after the multicast
+# table): a cut capture is always refused, unless the cut only took what follows that footer: a
+# rule, blank lines, the Junos prompt.
 WITH_FOOTER = {("arista_eos", "show mac address-table"), ("aruba_aoscx", "show arp all-vrfs"),
                ("juniper_junos", "show arp no-resolve")}
 
