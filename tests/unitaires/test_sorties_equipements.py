@@ -13,6 +13,8 @@ from netaddr import EUI
 
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.plateformes import PLATEFORMES
+from telesante.collecte.sorties_cli import _WHOLE_MAC
+from telesante.mac import is_multicast, normalize_mac
 from tests.conftest import FIXTURES
 
 RAWS = sorted((FIXTURES / "sorties-equipements").glob("*/*/*.raw"))
@@ -172,11 +174,69 @@ def test_pied_de_tableau_absent_refuse():
     assert error.value.ligne == len(cut.splitlines())
 
 
-def test_pied_de_tableau_qui_ne_compte_pas_les_lignes_lues_refuse():
-    text = _raw(AOSCX_ARP).replace("Listed- 2.", "Listed- 3.")
+def test_pied_de_tableau_qui_annonce_bien_plus_que_les_lignes_lues_refuse():
+    text = _raw(AOSCX_ARP).replace("Listed- 2.", "Listed- 6.")
     with pytest.raises(SortieIllisible) as error:
         _lecture("aruba_aoscx", "show_arp_all-vrfs").analyser(text, "eq", "src")
-    assert "lues : 2, annoncées par le pied de tableau : 3" in error.value.message
+    assert "lues : 2, annoncées par le pied de tableau : 6" in error.value.message
+
+
+@pytest.mark.parametrize("relative, old, new", [
+    (AOSCX_ARP, "Listed- 2.", "Listed- 3."),  # footer: one entry aged out while the table printed
+    ("aruba_aoscx/show_mac-address-table/show_mac-address-table.raw", "addresses : 5", "addresses : 7"),  # count first
+])
+def test_table_vivante_une_ou_deux_entrees_d_ecart_acceptee(relative, old, new):
+    """A count and its table are not one snapshot: a few entries apart is a busy switch, not a cut."""
+    text = _raw(relative)
+    assert old in text
+    platform, folder = relative.split("/")[:2]
+    assert _lecture(platform, folder).analyser(text.replace(old, new), "eq", "src")
+
+
+# Rows that may well end a whole table: seen in ntc-templates' own test captures (IOS Incomplete
+# ARP entry, Cat6500 static entries without port, Stby-Switch), or as NX-OS and AOS-CX print them
+# (Router, an EVPN entry learned over VXLAN).
+@pytest.mark.parametrize("relative, last_line", [
+    # IOS sorts its ARP table by address: an unresolved highest address has no interface.
+    ("cisco_ios/show_ip_arp/cisco_ios_show_ip_arp.raw", "Internet  172.16.168.255          0   Incomplete      ARPA"),
+    # Cat6500: static entries (IGMP group, unicast) without a port; a standby supervisor.
+    ("cisco_ios/show_mac-address-table/cisco_ios_show_mac-address-table2.raw",
+     "*  800  0100.5e7f.fffa    static  Yes          -      "),
+    ("cisco_ios/show_mac-address-table/cisco_ios_show_mac-address-table2.raw",
+     "*      728 0000.0000.0003   static  Yes       -    "),
+    ("cisco_ios/show_mac-address-table/cisco_ios_show_mac-address-table2.raw",
+     "   10  0000.0c07.ac0a   static  Yes          -   Stby-Switch"),
+    ("cisco_nxos/show_mac_address-table/cisco_nxos_show_mac_address-table.raw",
+     "G    100      0000.0c9f.f064     static     -        F      F    Router"),
+    ("aruba_aoscx/show_mac-address-table/show_mac-address-table.raw",
+     "00:50:56:aa:bb:cc    3590     evpn                      vxlan1(10.0.0.2)"),
+])
+def test_derniere_ligne_entiere_qui_ressemble_a_une_coupe_acceptee(relative, last_line):
+    text = _raw(relative).rstrip("\n") + "\n" + last_line + "\n"
+    if "Number of MAC addresses" in text:
+        text = re.sub(r"(Number of MAC addresses\s*:\s*)(\d+)", lambda m: m[1] + str(int(m[2]) + 1), text)
+    platform, folder = relative.split("/")[:2]
+    lecture = _lecture(platform, folder)
+    before = lecture.analyser(_raw(relative), "eq", "src")
+    observations = lecture.analyser(text, "eq", "src")  # not « sortie tronquée ? »
+    assert observations[: len(before)] == before
+    mac = normalize_mac(_WHOLE_MAC.search(last_line)[0]) if _WHOLE_MAC.search(last_line) else None
+    if mac and not is_multicast(mac):  # an Incomplete entry or a group address is no device
+        assert observations[-1].mac == mac, observations[-1]
+
+
+def test_hp_sans_colonne_vlan_lue():
+    """Older ProCurve firmware, or the table of one VLAN: no VLAN column."""
+    text = (" Status and Counters - Port Address Table\n\n  MAC Address   Port\n  ------------- -----\n"
+            "  00000d-600000 10\n  5c0e8b-97d9db Trk1\n")
+    observations = _lecture("hp_procurve", "show_mac-address").analyser(text, "eq", "src")
+    assert [(o.mac, o.port, o.vlan) for o in observations] == [
+        ("00:00:0d:60:00:00", "10", None), ("5c:0e:8b:97:d9:db", "Trk1", None)]
+
+
+def test_invite_laissee_apres_le_pied_de_tableau_acceptee():
+    text = _raw(AOSCX_ARP).rstrip("\n") + "\nsw-coeur-01# \n"
+    assert len(_lecture("aruba_aoscx", "show_arp_all-vrfs").analyser(text, "eq", "src")) == 2
 
 
 def test_compte_annonce_avant_le_tableau_non_atteint_refuse():

@@ -60,17 +60,23 @@ _FORMATS = {
         en_tete=r"^(?:Destination\s+Address\s+Address\s+Type\s+VLAN\s+Destination\s+Port"
         r"|\s+vlan\s+mac address\s+type\s+(?:learn|protocols)|Vlan\s+Mac Address\s+Type\s+Ports)",
         compte=r"^Dynamic Addresses Count:\s*(?P<n>\d+)",  # first layout only; secure ones are listed too
-        derniere_colonne=("destination_port", r"(?i:.*\d|CPU|Router|Switch|Drop)"),
+        # A static entry may have no port at all (Cat6500: IGMP groups and some unicast ones):
+        # there, a cut right after the type cannot be told from it.
+        derniere_colonne=("type destination_port", r"(?i:\S+ (?:.*\d|CPU|Router|.*Switch|Drop)|static )"),
     ),
     ("cisco_ios", "show ip arp"): _Format(
         en_tete=r"^Protocol\s+Address\s+Age",  # no footer in IOS
-        # An ARPA entry names its interface; the real capture has an "SRP-A" one without: the
-        # interface may be missing, unless the type is ARPA or a cut of it.
-        derniere_colonne=("type interface", r"\S+ .*\d|(?!A(?:R(?:PA?)?)? )\S+ "),
+        # An ARPA entry names its interface, unless it is Incomplete (not resolved yet); the real
+        # capture has an "SRP-A" one without: the interface may be missing, unless the type is
+        # ARPA or a cut of it.
+        derniere_colonne=("mac_address type interface",
+                          r"\S+ \S+ .*\d|Incomplete ARPA |\S+ (?!A(?:R(?:PA?)?)? )\S+ "),
     ),
     ("cisco_nxos", "show mac address-table"): _Format(
-        en_tete=r"^\s*VLAN\s+MAC\s+Address\s+Type\s+age\s+Secure\s+NTFY\s+Ports",  # no footer in NX-OS
-        derniere_colonne=("ports", r".*[\d)]|Drop|vPC"),  # Po10, sup-eth1(R), nve1(10.0.0.1), "vPC Peer-Link"
+        # Some NX-OS print "Total MAC Addresses: N" first, not all (real capture without): not required.
+        en_tete=r"^\s*VLAN\s+MAC\s+Address\s+Type\s+age\s+Secure\s+NTFY\s+Ports",
+        # Po10, sup-eth1(R), nve1(10.0.0.1), "vPC Peer-Link", Router
+        derniere_colonne=("ports", r".*[\d)]|Drop|vPC|Router"),
     ),
     ("cisco_nxos", "show ip arp"): _Format(
         en_tete=r"^Address\s+Age\s+MAC Address\s+Interface",
@@ -90,22 +96,24 @@ _FORMATS = {
     ("arista_eos", "show ip arp"): _Format(
         en_tete=r"^Address\s+Age\b.*\bHardware Addr\s+Interface",  # no footer in EOS
         # "Ethernet1"; on a VLAN, EOS adds the port: "Vlan101, Port-Channel2", "Vlan1, not learned".
-        derniere_colonne=("interface", r"(?!Vlan).*\d|Vlan\d+, (?:.*\d|not learned)"),
+        derniere_colonne=("interface", r"(?!Vlan).*\d|Vlan\d+, (?:.*\d|not learned|(?i:cpu|router))"),
     ),
     ("aruba_aoscx", "show mac-address-table"): _Format(
         en_tete=r"^MAC\s+Address\s+VLAN\s+Type\s+Port",
         # Real capture: 6 rows for "Number of MAC addresses : 5": fewer is a cut, more is not an error.
         compte=r"^Number of MAC addresses\s*:\s*(?P<n>\d+)",
-        derniere_colonne=("port", r"\d+/\d+/\d+(?::\d+)?|\D.*\d"),  # 1/1/30, lag100
+        derniere_colonne=("port", r"\d+/\d+/\d+(?::\d+)?|\D.*[\d)]"),  # 1/1/30, lag100, vxlan1(10.0.0.2)
     ),
     ("aruba_aoscx", "show arp all-vrfs"): _Format(
         en_tete=r"^IPv4\s+Address\s+MAC\s+Port\s+Physical\s+Port\s+State",
         pied=r"^Total Number Of ARP Entries Listed\s*-\s*(?P<n>\d+)\.?\s*\Z",
         pied_texte="Total Number Of ARP Entries Listed- N.",
     ),
-    ("hp_procurve", "show mac-address"): _Format(
-        # No footer: a cut in the last column (VLAN, "50" -> "5") cannot be seen.
-        en_tete=r"^\s*MAC Address\s+Port\s+VLAN", derniere_colonne=("vlan_id", r"\d+"),
+    # No footer: a cut in the last column (VLAN "50" -> "5", port "25" -> "2") cannot be seen.
+    ("hp_procurve", "show mac-address"): (
+        _Format(en_tete=r"^\s*MAC Address\s+Port\s+VLAN", derniere_colonne=("vlan_id", r"\d+")),
+        # Without the VLAN column (older firmware, or the table of one VLAN): port 10, Trk1.
+        _Format(en_tete=r"^\s*MAC Address\s+Port\s*$", derniere_colonne=("port", r".*\d")),
     ),
     ("hp_procurve", "show arp"): _Format(
         # No footer: a cut in the last column (port, "25" -> "2") cannot be seen; the template
@@ -131,8 +139,19 @@ _FORMATS = {
 _WHOLE_MAC = re.compile(
     r"\b(?:[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}|[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}|[0-9a-f]{6}-[0-9a-f]{6})\b", re.I
 )
-# Lines that may follow a footer: blank lines, rules, the Junos prompt line.
-_DECORATION = re.compile(r"^\s*(?:-+|\{master:\d+\})?\s*$")
+# Lines that may follow a footer: blank lines, rules, the Junos "{master:0}" line, a prompt
+# ("switch#", "user@host>") left in a capture saved by hand.
+_DECORATION = re.compile(r"^\s*(?:-+|\{master:\d+\}|[\w.@:()/-]+[#>])?\s*$")
+
+
+def _manque_trop(lues: int, annoncees: int) -> bool:
+    """Whether fewer entries were read than announced, beyond what a live table explains.
+
+    A count and its table are not one snapshot (real captures list one entry more, or one
+    less, than they announce): entries age out while the table prints. Only a shortfall
+    of more than 2 entries and more than 1 % is taken for a cut.
+    """
+    return annoncees - lues > max(2, annoncees // 100)
 
 
 def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
@@ -146,10 +165,10 @@ def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
         raise SortieIllisible(unknown, _failing_line(texte, str(exc))) from exc
     except CliTableError as exc:
         raise SortieIllisible(f"aucun gabarit ntc-templates pour {plateforme} « {commande} »") from exc
-    form = _FORMATS.get((plateforme, commande), _Format(en_tete=None))
     # Another platform's or command's output may fit a loose template (an Arista ARP line is a
     # valid Aruba one); the table header tells them apart. A header without rows is an empty table.
-    if form.en_tete and not re.search(form.en_tete, texte, re.MULTILINE):
+    form = _format(plateforme, commande, texte)
+    if form is None:
         raise SortieIllisible(f"{unknown} : en-tête du tableau absent")
     if not records and not form.en_tete:
         raise SortieIllisible(unknown)
@@ -165,10 +184,21 @@ def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
         )
     _verifier_pied_et_compte(form, records, texte)
     if records:
-        _verifier_derniere_entree(records, texte)
         _verifier_fin(records, read)
-        _verifier_derniere_colonne(form, records, texte)
+        if form.derniere_colonne is None:
+            _verifier_derniere_entree(records, texte)
+        else:  # knows, format by format, which rows legitimately lack a field (IOS Incomplete...)
+            _verifier_derniere_colonne(form, records, texte)
     return records
+
+
+def _format(plateforme: str, commande: str, texte: str) -> _Format | None:
+    """The layout of this output (the first whose header it has), or None if it has none of them."""
+    layouts = _FORMATS.get((plateforme, commande), _Format(en_tete=None))
+    for layout in layouts if isinstance(layouts, tuple) else (layouts,):
+        if layout.en_tete is None or re.search(layout.en_tete, texte, re.MULTILINE):
+            return layout
+    return None
 
 
 def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> None:
@@ -182,14 +212,14 @@ def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> 
         if footer is None:
             raise SortieIllisible(f"sortie tronquée ? (pied de tableau « {form.pied_texte} » absent)", len(lines))
         announced = footer.groupdict().get("n")
-        if announced is not None and int(announced) != len(records):
+        if announced is not None and _manque_trop(len(records), int(announced)):
             raise SortieIllisible(
-                f"nombre d'entrées incohérent (lues : {len(records)}, annoncées par le pied de tableau : {announced})",
+                f"sortie tronquée ? (entrées lues : {len(records)}, annoncées par le pied de tableau : {announced})",
                 end,
             )
     if form.compte:
         count = re.search(form.compte, texte, re.MULTILINE)
-        if count and len(records) < int(count.group("n")):
+        if count and _manque_trop(len(records), int(count.group("n"))):
             raise SortieIllisible(
                 f"sortie tronquée ? (entrées lues : {len(records)}, annoncées avant le tableau : {count.group('n')})",
                 len(lines),
@@ -209,7 +239,7 @@ def _verifier_derniere_colonne(form: _Format, records: list[dict], texte: str) -
         values.append(value)
     if not re.fullmatch(whole, " ".join(values)):
         raise SortieIllisible(
-            f"dernière entrée incomplète ({fields} « {' '.join(values).strip()} ») : sortie tronquée ?",
+            f"dernière entrée incomplète (fin de ligne « {' '.join(values).strip() or 'vide'} ») : sortie tronquée ?",
             len(texte.rstrip().splitlines()),
         )
 
