@@ -42,7 +42,7 @@ class _Format:
     en_tete: str | None  # header line of the table; None: the command prints none
     pied: str | None = None  # how a whole output ends (footer); group "n": entries it announces
     pied_texte: str = ""  # that footer as printed, for the message
-    compte: str | None = None  # count printed before the table (group "n"): at least that many rows
+    compte: str | None = None  # count printed before the table (group "n"): about that many rows
     # End of a whole row: (fields, separated by spaces, what their values joined by a space look
     # like once whole); checked on the last row only, the one a cut capture leaves half written.
     derniere_colonne: tuple[str, str] | None = None
@@ -80,8 +80,8 @@ _FORMATS = {
     ),
     ("cisco_nxos", "show ip arp"): _Format(
         en_tete=r"^Address\s+Age\s+MAC Address\s+Interface",
-        # Real capture: 23 rows for "Total number of entries: 22" (INCOMPLETE not counted?): fewer is
-        # a cut, more is not an error.
+        # Real capture: 23 rows for "Total number of entries: 22" (INCOMPLETE not counted?): only a
+        # clear shortfall is a cut.
         compte=r"^Total number of entries:\s*(?P<n>\d+)",
         derniere_colonne=("interface", _ENDS_WITH_NUMBER),
     ),
@@ -100,7 +100,7 @@ _FORMATS = {
     ),
     ("aruba_aoscx", "show mac-address-table"): _Format(
         en_tete=r"^MAC\s+Address\s+VLAN\s+Type\s+Port",
-        # Real capture: 6 rows for "Number of MAC addresses : 5": fewer is a cut, more is not an error.
+        # Real capture: 6 rows for "Number of MAC addresses : 5": only a clear shortfall is a cut.
         compte=r"^Number of MAC addresses\s*:\s*(?P<n>\d+)",
         derniere_colonne=("port", r"\d+/\d+/\d+(?::\d+)?|\D.*[\d)]"),  # 1/1/30, lag100, vxlan1(10.0.0.2)
     ),
