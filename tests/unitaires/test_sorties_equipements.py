@@ -263,3 +263,13 @@ def test_derniere_ligne_coupee_dans_la_derniere_colonne_refusee(relative, end):
         _lecture(platform, folder).analyser(cut, "eq", "src")
     assert "sortie tronquée ?" in error.value.message
     assert error.value.ligne == len(cut.splitlines())
+
+
+def test_junos_vlan_nomme_autrement_que_vlan_nnn_equipement_incomplet():
+    """The template reads only « VlanNNN » names: another name must not drop its entries silently
+    (a device on an unread VLAN would never be placed), the equipment is incomplete instead."""
+    relative = "juniper_junos/show_ethernet-switching_table/juniper_junos_show_ethernet-switching_table.raw"
+    text = _raw(relative).replace("    Vlan2               ", "    MEDICAL             ")
+    with pytest.raises(SortieIllisible) as error:
+        _lecture("juniper_junos", "show_ethernet-switching_table").analyser(text, "eq", "src")
+    assert error.value.ligne == next(i for i, line in enumerate(text.splitlines(), 1) if "MEDICAL" in line)
