@@ -11,10 +11,13 @@ import pytest
 import yaml
 from netaddr import EUI
 
+from telesante.collecte import direct
+from telesante.collecte.captures import collecter_captures
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.plateformes import PLATEFORMES
+from telesante.collecte.plateformes import PLATEFORMES, Annexe
 from telesante.collecte.sorties_cli import _WHOLE_MAC
 from telesante.mac import is_multicast, normalize_mac
+from telesante.modele import Equipement
 from tests.conftest import FIXTURES
 
 RAWS = sorted((FIXTURES / "sorties-equipements").glob("*/*/*.raw"))
@@ -265,11 +268,144 @@ def test_derniere_ligne_coupee_dans_la_derniere_colonne_refusee(relative, end):
     assert error.value.ligne == len(cut.splitlines())
 
 
-def test_junos_vlan_nomme_autrement_que_vlan_nnn_equipement_incomplet():
-    """The template reads only « VlanNNN » names: another name must not drop its entries silently
-    (a device on an unread VLAN would never be placed), the equipment is incomplete instead."""
-    relative = "juniper_junos/show_ethernet-switching_table/juniper_junos_show_ethernet-switching_table.raw"
-    text = _raw(relative).replace("    Vlan2               ", "    MEDICAL             ")
+JUNOS_MAC = "juniper_junos/show_ethernet-switching_table/juniper_junos_show_ethernet-switching_table.raw"
+JUNOS_ARP = "juniper_junos/show_arp_no-resolve/juniper_junos_show_arp_no-resolve.raw"
+# Format of ntc-templates' test capture tests/juniper_junos/show_vlans (Junos ELS): a VLAN, then its
+# member interfaces, one a line ("*": active).
+JUNOS_VLANS = """Routing instance        VLAN name             Tag          Interfaces
+default-switch          MEDICAL               110
+                                                           ae3.0*
+default-switch          Vlan100               100
+                                                           xe-0/0/51:0.0*
+default-switch          default               1
+                                                           ae100.0*
+                                                           ge-0/0/7.0
+
+{master:0}
+"""
+
+
+def _junos_nomme(**names: str) -> str:
+    """The real Junos MAC table, with its VlanNNN names replaced (same column width)."""
+    text = _raw(JUNOS_MAC)
+    for old, new in names.items():
+        text = text.replace(f"    {old:<20}", f"    {new:<20}")
+    return text
+
+
+def _dossier_junos(tmp_path, mac_table: str, show_vlans: str | None) -> Equipement:
+    folder = tmp_path / "captures" / "sw-junos"
+    folder.mkdir(parents=True)
+    (folder / "show_ethernet-switching_table.txt").write_text(mac_table)
+    (folder / "show_arp_no-resolve.txt").write_text(_raw(JUNOS_ARP))
+    if show_vlans is not None:
+        (folder / "show_vlans.txt").write_text(show_vlans)
+    return Equipement(nom="sw-junos", plateforme="juniper_junos", site="nord", captures=folder)
+
+
+def _emplacements(resultat) -> list[tuple[str, int | None, str | None]]:
+    return [(o.mac, o.vlan, dict(o.attributs).get("vlan_nom")) for o in resultat.observations if o.port]
+
+
+def test_junos_vlan_nomme_sans_show_vlans_equipement_incomplet():
+    """A name that is not its own number (« MEDICAL ») and no `show vlans`: its entries are not dropped
+    silently (a device on that VLAN would never be placed), the equipment is incomplete instead."""
+    text = _junos_nomme(Vlan2="MEDICAL")
     with pytest.raises(SortieIllisible) as error:
         _lecture("juniper_junos", "show_ethernet-switching_table").analyser(text, "eq", "src")
+    assert error.value.message == "VLAN « MEDICAL » : numéro inconnu (show vlans non lu)"
     assert error.value.ligne == next(i for i, line in enumerate(text.splitlines(), 1) if "MEDICAL" in line)
+
+
+def test_junos_vlan_nomme_resolu_par_show_vlans():
+    text = _junos_nomme(Vlan2="MEDICAL", Vlan1011="default")
+    observations = _lecture("juniper_junos", "show_ethernet-switching_table").analyser(
+        text, "eq", "src", annexes={"show vlans": Annexe(JUNOS_VLANS, "captures/sw/show_vlans.txt")})
+    assert [(o.mac, o.vlan, dict(o.attributs)["vlan_nom"]) for o in observations] == [
+        ("bc:ac:0a:ca:ca:30", 110, "MEDICAL"), ("2c:5a:0f:bc:a3:cd", 100, "Vlan100"), ("ca:fe:ca:fe:00:07", 1, "default")]
+
+
+def test_junos_vlans_nommes_lus_dans_show_vlans_du_dossier_de_captures(tmp_path):
+    equipement = _dossier_junos(tmp_path, _junos_nomme(Vlan2="MEDICAL", Vlan1011="default"), JUNOS_VLANS)
+    resultat = collecter_captures(equipement)
+    assert resultat.problemes == []
+    assert _emplacements(resultat) == [
+        ("bc:ac:0a:ca:ca:30", 110, "MEDICAL"), ("2c:5a:0f:bc:a3:cd", 100, "Vlan100"), ("ca:fe:ca:fe:00:07", 1, "default")]
+
+
+def test_junos_vlan_absent_de_show_vlans_equipement_incomplet_avec_fichier_et_ligne(tmp_path):
+    text = _junos_nomme(Vlan2="MEDICAL", Vlan100="IMAGERIE")
+    resultat = collecter_captures(_dossier_junos(tmp_path, text, JUNOS_VLANS))
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if "IMAGERIE" in line)
+    path = tmp_path / "captures/sw-junos/show_ethernet-switching_table.txt"
+    assert resultat.problemes == [f"{path}, ligne {line} : VLAN « IMAGERIE » : numéro inconnu (absent de show vlans)"]
+    assert not resultat.complet
+
+
+def test_junos_capture_show_vlans_absente_erreur_seulement_si_un_nom_l_exige(tmp_path):
+    resultat = collecter_captures(_dossier_junos(tmp_path / "a", _junos_nomme(Vlan2="MEDICAL"), None))
+    path = tmp_path / "a/captures/sw-junos"
+    assert resultat.problemes == [
+        f"{path / 'show_ethernet-switching_table.txt'}, ligne 10 : VLAN « MEDICAL » : numéro inconnu "
+        f"(capture de « show vlans » absente : {path / 'show_vlans.txt'})"]
+    # VlanNNN names are their own numbers, whatever the routing instance: no show vlans needed.
+    text = _raw(JUNOS_MAC).replace("Routing instance : default-switch", "Routing instance : vs-medical")
+    resultat = collecter_captures(_dossier_junos(tmp_path / "b", text, None))
+    assert resultat.problemes == []
+    assert _emplacements(resultat) == [
+        ("bc:ac:0a:ca:ca:30", 2, "Vlan2"), ("2c:5a:0f:bc:a3:cd", 100, "Vlan100"), ("ca:fe:ca:fe:00:07", 1011, "Vlan1011")]
+
+
+def test_junos_nom_pris_dans_l_instance_de_routage_de_la_table():
+    """VLAN names are unique per routing instance only: the tag comes from the table's own instance."""
+    text = _junos_nomme(Vlan2="MEDICAL").replace("Routing instance : default-switch", "Routing instance : vs-medical")
+    vlans = JUNOS_VLANS.replace("{master:0}\n", "").rstrip("\n") + (
+        "\nvs-medical              MEDICAL               210\n                                                           ae3.0*\n")
+    lecture = _lecture("juniper_junos", "show_ethernet-switching_table")
+    observations = lecture.analyser(text, "eq", "src", annexes={"show vlans": Annexe(vlans, "show_vlans.txt")})
+    assert observations[0].vlan == 210
+    with pytest.raises(SortieIllisible, match="« MEDICAL » : numéro inconnu \\(absent de show vlans\\)"):
+        lecture.analyser(text, "eq", "src", annexes={"show vlans": Annexe(JUNOS_VLANS, "show_vlans.txt")})
+
+
+@pytest.mark.parametrize("show_vlans, ligne, message", [
+    ("garbage\n", None, "sortie non reconnue pour juniper_junos (show vlans) : en-tête du tableau absent"),
+    (JUNOS_VLANS.replace("ae100.0*", "ae100.0* ???"), 7, "sortie non reconnue pour juniper_junos (show vlans)"),
+    (JUNOS_VLANS[: JUNOS_VLANS.index("ge-0/0/7.0") + len("ge-0/0/")], 8, "dernière entrée incomplète"),
+    # Cut in the tag of the last VLAN, which lists no interface: « 1 » might have been « 1005 ».
+    (JUNOS_VLANS[: JUNOS_VLANS.index("ae100.0*") - 60], 6,
+     "VLAN « default » : dernière entrée, sans interface : sortie tronquée ?"),
+])
+def test_junos_show_vlans_illisible_nomme_son_propre_fichier(tmp_path, show_vlans, ligne, message):
+    text = _junos_nomme(Vlan1011="default")
+    resultat = collecter_captures(_dossier_junos(tmp_path, text, show_vlans))
+    where = f"{tmp_path / 'captures/sw-junos/show_vlans.txt'}" + (f", ligne {ligne}" if ligne else "")
+    assert len(resultat.problemes) == 1 and resultat.problemes[0].startswith(f"{where} : {message}"), resultat.problemes
+
+
+def test_show_vlans_donne_comme_une_autre_sortie_refuse():
+    for platform, reads in PLATEFORMES.items():
+        for lecture in reads:
+            with pytest.raises(SortieIllisible):
+                lecture.analyser(JUNOS_VLANS, "eq", "src")
+
+
+def test_junos_en_direct_show_vlans_lu_enregistre_et_rejoue(tmp_path, monkeypatch):
+    """The live path runs `show vlans` with the MAC table, records it with the captures, and the
+    recorded folder replays to the same observations (no network: the CLI session is simulated)."""
+    outputs = {"show ethernet-switching table": _junos_nomme(Vlan2="MEDICAL"),
+               "show arp no-resolve": _raw(JUNOS_ARP), "show vlans": JUNOS_VLANS}
+    run = []
+    monkeypatch.setattr(direct, "_session", lambda equipement, parametres: (
+        lambda commande: run.append(commande) or outputs[commande], lambda: None))
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    equipement = Equipement(nom="sw-junos", plateforme="juniper_junos", site="nord", adresse="127.0.0.1")
+    live = direct.collecter_ssh(equipement, direct.ParametresSSH(known_hosts, dossier_captures=tmp_path / "cap"))
+    assert live.problemes == []
+    assert sorted(run) == sorted(outputs)
+    assert (tmp_path / "cap/sw-junos/show_vlans.txt").read_text() == JUNOS_VLANS
+    assert live.observations[0].vlan == 110
+    replayed = collecter_captures(Equipement(nom="sw-junos", plateforme="juniper_junos", site="nord",
+                                             captures=tmp_path / "cap/sw-junos"))
+    assert replayed.problemes == [] and replayed.observations == live.observations

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import paramiko
 
-from telesante.collecte.plateformes import Lecture, lectures
+from telesante.collecte.plateformes import Annexe, Lecture, fichier_capture, lectures
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.modele import Equipement
 
@@ -156,11 +156,20 @@ def _session(equipement: Equipement, parametres: ParametresSSH):
     return (lambda commande: _lire_paramiko(client, commande, parametres)), client.close
 
 
-def _une_tentative(equipement: Equipement, parametres: ParametresSSH) -> dict[Lecture, str]:
+def _une_tentative(equipement: Equipement, parametres: ParametresSSH) -> tuple[dict[Lecture, str], dict[str, str]]:
+    """The text of every read, and of their annex commands (each run once, right after its read)."""
     run, close = _session(equipement, parametres)
+    outputs: dict[Lecture, str] = {}
+    annexes: dict[str, str] = {}
     try:
-        return {lecture: run(_commande(lecture, equipement))
-                for lecture in lectures(equipement.plateforme) if not lecture.capture_seulement}
+        for lecture in lectures(equipement.plateforme):
+            if lecture.capture_seulement:
+                continue
+            outputs[lecture] = run(_commande(lecture, equipement))
+            for commande in lecture.annexes:
+                if commande not in annexes:
+                    annexes[commande] = run(commande)
+        return outputs, annexes
     finally:
         close()
 
@@ -177,7 +186,7 @@ def collecter_ssh(equipement: Equipement, parametres: ParametresSSH) -> Resultat
     delay = parametres.attente_initiale
     for attempt in range(1, parametres.tentatives + 1):
         try:
-            outputs = _une_tentative(equipement, parametres)
+            outputs, annex_outputs = _une_tentative(equipement, parametres)
             break
         except LectureRefusee as exc:
             resultat.problemes.append(str(exc))
@@ -190,19 +199,25 @@ def collecter_ssh(equipement: Equipement, parametres: ParametresSSH) -> Resultat
                 return resultat
             time.sleep(delay)
             delay *= 2
+    annexes = {}
+    for commande, text in annex_outputs.items():
+        origin = f"{equipement.nom} : {commande}"
+        if parametres.dossier_captures is not None:
+            origin = str(_enregistrer(parametres.dossier_captures, equipement, fichier_capture(commande), text))
+        annexes[commande] = Annexe(text, origin)
     for lecture, text in outputs.items():
         origin = f"{equipement.nom} : {_commande(lecture, equipement)}"
         if parametres.dossier_captures is not None:
-            origin = str(_enregistrer(parametres.dossier_captures, equipement, lecture, text))
-        resultat.analyser(lecture, text, origin)
+            origin = str(_enregistrer(parametres.dossier_captures, equipement, lecture.fichier, text))
+        resultat.analyser(lecture, text, origin, {commande: annexes[commande] for commande in lecture.annexes})
     return resultat
 
 
-def _enregistrer(dossier: Path, equipement: Equipement, lecture: Lecture, texte: str) -> Path:
+def _enregistrer(dossier: Path, equipement: Equipement, fichier: str, texte: str) -> Path:
     """Write one output in the offline capture layout (atomically), so the run can be replayed."""
     folder = dossier / equipement.nom
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / lecture.fichier
+    path = folder / fichier
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(texte, encoding="utf-8")
     temporary.replace(path)

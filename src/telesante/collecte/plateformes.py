@@ -1,7 +1,10 @@
 """What is read on each platform, and which parser turns it into observations.
 
 The offline path (capture files) and the live path (SSH) go through the same
-`Lecture.analyser`, so a capture replays exactly what a live run parsed.
+`Lecture.analyser`, so a capture replays exactly what a live run parsed. A read may
+need the text of other commands to make sense of its own (Junos: `show vlans` gives
+the 802.1Q tag of the VLAN names its MAC table prints): its `annexes`, read and
+recorded alongside it, and handed to its parser.
 """
 
 from __future__ import annotations
@@ -13,7 +16,21 @@ from functools import partial
 from telesante.collecte import baux_dhcp, linux, mdns, sorties_cli
 from telesante.observation import Observation
 
-Parser = Callable[[str, str, str], list[Observation]]  # (text, equipment, source)
+# (text, equipment, source); a read with annexes also takes them: annexes={command: Annexe}.
+Parser = Callable[..., list[Observation]]
+
+
+def fichier_capture(commande: str) -> str:
+    """Name of a command's capture file: the command with spaces as underscores, ".txt"."""
+    return commande.replace(" ", "_") + ".txt"
+
+
+@dataclass(frozen=True)
+class Annexe:
+    """The text of an annex command, and where it comes from (capture file or command)."""
+
+    texte: str | None  # None: not read (its capture is missing)
+    origine: str
 
 
 @dataclass(frozen=True)
@@ -24,11 +41,14 @@ class Lecture:
     analyser: Parser
     fichier_capture: str = ""
     capture_seulement: bool = False  # parsed when a capture holds it, never run live
+    # Commands read with this one (live: run and recorded; offline: their captures, if present)
+    # and passed to its parser; a missing one is the parser's to judge.
+    annexes: tuple[str, ...] = ()
 
     @property
     def fichier(self) -> str:
         """Name of the capture file: the command with spaces as underscores, ".txt"."""
-        return self.fichier_capture or self.commande.replace(" ", "_") + ".txt"
+        return self.fichier_capture or fichier_capture(self.commande)
 
 
 def _cli(plateforme: str, mac_command: str, arp_command: str) -> tuple[Lecture, ...]:
@@ -46,7 +66,13 @@ PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
     "arista_eos": _cli("arista_eos", "show mac address-table", "show ip arp"),
     "aruba_aoscx": _cli("aruba_aoscx", "show mac-address-table", "show arp all-vrfs"),
     "hp_procurve": _cli("hp_procurve", "show mac-address", "show arp"),
-    "juniper_junos": _cli("juniper_junos", "show ethernet-switching table", "show arp no-resolve"),
+    # ELS prints VLAN names in its MAC table: `show vlans` gives their tags.
+    "juniper_junos": (
+        Lecture("show ethernet-switching table",
+                partial(sorties_cli.observations_table_mac, "juniper_junos", "show ethernet-switching table"),
+                annexes=("show vlans",)),
+        Lecture("show arp no-resolve", partial(sorties_cli.observations_table_arp, "juniper_junos", "show arp no-resolve")),
+    ),
     "linux": (
         Lecture("bridge -j fdb show", linux.observations_fdb),
         Lecture("ip -j neigh show", linux.observations_voisins),

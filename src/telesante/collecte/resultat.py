@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.plateformes import Lecture
+from telesante.collecte.plateformes import Annexe, Lecture
 from telesante.modele import Equipement
 from telesante.observation import Observation
 
@@ -23,11 +24,15 @@ class ResultatCollecte:
     def complet(self) -> bool:
         return not self.problemes
 
-    def analyser(self, lecture: Lecture, texte: str, origine: str) -> None:
-        """Parse one read's text with the platform's parser, recording a problem on failure."""
+    def analyser(self, lecture: Lecture, texte: str, origine: str, annexes: Mapping[str, Annexe] | None = None) -> None:
+        """Parse one read's text with the platform's parser, recording a problem on failure.
+
+        `annexes`: the texts of the read's annex commands (`Lecture.annexes`), by command.
+        """
         source = f"{self.equipement.nom} : {lecture.commande.format(chemin=self.equipement.chemin_fichier or '')}"
+        extra = {"annexes": dict(annexes or {})} if lecture.annexes else {}
         try:
-            self.observations.extend(lecture.analyser(texte, self.equipement.nom, source))
+            self.observations.extend(lecture.analyser(texte, self.equipement.nom, source, **extra))
         except SortieIllisible as exc:
             self.problemes.append(exc.decrire(origine))
         else:

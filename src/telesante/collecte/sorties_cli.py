@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
 
 from ntc_templates.parse import parse_output
-from textfsm import TextFSMError
+from textfsm import TextFSM, TextFSMError
 from textfsm.clitable import CliTableError
 
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.interpretation import vlan_depuis_nom
 from telesante.mac import InvalidMac, is_multicast, normalize_mac
 from telesante.observation import Observation
+
+if TYPE_CHECKING:
+    from telesante.collecte.plateformes import Annexe
+
+# Our own templates (src/telesante/donnees/gabarits), where ntc-templates' one refuses real outputs;
+# each says where it comes from and what changed.
+_GABARITS = {
+    # ntc's reads only VLANs named VlanNNN of the default-switch instance.
+    ("juniper_junos", "show ethernet-switching table"): "juniper_junos_show_ethernet-switching_table.textfsm",
+}
 
 # Field names differ between templates; the first one present wins.
 _MAC_FIELDS = ("mac_address", "destination_address")
@@ -126,6 +140,13 @@ _FORMATS = {
         # A logical interface always has its unit: ae3.0, xe-0/0/51:0.0 (NH and RTR columns unused).
         derniere_colonne=("logical_interface", r"\S+\.\d+"),
     ),
+    ("juniper_junos", "show vlans"): _Format(
+        en_tete=r"^Routing\s+instance\s+VLAN\s+name\s+Tag\s+Interfaces",
+        # No footer. A VLAN's member interfaces follow it, one a line, each with its unit (ae0.0*,
+        # vtep.32769); a VLAN may have none: there, a cut in its tag cannot be seen here
+        # (see _VlansJunos.tag).
+        derniere_colonne=("interfaces", r"|\S+\.\d+\*?"),
+    ),
     ("juniper_junos", "show arp no-resolve"): _Format(
         en_tete=r"^MAC\s+Address\s+Address\s+Interface\s+Flags",
         pied=r"^Total entries: (?P<n>\d+)\s*\Z",
@@ -160,7 +181,7 @@ def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
         raise SortieIllisible("sortie vide")
     unknown = f"sortie non reconnue pour {plateforme} ({commande})"
     try:
-        records = parse_output(platform=plateforme, command=commande, data=texte)
+        records = _parse(plateforme, commande, texte)
     except TextFSMError as exc:
         raise SortieIllisible(unknown, _failing_line(texte, str(exc))) from exc
     except CliTableError as exc:
@@ -190,6 +211,21 @@ def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
         else:  # knows, format by format, which rows legitimately lack a field (IOS Incomplete...)
             _verifier_derniere_colonne(form, records, texte)
     return records
+
+
+def _parse(plateforme: str, commande: str, texte: str) -> list[dict]:
+    """TextFSM records, as ntc-templates' parse_output gives them (Value names in lower case)."""
+    name = _GABARITS.get((plateforme, commande))
+    if name is None:
+        return parse_output(platform=plateforme, command=commande, data=texte)
+    fsm = TextFSM(io.StringIO(_gabarit(name)))
+    header = [value.lower() for value in fsm.header]
+    return [dict(zip(header, row)) for row in fsm.ParseText(texte)]
+
+
+@cache
+def _gabarit(name: str) -> str:
+    return resources.files("telesante.donnees").joinpath("gabarits").joinpath(name).read_text(encoding="utf-8")
 
 
 def _format(plateforme: str, commande: str, texte: str) -> _Format | None:
@@ -300,27 +336,113 @@ def _failing_line(texte: str, error: str) -> int | None:
 
 
 def observations_table_mac(
-    plateforme: str, commande: str, texte: str, equipement: str, source: str
+    plateforme: str, commande: str, texte: str, equipement: str, source: str,
+    annexes: Mapping[str, Annexe] | None = None,
 ) -> list[Observation]:
-    """Observations from a switch's MAC address table."""
+    """Observations from a switch's MAC address table (`annexes`: see `_NUMEROS_VLAN`)."""
+    devices = [(mac, record) for record in analyser_ntc(plateforme, commande, texte)
+               if (mac := _unicast_mac(_first(record, _MAC_FIELDS)))]
+    records = [record for _, record in devices]
+    numbers = _NUMEROS_VLAN.get(plateforme, _numeros_par_nom)(records, texte, annexes or {})
     observations = []
-    for record in analyser_ntc(plateforme, commande, texte):
-        mac = _unicast_mac(_first(record, _MAC_FIELDS))
-        if mac is None:
-            continue
-        vlan_name = record.get("vlan_id") or record.get("vlan") or ""
+    for (mac, record), vlan in zip(devices, numbers, strict=True):
+        vlan_name = _vlan_name(record)
         attributes = (("vlan_nom", vlan_name),) if vlan_name and not vlan_name.isdigit() else ()
         observations.append(
             Observation(
                 mac=mac,
                 source=source,
                 equipement=equipement,
-                vlan=vlan_depuis_nom(vlan_name),
+                vlan=vlan,
                 port=_port_text(_first(record, _PORT_FIELDS)),
                 attributs=attributes,
             )
         )
     return observations
+
+
+def _vlan_name(record: dict) -> str:
+    return record.get("vlan_id") or record.get("vlan") or ""
+
+
+def _numeros_par_nom(records: list[dict], texte: str, annexes: Mapping[str, Annexe]) -> list[int | None]:
+    """VLAN numbers as the table prints them: "110", "Vlan110"."""
+    return [vlan_depuis_nom(_vlan_name(record)) for record in records]
+
+
+# A Junos VLAN name that is its own number; any other name ("default", "MEDICAL", "v110",
+# "srv10") is looked up in `show vlans`, never guessed from its digits.
+_JUNOS_NUMBERED_NAME = re.compile(r"(?:vlan)?(\d{1,4})", re.IGNORECASE)
+
+
+def _numeros_vlan_junos(records: list[dict], texte: str, annexes: Mapping[str, Annexe]) -> list[int | None]:
+    """802.1Q tags of the VLAN names of a Junos MAC table, or SortieIllisible.
+
+    "Vlan110" and "110" are VLAN 110 (the naming convention ntc-templates relies on too); any
+    other name takes its tag from `show vlans` (read only then), in the same routing instance.
+    A name found nowhere makes the table unusable: its devices could not be placed.
+    """
+    vlans: _VlansJunos | None = None
+    numbers = []
+    for record in records:
+        name, instance = _vlan_name(record), record.get("routing_instance") or ""
+        own = _JUNOS_NUMBERED_NAME.fullmatch(name)
+        if own and 1 <= int(own.group(1)) <= 4094:
+            numbers.append(int(own.group(1)))
+            continue
+        line = _line_starting(texte, name, with_mac=True)
+        annexe = annexes.get("show vlans")
+        if annexe is None or annexe.texte is None:
+            why = f"capture de « show vlans » absente : {annexe.origine}" if annexe else "show vlans non lu"
+            raise SortieIllisible(f"VLAN « {name} » : numéro inconnu ({why})", line)
+        if vlans is None:
+            vlans = _VlansJunos(annexe)
+        numbers.append(vlans.tag(instance, name, line))
+    return numbers
+
+
+class _VlansJunos:
+    """Junos `show vlans`: (routing instance, VLAN name) -> 802.1Q tag. Errors name its origin."""
+
+    def __init__(self, annexe: Annexe):
+        self.annexe = annexe
+        try:
+            self.records = analyser_ntc("juniper_junos", "show vlans", annexe.texte or "")
+        except SortieIllisible as exc:
+            raise SortieIllisible(exc.message, exc.ligne, annexe.origine) from exc
+
+    def tag(self, instance: str, name: str, line: int | None) -> int:
+        """The tag of a name of the MAC table (at `line`), or SortieIllisible."""
+        # Without a "Routing instance :" line in the MAC table, the name must be in one instance only.
+        found = [r for r in self.records
+                 if r["vlan_name"] == name and (not instance or r["routing_instance"] == instance)]
+        if len(found) != 1:
+            why = "absent de show vlans" if not found else "dans plusieurs instances de show vlans"
+            raise SortieIllisible(f"VLAN « {name} » : numéro inconnu ({why})", line)
+        [record] = found
+        where = _line_starting(self.annexe.texte or "", record["routing_instance"], name)
+        # The last VLAN, listed without member interfaces, ends the output on its tag: a cut there
+        # ("1005" -> "10") would look whole. A MAC is learned on a member interface.
+        if record is self.records[-1] and not record["interfaces"]:
+            raise SortieIllisible(
+                f"VLAN « {name} » : dernière entrée, sans interface : sortie tronquée ?", where, self.annexe.origine
+            )
+        tag = int(record["tag"])
+        if not 1 <= tag <= 4094:
+            raise SortieIllisible(f"VLAN « {name} » : étiquette {tag} hors de 1-4094", where, self.annexe.origine)
+        return tag
+
+
+def _line_starting(texte: str, *words: str, with_mac: bool = False) -> int | None:
+    """Line of the first row that starts with these words (and holds a MAC address, if asked)."""
+    for number, line in enumerate(texte.splitlines(), start=1):
+        if line.split()[: len(words)] == list(words) and (not with_mac or _WHOLE_MAC.search(line)):
+            return number
+    return None
+
+
+# How a platform's MAC table names VLANs, when its names are not their numbers.
+_NUMEROS_VLAN = {"juniper_junos": _numeros_vlan_junos}
 
 
 def observations_table_arp(
