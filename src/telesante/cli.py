@@ -150,8 +150,13 @@ def _configuration(args):
         errors.print(f"Erreur de configuration dans l'inventaire {args.inventaire} :", style="bold red", markup=False)
         for erreur in exc.erreurs:
             errors.print(f"  - {erreur}", markup=False)
-        errors.print(f"Code de sortie {ERREUR_CONFIGURATION} : {SIGNIFICATION[ERREUR_CONFIGURATION]}", markup=False)
+        _dire_code(errors, ERREUR_CONFIGURATION)
         return None
+
+
+def _dire_code(console, code: int) -> None:
+    """Print an exit code and its meaning (stderr console)."""
+    console.print(f"Code de sortie {code} : {SIGNIFICATION[code]}", markup=False)
 
 
 def _hotes_connus(args, config) -> Path:
@@ -183,7 +188,7 @@ def _audit(args) -> int:
         except OSError as exc:
             errors.print(f"Dossier des rapports « {args.sortie} » inutilisable : {_raison(exc)}", style="bold red",
                          markup=False)
-            errors.print(f"Code de sortie {ERREUR_CONFIGURATION} : {SIGNIFICATION[ERREUR_CONFIGURATION]}", markup=False)
+            _dire_code(errors, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
     if args.source == "captures":
         resultat = auditer(config, collecter_captures, mode="captures", aujourd_hui=args.date)

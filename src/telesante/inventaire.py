@@ -152,15 +152,12 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     per_host = {host.name: _host_vars(loader, variables, host) for host in hosts}
 
     reseaux, declarations = _reseaux(check, per_host)
-    equipements = [
-        _equipement(check, name, values, racine)
-        for name, values in per_host.items()
-        if "telesante_plateforme" in values
-    ]
-    if not equipements:
+    declared = [name for name, values in per_host.items() if "telesante_plateforme" in values]
+    equipements = [e for e in (_equipement(check, name, per_host[name], racine) for name in declared) if e is not None]
+    if not declared:
         check.erreurs.append(f"{chemin} : aucun équipement (aucun hôte ne définit « telesante_plateforme »)")
     else:
-        _sites_sans_equipement(check, reseaux, declarations, [e for e in equipements if e is not None])
+        _sites_sans_equipement(check, reseaux, declarations, equipements)
     autorises = _autorises(check, per_host)
     derogations = _derogations(check, per_host)
     signatures, interdites, hotes_connus = _globales(check, per_host, racine)
@@ -174,7 +171,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     return Configuration(
         racine=racine,
         reseaux=reseaux,
-        equipements=[e for e in equipements if e is not None],
+        equipements=equipements,
         autorises=autorises,
         derogations=derogations,
         identificateur=identificateur,
