@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from netaddr import IPNetwork
@@ -20,6 +20,7 @@ class Reseau:
     mission: bool
     sous_reseaux: tuple[IPNetwork, ...]
     vlans: frozenset[int]
+    vide_attendu: bool = False  # inventory key `vide_attendu: true`: no device seen is then not « incomplet »
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Equipement:
     captures: Path | None = None
     chemin_fichier: str | None = None  # lease or sensor file on a server
     ports_liaison: frozenset[str] = frozenset()
+    vlan_par_defaut: int | None = None  # telesante_vlan_par_defaut: VLAN of a MAC table that prints none
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,4 @@ class Configuration:
     derogations: dict[str, Derogation]
     identificateur: Identificateur
     fichier_hotes_connus: Path | None = None
+    age_max_sources: timedelta = timedelta(hours=36)  # telesante_age_max_sources_heures
