@@ -31,8 +31,9 @@ def en_json(document: dict) -> str:
 
 
 def _cellule(value: str) -> str:
-    # Device-provided strings (host names...) must not be taken for spreadsheet formulas.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    # Device-provided strings (host names...) must not be taken for spreadsheet formulas
+    # (a leading tab or carriage return is already written \t, \r by document_inerte).
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _emplacements(constat: dict) -> str:
