@@ -4,7 +4,7 @@ A device picks its mDNS name, its DHCP host name, its TXT records; a switch prin
 names and error lines we quote. Written raw, `ESC[1A ESC[2K` erases lines of the report,
 `ESC]0;` retitles the terminal, OSC 8 makes links, NUL or ESC makes the JUnit XML
 unreadable. Each character below is written instead as its escape, as Python's repr
-writes it (`\\x1b`, `\\u202e`, `\\U0010fffe`), so the admin sees what the device sent
+writes it (`\\x1b`, `\\n`, `\\u202e`, `\\U0010fffe`), so the admin sees what the device sent
 and nothing acts on the display:
 
 - controls (Unicode category Cc): C0 U+0000-U+001F (tab and line feed too: a line feed
@@ -33,8 +33,13 @@ _A_ECHAPPER = re.compile(
 )
 
 
+_COURTS = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
 def _echappement(caractere: str) -> str:
     point = ord(caractere)
+    if caractere in _COURTS:
+        return _COURTS[caractere]
     if point < 0x100:
         return f"\\x{point:02x}"
     return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
