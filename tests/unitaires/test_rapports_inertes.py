@@ -170,11 +170,12 @@ def test_echo_show_qui_efface_son_propre_constat():
         "fabricant": "Amazon", "identification": {"signature": "Amazon Echo Show"}, "ips": ["10.20.110.41"],
         "emplacements": [{"equipement": "sw-nord-01", "port": "Gi1/0/5", "vlan": 110}],
         "noms_hote": ["amazon" + efface], "services_mdns": [{"service": "_amzn-wplay._tcp", "modele": efface}],
-        "message": "appareil grand public interdit",
+        "message": "appareil grand public interdit [bold red]faux[/]",
     })
     sortie = _terminal(document, 149)  # blocks, one line each
     assert "\x1b" not in sortie
     assert "nom d'hôte : amazon" + "\\x1b[1A\\x1b[2K" * 8 in sortie
+    assert "[bold red]faux[/]" in sortie  # rich markup is text too
     assert "CRITIQUE  mission-nord  84:28:59:3a:7c:21  Amazon Echo Show" in sortie
 
 

@@ -131,6 +131,6 @@ def en_html(document: dict) -> bytes:
         trim_blocks=True, lstrip_blocks=True,
         # What a browser would hide or cannot show (ESC, NUL, bidi controls, lone UTF-16 halves) is shown
         # as its escape; every other character is exact. Markup is the template's own, already final.
-        finalize=lambda valeur: inerte(valeur) if isinstance(valeur, str) and not isinstance(valeur, Markup) else valeur,
+        finalize=lambda v: inerte(v) if isinstance(v, str) and not isinstance(v, Markup) else v,
     )
     return environment.get_template("rapport.html.j2").render(d=document).encode("utf-8")

@@ -1,4 +1,5 @@
-"""Terminal report with rich. Device-provided strings are shown as plain Text, never as markup.
+"""Terminal report with rich. Device-provided strings are shown as plain Text, never as markup,
+and inert (control characters written `\\x1b`...: see rapports.inerte).
 
 On a wide terminal the findings are one table; on a narrow one (80 columns, a CI log, a
 mail from the scheduler) each finding is a short block instead, so that a MAC or an
