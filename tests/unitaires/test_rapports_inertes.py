@@ -61,6 +61,7 @@ def _document(inventaire, nom: str, modele: str, hote: str) -> dict:
     copie, configuration = inventaire
     mdns = json.loads((EXEMPLE / "captures/sonde-nord/mdns.json").read_text(encoding="utf-8"))
     echo, chromecast = mdns["annonces"][1], mdns["annonces"][2]
+    assert echo["nom"].startswith("amazon-") and chromecast["nom"].startswith("Chromecast-")
     echo["nom"] = nom + "._amzn-wplay._tcp.local."
     chromecast["txt"]["md"] = modele
     # ASCII JSON: a lone UTF-16 half travels as \ud800, as a sensor could write it.
