@@ -83,3 +83,22 @@ def test_capture_d_ecran(rapport_html, tmp_path):
                        profile=tmp_path / "profil")
     assert result.returncode == 0, result.stderr
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and image.stat().st_size > 10_000
+
+
+def test_controles_d_un_nom_mdns_visibles_dans_le_navigateur(exemple, tmp_path):
+    """ESC, NUL, U+202E and a lone UTF-16 half in an mDNS name: the page is written, the browser shows
+    each as its escape (nothing hidden, nothing reordered), and `javascript:` stays text."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium absent : scripts/installer-paquets-systeme l'installe (root)")
+    mdns = exemple.parent / "captures/sonde-nord/mdns.json"
+    hostile = "amazon\\u001b]0;pwn\\u0007\\u0000\\u202etxt.exe\\ud800<a href=javascript:alert(1)>x</a>"
+    mdns.write_text(mdns.read_text().replace("amazon-5c1e9a03f._amzn", hostile + "._amzn"))
+    result = subprocess.run([TELESANTE, "audit", "-i", exemple, "-f", "html", "-o", tmp_path / "r",
+                             "--date", "2026-11-21"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    dump = _chromium("--dump-dom", (tmp_path / "r" / "rapport.html").as_uri(), profile=tmp_path / "profil")
+    assert dump.returncode == 0, dump.stderr
+    dom = _Dom()
+    dom.feed(dump.stdout)
+    assert not any(tag == "a" for tag, _attrs in dom.tags)
+    assert "amazon\\x1b]0;pwn\\x07\\x00\\u202etxt.exe\\ud800<a href=javascript:alert(1)>x</a>" in " ".join(dom.text)

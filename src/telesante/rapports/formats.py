@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
+
+from telesante.rapports.inerte import document_inerte, inerte
 
 CSV_COLONNES = [
     ("gravite", "Gravité"), ("statut", "Statut"), ("reseau", "Réseau"), ("site", "Site"),
@@ -14,15 +17,23 @@ CSV_COLONNES = [
     ("mdns", "Services mDNS"), ("sources", "Sources"), ("message", "Constat"), ("derogation", "Dérogation"),
 ]
 
+_DEMI_CARACTERE = re.compile("[\ud800-\udfff]")
+
 
 def en_json(document: dict) -> str:
-    """The report document as indented UTF-8 JSON."""
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    """The report document as indented JSON, every string exact.
+
+    Control characters are escaped by JSON itself; a lone UTF-16 half (which UTF-8
+    cannot write) is written as its JSON escape, read back as the same string.
+    """
+    texte = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return _DEMI_CARACTERE.sub(lambda m: f"\\u{ord(m.group()):04x}", texte)
 
 
 def _cellule(value: str) -> str:
-    # Device-provided strings (host names...) must not be taken for spreadsheet formulas.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    # Device-provided strings (host names...) must not be taken for spreadsheet formulas
+    # (a leading tab or carriage return is already written \t, \r by document_inerte).
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _emplacements(constat: dict) -> str:
@@ -34,6 +45,7 @@ def _emplacements(constat: dict) -> str:
 
 def en_csv(document: dict) -> bytes:
     """Findings as CSV that Excel in a French locale opens as is: UTF-8 with BOM, ';' separator."""
+    document = document_inerte(document)  # no control character: one line per finding, nothing acts in a viewer
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([title for _key, title in CSV_COLONNES])
@@ -66,6 +78,7 @@ def en_junit(document: dict) -> bytes:
     A network whose site could not be fully read gets an error case: CI must not
     take an unread network for a compliant one.
     """
+    document = document_inerte(document)  # ElementTree writes what XML 1.0 forbids (NUL, ESC, U+FFFE...)
     suites = ET.Element("testsuites", name="telesante audit")
     incomplete = [e for e in document["equipements"] if e["statut"] == "incomplet"]
     for reseau in (r for r in document["reseaux"] if r["type"] == "mission"):
@@ -108,12 +121,16 @@ def en_junit(document: dict) -> bytes:
 
 
 def en_html(document: dict) -> bytes:
-    """A self-contained HTML page (no external resource). Every value is escaped:
+    """A self-contained HTML page (no external resource). Every value is escaped and inert:
     host names and mDNS names come from devices and are untrusted."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
+    from markupsafe import Markup
 
     environment = Environment(
         loader=PackageLoader("telesante", "donnees"), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
+        # What a browser would hide or cannot show (ESC, NUL, bidi controls, lone UTF-16 halves) is shown
+        # as its escape; every other character is exact. Markup is the template's own, already final.
+        finalize=lambda v: inerte(v) if isinstance(v, str) and not isinstance(v, Markup) else v,
     )
     return environment.get_template("rapport.html.j2").render(d=document).encode("utf-8")

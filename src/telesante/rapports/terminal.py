@@ -1,4 +1,5 @@
-"""Terminal report with rich. Device-provided strings are shown as plain Text, never as markup.
+"""Terminal report with rich. Device-provided strings are shown as plain Text, never as markup,
+and inert (control characters written `\\x1b`...: see rapports.inerte).
 
 On a wide terminal the findings are one table; on a narrow one (80 columns, a CI log, a
 mail from the scheduler) each finding is a short block instead, so that a MAC or an
@@ -11,6 +12,8 @@ from rich.console import Console, Group
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
+
+from telesante.rapports.inerte import document_inerte
 
 _STYLES = {"conforme": "green", "non_conforme": "bold red", "incomplet": "yellow"}
 _LIBELLES = {"conforme": "conforme", "non_conforme": "NON CONFORME", "incomplet": "INCOMPLET"}
@@ -104,6 +107,7 @@ def _resume(resume: dict) -> str:
 def afficher(document: dict, console: Console | None = None) -> None:
     """Print the findings, the per-network summary, unread equipment and the verdict."""
     console = console or Console()
+    document = document_inerte(document)  # device-chosen strings: no control character reaches the terminal
     if document["constats"]:
         if console.width >= LARGEUR_TABLEAU:
             console.print(_tableau_constats(document))
