@@ -231,12 +231,32 @@ lease 10.0.0.6 {
 }
 """
     assert [o.ip for o in observations_isc(text, "dhcp", "src")] == ["10.0.0.6"]
-    assert observations_isc("# The format of this file is documented in the dhcpd.leases(5) manual page.\n",
-                            "dhcp", "src") == []
 
 
-def test_dnsmasq_fichier_vide_sans_bail_mais_pas_une_erreur_du_shell():
-    assert observations_dnsmasq("", "dhcp", "src") == []
+def test_isc_en_tete_sans_aucun_bail_refuse():
+    """dhcpd writes its header first: a copy cut (or taken) right after it holds no lease, like this."""
+    with pytest.raises(SortieIllisible) as error:
+        observations_isc("# The format of this file is documented in the dhcpd.leases(5) manual page.\n"
+                         "authoring-byte-order little-endian;\n", "dhcp", "src")
+    assert error.value.message.startswith("aucun bail : fichier vide ou coupé ?")
+
+
+def test_isc_baux_tous_liberes_acceptes_sans_appareil():
+    """Lease declarations, none active: the file is whole and says nobody holds a lease now."""
+    text = "lease 10.0.0.5 {\n  binding state free;\n  hardware ethernet 00:11:22:33:44:55;\n}\n"
+    assert observations_isc(text, "dhcp", "src") == []
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "duid 00:01:00:01:2c:5e\n1795305600 1234 fd00::2 b 00:01\n"],
+                         ids=["0-octet", "lignes-vides", "ipv6-seulement"])
+def test_dnsmasq_sans_bail_ipv4_refuse(text):
+    """A dnsmasq.leases of 0 bytes was read as « 0 appareil »: it proves nothing, the source is incomplete."""
+    with pytest.raises(SortieIllisible) as error:
+        observations_dnsmasq(text, "dhcp", "src")
+    assert error.value.message.startswith("aucun bail IPv4 : fichier vide ou coupé ?")
+
+
+def test_dnsmasq_erreur_du_shell_refusee():
     with pytest.raises(SortieIllisible) as error:
         observations_dnsmasq("cat: /var/lib/misc/dnsmasq.leases: Permission denied\n", "dhcp", "src")
     assert error.value.ligne == 1

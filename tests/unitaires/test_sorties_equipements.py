@@ -151,18 +151,63 @@ def _data_values(raw) -> list[str]:
     return [row.get("mac_address") or row.get("destination_address") for row in rows]
 
 
-@pytest.mark.parametrize("raw", [r for r in RAWS if r.parts[-3] != "linux"], ids=lambda p: f"{p.parts[-3]}/{p.name}")
-def test_tableau_vide_avec_en_tete_accepte(raw):
-    """The real output with its rows removed and its counts at 0: an empty table, not an error.
-
-    (`arp -a` prints no header: its empty output is an empty capture, refused.)
-    """
+def _sans_entrees(raw) -> str:
+    """The real output with its rows removed and its counts at 0, as an empty table prints."""
     macs = _data_values(raw)
     lines = [line for line in raw.read_text().splitlines() if not any(mac in line for mac in macs)]
     counts = re.compile(r"^(Total|Dynamic Addresses Count|Number of MAC|Ethernet switching table)(\D*)\d+(.*)$")
-    lines = [counts.sub(r"\g<1>\g<2>0\g<3>", line) for line in lines]
-    lecture = _lecture(raw.parts[-3], raw.parts[-2])
-    assert lecture.analyser("\n".join(lines), "eq", "src") == []
+    return "\n".join(counts.sub(r"\g<1>\g<2>0\g<3>", line) for line in lines)
+
+
+# Only these print a footer or a count that proves an empty table (the others may be cut after the header).
+ARP_PIED_PROUVE_ZERO = {"aruba_aoscx/show_arp_all-vrfs.raw", "cisco_nxos/cisco_nxos_show_ip_arp.raw",
+                        "juniper_junos/juniper_junos_show_arp_no-resolve.raw"}
+ARP_RAWS = [r for r in RAWS if r.parts[-3] != "linux" and "arp" in r.parts[-2]]
+MAC_RAWS = [r for r in RAWS if r.parts[-3] != "linux" and "arp" not in r.parts[-2]]
+
+
+@pytest.mark.parametrize("raw", [r for r in ARP_RAWS if f"{r.parts[-3]}/{r.name}" in ARP_PIED_PROUVE_ZERO],
+                         ids=lambda p: f"{p.parts[-3]}/{p.name}")
+def test_table_arp_vide_dont_le_pied_prouve_le_zero_acceptee(raw):
+    assert _lecture(raw.parts[-3], raw.parts[-2]).analyser(_sans_entrees(raw), "eq", "src") == []
+
+
+@pytest.mark.parametrize("raw", [r for r in ARP_RAWS if f"{r.parts[-3]}/{r.name}" not in ARP_PIED_PROUVE_ZERO],
+                         ids=lambda p: f"{p.parts[-3]}/{p.name}")
+def test_table_arp_vide_sans_pied_refusee(raw):
+    """IOS, EOS, ProCurve print no footer: a capture cut right after the header looks just the same."""
+    text = _sans_entrees(raw)
+    with pytest.raises(SortieIllisible) as error:
+        _lecture(raw.parts[-3], raw.parts[-2]).analyser(text, "eq", "src")
+    assert error.value.message == "table vide : capture coupée ?"
+    assert error.value.ligne == len(text.rstrip().splitlines())
+
+
+@pytest.mark.parametrize("raw", MAC_RAWS, ids=lambda p: f"{p.parts[-3]}/{p.name}")
+def test_table_mac_vide_refusee_meme_avec_un_pied(raw):
+    """A switch always learns the MAC addresses behind its uplinks: an empty MAC table is a failed read."""
+    with pytest.raises(SortieIllisible) as error:
+        _lecture(raw.parts[-3], raw.parts[-2]).analyser(_sans_entrees(raw), "eq", "src")
+    assert error.value.message in ("table vide : capture coupée ?",
+                                   "table MAC vide (un commutateur voit au moins ses liaisons) : capture coupée ?")
+
+
+def test_table_mac_ios_coupee_juste_apres_l_en_tete_refusee():
+    """The issue's case: `show mac address-table` cut after its header line, read as « 0 appareil »."""
+    text = "          Mac Address Table\n-------------------------------------------\n\nVlan    Mac Address       Type        Ports\n----    -----------       --------    -----\n"
+    with pytest.raises(SortieIllisible) as error:
+        _lecture("cisco_ios", "show_mac-address-table").analyser(text, "eq", "src")
+    assert error.value.message == "table vide : capture coupée ?"
+
+
+def test_table_mac_sans_adresse_d_appareil_refusee():
+    """Only the switch's own group addresses (CPU entries): no device learned, no uplink: a cut."""
+    text = ("          Mac Address Table\n-------------------------------------------\n\n"
+            "Vlan    Mac Address       Type        Ports\n----    -----------       --------    -----\n"
+            " All    0100.0ccc.cccc    STATIC      CPU\n All    0180.c200.0000    STATIC      CPU\n")
+    with pytest.raises(SortieIllisible) as error:
+        _lecture("cisco_ios", "show_mac-address-table").analyser(text, "eq", "src")
+    assert error.value.message.startswith("table MAC vide")
 
 
 AOSCX_ARP = "aruba_aoscx/show_arp_all-vrfs/show_arp_all-vrfs.raw"

@@ -204,7 +204,11 @@ def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
             f"{unknown} (lignes portant une adresse MAC : {len(mac_lines)}, entrées lues : {len(records)})",
             None if records else mac_lines[0],
         )
-    _verifier_pied_et_compte(form, records, texte)
+    announced = _verifier_pied_et_compte(form, records, texte)
+    if not records and announced != 0:
+        # Only a footer or a count that says 0 proves an empty table; otherwise the capture
+        # may well have been cut right after its header.
+        raise SortieIllisible("table vide : capture coupée ?", len(texte.rstrip().splitlines()))
     if records:
         _verifier_fin(records, read)
         if form.derniere_colonne is None:
@@ -250,8 +254,12 @@ def _format(plateforme: str, commande: str, texte: str) -> _Format | None:
     return None
 
 
-def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> None:
-    """The footer the platform always prints must end the output; announced counts must hold."""
+def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> int | None:
+    """The footer the platform always prints must end the output; announced counts must hold.
+
+    Returns the number of entries the footer or count announces, if the output prints one.
+    """
+    announced = None
     lines = texte.splitlines()
     if form.pied:
         end = len(lines)
@@ -260,19 +268,23 @@ def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> 
         footer = re.search(form.pied, "\n".join(lines[:end]), re.MULTILINE | re.IGNORECASE)
         if footer is None:
             raise SortieIllisible(f"sortie tronquée ? (pied de tableau « {form.pied_texte} » absent)", len(lines))
-        announced = footer.groupdict().get("n")
-        if announced is not None and _manque_trop(len(records), int(announced)):
-            raise SortieIllisible(
-                f"sortie tronquée ? (entrées lues : {len(records)}, annoncées par le pied de tableau : {announced})",
-                end,
-            )
+        if footer.groupdict().get("n") is not None:
+            announced = int(footer.group("n"))
+            if _manque_trop(len(records), announced):
+                raise SortieIllisible(
+                    f"sortie tronquée ? (entrées lues : {len(records)}, annoncées par le pied de tableau : {announced})",
+                    end,
+                )
     if form.compte:
         count = re.search(form.compte, texte, re.MULTILINE)
-        if count and _manque_trop(len(records), int(count.group("n"))):
-            raise SortieIllisible(
-                f"sortie tronquée ? (entrées lues : {len(records)}, annoncées avant le tableau : {count.group('n')})",
-                len(lines),
-            )
+        if count:
+            announced = int(count.group("n"))
+            if _manque_trop(len(records), announced):
+                raise SortieIllisible(
+                    f"sortie tronquée ? (entrées lues : {len(records)}, annoncées avant le tableau : {announced})",
+                    len(lines),
+                )
+    return announced
 
 
 def _verifier_derniere_colonne(form: _Format, records: list[dict], texte: str) -> None:
@@ -355,6 +367,10 @@ def observations_table_mac(
     """Observations from a switch's MAC address table (`annexes`: see `_NUMEROS_VLAN`)."""
     devices = [(mac, record) for record in analyser_ntc(plateforme, commande, texte)
                if (mac := _unicast_mac(_first(record, _MAC_FIELDS)))]
+    if not devices:
+        # A switch always learns at least the MAC addresses behind its uplinks.
+        raise SortieIllisible("table MAC vide (un commutateur voit au moins ses liaisons) : capture coupée ?",
+                              len(texte.rstrip().splitlines()))
     records = [record for _, record in devices]
     numbers = _NUMEROS_VLAN.get(plateforme, _numeros_par_nom)(records, texte, annexes or {})
     observations = []
