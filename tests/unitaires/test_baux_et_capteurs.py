@@ -106,6 +106,13 @@ def test_fdb_garde_les_entrees_apprises_seulement():
     ]
 
 
+def test_fdb_pont_sans_vlan_prend_le_vlan_par_defaut():
+    """A bridge without VLAN filtering, whose name tells no VLAN (br0): telesante_vlan_par_defaut."""
+    observations = observations_fdb(FDB, "sw", "src", vlan_par_defaut=130)
+    assert [(o.mac, o.vlan) for o in observations][-1] == ("28:73:f6:44:21:92", 130)
+    assert [o.vlan for o in observations][:4] == [110, 110, 120, 130]  # the VLAN the entry tells wins
+
+
 def test_voisins_ip_et_vlan_de_l_interface():
     observations = observations_voisins(NEIGH, "gw", "src")
     assert [(o.mac, o.ip, o.vlan) for o in observations] == [

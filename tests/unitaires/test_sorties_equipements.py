@@ -282,6 +282,47 @@ def test_hp_sans_colonne_vlan_lue():
         ("00:00:0d:60:00:00", "10", None), ("5c:0e:8b:97:d9:db", "Trk1", None)]
 
 
+HP_SANS_VLAN = (" Status and Counters - Port Address Table\n\n  MAC Address   Port\n  ------------- -----\n"
+                "  842859-0a0b0c 5\n  842859-0a0b0d 5\n  5c0e8b-97d9db Trk1\n")
+HP_ARP = (" IP ARP table\n\n  IP Address      MAC Address       Type    Port\n"
+          "  --------------- ----------------- ------- ----\n  10.30.210.1     fc59c0-000001     dynamic Trk1\n")
+
+
+def _procurve(tmp_path, vlan_par_defaut):
+    folder = tmp_path / "captures" / "sw-hp"
+    folder.mkdir(parents=True)
+    (folder / "show_mac-address.txt").write_text(HP_SANS_VLAN)
+    (folder / "show_arp.txt").write_text(HP_ARP)
+    return Equipement(nom="sw-hp", plateforme="hp_procurve", site="sud", captures=folder,
+                      vlan_par_defaut=vlan_par_defaut)
+
+
+def test_hp_sans_colonne_vlan_prend_le_vlan_par_defaut_de_l_equipement(tmp_path):
+    """Two Amazon MACs on port 5 of a table without VLAN column: placed on telesante_vlan_par_defaut."""
+    resultat = collecter_captures(_procurve(tmp_path, 210))
+    assert resultat.complet, resultat.problemes
+    assert [(o.mac, o.port, o.vlan) for o in resultat.observations if o.port] == [
+        ("84:28:59:0a:0b:0c", "5", 210), ("84:28:59:0a:0b:0d", "5", 210), ("5c:0e:8b:97:d9:db", "Trk1", 210)]
+
+
+def test_hp_sans_colonne_vlan_ni_vlan_par_defaut_garde_toutes_les_entrees_sans_vlan(tmp_path):
+    """Nothing is dropped: every entry stays, VLAN unknown (the policy makes them « incomplet »)."""
+    resultat = collecter_captures(_procurve(tmp_path, None))
+    assert [(o.mac, o.vlan) for o in resultat.observations if o.port] == [
+        ("84:28:59:0a:0b:0c", None), ("84:28:59:0a:0b:0d", None), ("5c:0e:8b:97:d9:db", None)]
+
+
+def test_vlan_par_defaut_jamais_applique_a_une_table_qui_imprime_ses_vlan(tmp_path):
+    folder = tmp_path / "captures" / "sw-hp"
+    folder.mkdir(parents=True)
+    (folder / "show_mac-address.txt").write_text(_raw("hp_procurve/show_mac-address/hp_procurve_show_mac-address.raw"))
+    (folder / "show_arp.txt").write_text(HP_ARP)
+    resultat = collecter_captures(Equipement(nom="sw-hp", plateforme="hp_procurve", site="sud", captures=folder,
+                                             vlan_par_defaut=999))
+    assert resultat.complet, resultat.problemes
+    assert 999 not in {o.vlan for o in resultat.observations}
+
+
 def test_invite_laissee_apres_le_pied_de_tableau_acceptee():
     text = _raw(AOSCX_ARP).rstrip("\n") + "\nsw-coeur-01# \n"
     assert len(_lecture("aruba_aoscx", "show_arp_all-vrfs").analyser(text, "eq", "src")) == 2

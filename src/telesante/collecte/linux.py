@@ -37,8 +37,12 @@ def _mac(entry: dict, key: str, index: int) -> str | None:
     return None if is_multicast(mac) else mac
 
 
-def observations_fdb(texte: str, equipement: str, source: str) -> list[Observation]:
-    """Observations from a Linux bridge forwarding database (learned entries only)."""
+def observations_fdb(texte: str, equipement: str, source: str, vlan_par_defaut: int | None = None) -> list[Observation]:
+    """Observations from a Linux bridge forwarding database (learned entries only).
+
+    An entry whose VLAN neither the entry nor its bridge's name tells is put on `vlan_par_defaut`
+    (telesante_vlan_par_defaut: a bridge without VLAN filtering), or on no VLAN without it.
+    """
     observations = []
     for index, entry in enumerate(_json_list(texte, "bridge -j fdb show")):
         mac = _mac(entry, "mac", index)
@@ -49,6 +53,8 @@ def observations_fdb(texte: str, equipement: str, source: str) -> list[Observati
         if not isinstance(vlan, int) or not 1 <= vlan <= 4094:
             # No VLAN filtering: one bridge per VLAN, the VLAN is in the bridge's name.
             vlan = vlan_depuis_nom(str(entry.get("master")))
+            if vlan is None:
+                vlan = vlan_par_defaut
         observations.append(
             Observation(
                 mac=mac,

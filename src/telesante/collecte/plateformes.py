@@ -44,6 +44,8 @@ class Lecture:
     # Commands read with this one (live: run and recorded; offline: their captures, if present)
     # and passed to its parser; a missing one is the parser's to judge.
     annexes: tuple[str, ...] = ()
+    # A MAC table: its parser also takes vlan_par_defaut=, the equipment's telesante_vlan_par_defaut.
+    table_mac: bool = False
 
     @property
     def fichier(self) -> str:
@@ -53,7 +55,7 @@ class Lecture:
 
 def _cli(plateforme: str, mac_command: str, arp_command: str) -> tuple[Lecture, ...]:
     return (
-        Lecture(mac_command, partial(sorties_cli.observations_table_mac, plateforme, mac_command)),
+        Lecture(mac_command, partial(sorties_cli.observations_table_mac, plateforme, mac_command), table_mac=True),
         Lecture(arp_command, partial(sorties_cli.observations_table_arp, plateforme, arp_command)),
     )
 
@@ -70,11 +72,11 @@ PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
     "juniper_junos": (
         Lecture("show ethernet-switching table",
                 partial(sorties_cli.observations_table_mac, "juniper_junos", "show ethernet-switching table"),
-                annexes=("show vlans",)),
+                annexes=("show vlans",), table_mac=True),
         Lecture("show arp no-resolve", partial(sorties_cli.observations_table_arp, "juniper_junos", "show arp no-resolve")),
     ),
     "linux": (
-        Lecture("bridge -j fdb show", linux.observations_fdb),
+        Lecture("bridge -j fdb show", linux.observations_fdb, table_mac=True),
         Lecture("ip -j neigh show", linux.observations_voisins),
         Lecture("arp -a", partial(sorties_cli.observations_table_arp, "linux", "arp -a"), capture_seulement=True),
     ),

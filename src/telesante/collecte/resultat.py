@@ -31,6 +31,8 @@ class ResultatCollecte:
         """
         source = f"{self.equipement.nom} : {lecture.commande.format(chemin=self.equipement.chemin_fichier or '')}"
         extra = {"annexes": dict(annexes or {})} if lecture.annexes else {}
+        if lecture.table_mac:
+            extra["vlan_par_defaut"] = self.equipement.vlan_par_defaut
         try:
             self.observations.extend(lecture.analyser(texte, self.equipement.nom, source, **extra))
         except SortieIllisible as exc:

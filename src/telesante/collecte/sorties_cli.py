@@ -362,9 +362,13 @@ def _failing_line(texte: str, error: str) -> int | None:
 
 def observations_table_mac(
     plateforme: str, commande: str, texte: str, equipement: str, source: str,
-    annexes: Mapping[str, Annexe] | None = None,
+    annexes: Mapping[str, Annexe] | None = None, vlan_par_defaut: int | None = None,
 ) -> list[Observation]:
-    """Observations from a switch's MAC address table (`annexes`: see `_NUMEROS_VLAN`)."""
+    """Observations from a switch's MAC address table (`annexes`: see `_NUMEROS_VLAN`).
+
+    A table that prints no VLAN at all (ProCurve's older firmware, the table of one VLAN) puts its
+    entries on `vlan_par_defaut` (telesante_vlan_par_defaut), or on no VLAN without it.
+    """
     devices = [(mac, record) for record in analyser_ntc(plateforme, commande, texte)
                if (mac := _unicast_mac(_first(record, _MAC_FIELDS)))]
     if not devices:
@@ -372,7 +376,10 @@ def observations_table_mac(
         raise SortieIllisible("table MAC vide (un commutateur voit au moins ses liaisons) : capture coupée ?",
                               len(texte.rstrip().splitlines()))
     records = [record for _, record in devices]
-    numbers = _NUMEROS_VLAN.get(plateforme, _numeros_par_nom)(records, texte, annexes or {})
+    if any(_vlan_name(record) for record in records):
+        numbers = _NUMEROS_VLAN.get(plateforme, _numeros_par_nom)(records, texte, annexes or {})
+    else:
+        numbers = [vlan_par_defaut] * len(records)
     observations = []
     for (mac, record), vlan in zip(devices, numbers, strict=True):
         vlan_name = _vlan_name(record)
