@@ -191,7 +191,8 @@ def _audit(args) -> int:
             _dire_code(errors, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
     if args.source == "captures":
-        resultat = auditer(config, collecter_captures, mode="captures", aujourd_hui=args.date)
+        resultat = auditer(config, partial(collecter_captures, racine=config.racine), mode="captures",
+                           aujourd_hui=args.date)
     else:
         from telesante.collecte.direct import ParametresSSH, collecter_ssh
         from telesante.collecte.parallele import collecter_en_parallele

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import vlan_depuis_nom
+from telesante.collecte.interpretation import refuser_demi_caracteres, vlan_depuis_nom
 from telesante.mac import InvalidMac, is_multicast, normalize_mac
 from telesante.observation import Observation
 
@@ -21,6 +21,7 @@ def _json_list(texte: str, commande: str) -> list[dict]:
         ) from exc
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise SortieIllisible(f"« {commande} » doit produire une liste JSON d'objets")
+    refuser_demi_caracteres(data, texte)
     return data
 
 

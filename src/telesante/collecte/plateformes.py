@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from telesante.collecte import baux_dhcp, linux, mdns, sorties_cli
@@ -46,6 +47,9 @@ class Lecture:
     annexes: tuple[str, ...] = ()
     # A MAC table: its parser also takes vlan_par_defaut=, the equipment's telesante_vlan_par_defaut.
     table_mac: bool = False
+    # A source that carries its own date: when it was taken, read from its (parsed) text, and what it is.
+    date_source: Callable[[str], datetime] | None = None
+    nature: str = ""
 
     @property
     def fichier(self) -> str:
@@ -82,7 +86,8 @@ PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
     ),
     "dnsmasq": (Lecture("cat {chemin}", baux_dhcp.observations_dnsmasq, "dnsmasq.leases"),),
     "isc_dhcpd": (Lecture("cat {chemin}", baux_dhcp.observations_isc, "dhcpd.leases"),),
-    "capteur_mdns": (Lecture("cat {chemin}", mdns.observations_mdns, "mdns.json"),),
+    "capteur_mdns": (Lecture("cat {chemin}", mdns.observations_mdns, "mdns.json",
+                             date_source=mdns.date_capture, nature="capture du capteur mDNS"),),
 }
 
 # Default lease/observation file paths on the servers, when the inventory names none.
