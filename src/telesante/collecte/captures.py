@@ -118,7 +118,7 @@ def _lire(path: Path, root: str) -> str | None:
         if os.path.islink(path):  # a link to nothing: not a missing capture
             raise _CaptureRefusee(f"{path} : lien symbolique vers un fichier absent : capture refusée") from None
         return None
-    with os.fdopen(fd, "rb") as file:
+    try:
         info = os.fstat(fd)
         # The file actually opened, whatever its path became since (links resolved by the kernel).
         real = os.readlink(f"/proc/self/fd/{fd}") if os.path.exists("/proc/self/fd") else os.path.realpath(path)
@@ -129,7 +129,13 @@ def _lire(path: Path, root: str) -> str | None:
             raise _CaptureRefusee(f"{path} : capture refusée, ce n'est pas un fichier ordinaire ({_genre(info.st_mode)})")
         if info.st_size > TAILLE_MAX_CAPTURE:
             raise _CaptureRefusee(f"{path} : {decrire_taille(info.st_size)}")
-        data = file.read(TAILLE_MAX_CAPTURE + 1)
+        chunks, size = [], 0
+        while size <= TAILLE_MAX_CAPTURE and (chunk := os.read(fd, TAILLE_MAX_CAPTURE + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
     if len(data) > TAILLE_MAX_CAPTURE:  # grew while it was read
         raise _CaptureRefusee(f"{path} : {decrire_taille(len(data))}")
     try:

@@ -29,8 +29,9 @@ def decrire_taille(taille: int) -> str:
 def decrire_duree(duree: timedelta) -> str:
     """A duration in French words, rounded down to its largest unit: « 3 ans », « 11 jours », « 40 heures »."""
     days = duree.days
-    for unit, singular, plural in ((365, "an", "ans"), (30, "mois", "mois"), (1, "jour", "jours")):
-        if days >= 2 * unit or (unit == 365 and days >= 365):
+    # Years from one, months from two, days from three (« 48 heures » says more, near a 36-hour limit).
+    for unit, minimum, singular, plural in ((365, 365, "an", "ans"), (30, 60, "mois", "mois"), (1, 3, "jour", "jours")):
+        if days >= minimum:
             count = days // unit
             return f"{count} {singular if count == 1 else plural}"
     hours = int(duree.total_seconds() // 3600)
