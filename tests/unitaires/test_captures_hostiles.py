@@ -258,3 +258,29 @@ def test_capture_sans_droit_de_lecture_equipement_incomplet(inventaire, tmp_path
     assert resultat.returncode == 2, resultat.stderr
     document = json.loads((tmp_path / "rapports" / "rapport.json").read_text())
     assert document["equipements"][0]["problemes"] == [f"{_capture(inventaire)} : capture illisible (permission refusée)"]
+
+
+@pytest.mark.parametrize("equipement, fichier, plateforme", [
+    ("sw-nord-01", "show_ip_arp.txt", "cisco_ios"), ("sw-sud-01", "show_mac_address-table.txt", "arista_eos"),
+    ("dhcp-sud", "dhcpd.leases", "isc_dhcpd"), ("sonde-nord", "mdns.json", "capteur_mdns"),
+])
+def test_capture_enregistree_avec_marque_d_ordre_des_octets_lue_comme_sans(inventaire, equipement, fichier, plateforme):
+    """A capture saved by a Windows editor starts with a UTF-8 BOM: read as the same text (was refused,
+    or worse for JSON: an English message)."""
+    path = inventaire / "captures" / equipement / fichier
+    eq = Equipement(nom=equipement, plateforme=plateforme, site="s", captures=path.parent)
+    before = collecter_captures(eq, racine=inventaire)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    after = collecter_captures(eq, racine=inventaire)
+    assert after.problemes == before.problemes and after.observations == before.observations
+
+
+def test_caractere_nul_dans_une_capture_refuse_avec_sa_ligne(inventaire):
+    """A NUL at the end of an IOS ARP line was read as a whole entry whose interface, « Vlan110\\0 »,
+    gave no VLAN: the observation changed silently. No output holds one: the file is refused."""
+    path = _capture(inventaire)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace("\n", "\x00\n")
+    path.write_text("".join(lines))
+    [probleme] = collecter_captures(_nord(inventaire), racine=inventaire).problemes
+    assert probleme == f"{path}, ligne 3 : caractère NUL : fichier binaire ou corrompu ?"

@@ -64,6 +64,12 @@ class ResultatCollecte:
         if len(texte) > TAILLE_MAX_CAPTURE:
             self.problemes.append(f"{origine} : {decrire_taille(len(texte))}")
             return
+        texte = texte.removeprefix("\ufeff")  # byte order mark of a file saved by a Windows editor: no content
+        nul = texte.find("\x00")
+        if nul >= 0:  # no CLI, lease file or sensor writes one: a binary or corrupt file, never parsed
+            self.problemes.append(f"{origine}, ligne {texte.count(chr(10), 0, nul) + 1} : caractère NUL : "
+                                  "fichier binaire ou corrompu ?")
+            return
         source = f"{self.equipement.nom} : {lecture.commande.format(chemin=self.equipement.chemin_fichier or '')}"
         extra = {"annexes": dict(annexes or {})} if lecture.annexes else {}
         if lecture.table_mac:
