@@ -370,7 +370,7 @@ def observations_table_mac(
     entries on `vlan_par_defaut` (telesante_vlan_par_defaut), or on no VLAN without it.
     """
     devices = [(mac, record) for record in analyser_ntc(plateforme, commande, texte)
-               if (mac := _unicast_mac(_first(record, _MAC_FIELDS)))]
+               if (mac := _unicast_mac(_first(record, _MAC_FIELDS), texte))]
     if not devices:
         # A switch always learns at least the MAC addresses behind its uplinks.
         raise SortieIllisible("table MAC vide (un commutateur voit au moins ses liaisons) : capture coupée ?",
@@ -487,7 +487,7 @@ def observations_table_arp(
     """Observations from a router's ARP table (IP to MAC, VLAN from the interface)."""
     observations = []
     for record in analyser_ntc(plateforme, commande, texte):
-        mac = _unicast_mac(_first(record, _MAC_FIELDS))
+        mac = _unicast_mac(_first(record, _MAC_FIELDS), texte)
         if mac is None:
             continue
         interface = record.get("interface") or record.get("port_id") or ""
@@ -504,12 +504,20 @@ def observations_table_arp(
     return observations
 
 
-def _unicast_mac(text: str | None) -> str | None:
-    """Canonical MAC, or None for incomplete entries and group (multicast) addresses."""
-    if not text:
+# What tables print instead of a MAC address for an unresolved entry (IOS, NX-OS, Linux arp -a).
+_NON_RESOLUE = re.compile(r"\(?<?incomplete>?\)?", re.IGNORECASE)
+
+
+def _unicast_mac(text: str | None, texte: str) -> str | None:
+    """Canonical MAC, or None for unresolved entries and group (multicast) addresses.
+
+    Anything else that is no MAC address is SortieIllisible, never an entry dropped in silence.
+    """
+    if not text or _NON_RESOLUE.fullmatch(text):
         return None
     try:
         mac = normalize_mac(text)
     except InvalidMac:
-        return None
+        line = next((n for n, content in enumerate(texte.splitlines(), start=1) if text in content.split()), None)
+        raise SortieIllisible("adresse MAC illisible : sortie tronquée ou altérée ?", line) from None
     return None if is_multicast(mac) else mac
