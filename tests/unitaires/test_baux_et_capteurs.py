@@ -274,3 +274,15 @@ def test_dnsmasq_ligne_coupee_dans_le_nom_refusee():
     with pytest.raises(SortieIllisible) as error:
         observations_dnsmasq(text, "dhcp", "src")
     assert error.value.ligne == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"format": "telesante-capteur-mdns", "annonces": [', "JSON invalide (colonne 51 : le texte s'arrête avant la fin "
+     "du document : fichier tronqué ?)"),
+    ('{"format": x}', "JSON invalide (colonne 12 : caractère inattendu : fichier tronqué ?)"),
+])
+def test_json_illisible_dit_en_francais_ou_il_s_arrete(text, message):
+    """json's own message (« Expecting value ») is English: the admin reads where, in French."""
+    with pytest.raises(SortieIllisible) as error:
+        observations_mdns(text, "sonde", "src")
+    assert (error.value.message, error.value.ligne) == (message, 1)

@@ -33,6 +33,14 @@ _DEMI_CARACTERE = re.compile(
 )
 
 
+def erreur_json(exc: json.JSONDecodeError) -> str:
+    """French words for where and why a JSON text stops being JSON (json's own message is English)."""
+    where = f"colonne {exc.colno}"
+    if exc.pos >= len(exc.doc.rstrip()):
+        return f"{where} : le texte s'arrête avant la fin du document"
+    return f"{where} : caractère inattendu"
+
+
 def refuser_demi_caracteres(document, texte: str) -> None:
     """SortieIllisible if a decoded JSON document holds half of a UTF-16 pair (`"\\ud800"`).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import refuser_demi_caracteres, vlan_depuis_nom
+from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres, vlan_depuis_nom
 from telesante.mac import InvalidMac, is_multicast, normalize_mac
 from telesante.observation import Observation
 
@@ -17,7 +17,7 @@ def _json_list(texte: str, commande: str) -> list[dict]:
         data = json.loads(texte)
     except json.JSONDecodeError as exc:
         raise SortieIllisible(
-            f"JSON invalide pour « {commande} » ({exc.msg}, sortie tronquée ?)", exc.lineno
+            f"JSON invalide pour « {commande} » ({erreur_json(exc)} : sortie tronquée ?)", exc.lineno
         ) from exc
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise SortieIllisible(f"« {commande} » doit produire une liste JSON d'objets")

@@ -10,7 +10,7 @@ from importlib import resources
 from jsonschema import Draft202012Validator
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import refuser_demi_caracteres
+from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres
 from telesante.mac import InvalidMac, normalize_mac
 from telesante.observation import Observation
 
@@ -52,7 +52,7 @@ def _document(texte: str):
     try:
         data = json.loads(texte)
     except json.JSONDecodeError as exc:
-        raise SortieIllisible(f"JSON invalide ({exc.msg}, fichier tronqué ?)", exc.lineno) from exc
+        raise SortieIllisible(f"JSON invalide ({erreur_json(exc)} : fichier tronqué ?)", exc.lineno) from exc
     refuser_demi_caracteres(data, texte)
     return data
 
