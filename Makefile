@@ -13,9 +13,10 @@ $(INSTALLE): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-## Audit de l'inventaire de démonstration, hors ligne (captures embarquées).
+## Audit de l'inventaire de démonstration, hors ligne (captures embarquées). Ses captures datent de la
+## nuit du 2026-11-21 : --date les juge à ce jour-là (âge des sources, dérogations), quel que soit aujourd'hui.
 demo: $(INSTALLE)
-	@$(VENV)/bin/telesante audit -i inventaires/exemple/hosts.yml -f terminal,json,csv,junit,html -o rapports/exemple; \
+	@$(VENV)/bin/telesante audit -i inventaires/exemple/hosts.yml --date 2026-11-21 -f terminal,json,csv,junit,html -o rapports/exemple; \
 	code=$$?; \
 	case $$code in \
 	  0) sens="conforme";; \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import CarteReseaux, correler
@@ -83,13 +83,20 @@ def auditer(
     aujourd_hui: date | None = None,
     executer: Callable[[Collecteur, Iterable[Equipement]], tuple[list[ResultatCollecte], bool]] | None = None,
 ) -> ResultatAudit:
-    """Run the whole audit; `executer` may collect in parallel and report an interruption."""
+    """Run the whole audit; `executer` may collect in parallel and report an interruption.
+
+    Sources that carry their own date are judged at the end of the day `aujourd_hui` (local
+    time) when it is given (--date), else now.
+    """
     debut = datetime.now(timezone.utc)
+    reference = debut if aujourd_hui is None else datetime.combine(aujourd_hui, time.max).astimezone()
     aujourd_hui = aujourd_hui or date.today()
     if executer is None:
         collectes, interrompu = [collecter(e) for e in config.equipements], False
     else:
         collectes, interrompu = executer(collecter, config.equipements)
+    for collecte in collectes:
+        collecte.verifier_age(reference, config.age_max_sources)
     equipements = {e.nom: e for e in config.equipements}
     appareils = correler((o for c in collectes for o in c.observations), equipements)
     constats, counts = evaluer(

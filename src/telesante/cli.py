@@ -83,7 +83,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
     audit.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
                        help="base SQLite où chaque passage est ajouté (verdict, constats, équipements non lus)")
     audit.add_argument("--date", type=_date, default=None,
-                       help="date de référence pour l'expiration des dérogations (AAAA-MM-JJ, défaut : aujourd'hui)")
+                       help="date de référence pour l'expiration des dérogations et l'âge des sources datées, jugé "
+                       "à la fin de ce jour (AAAA-MM-JJ, défaut : aujourd'hui, maintenant)")
     direct = audit.add_argument_group("collecte directe (--source direct)")
     direct.add_argument("--parallele", type=_entier_positif, default=8, metavar="N",
                         help="équipements lus en même temps (défaut : 8)")
@@ -97,7 +98,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
                         help="fichier known_hosts (défaut : telesante_fichier_hotes_connus de l'inventaire, "
                         "sinon hotes_connus à côté de l'inventaire)")
     direct.add_argument("--enregistrer-captures", type=Path, default=None, metavar="DOSSIER",
-                        help="écrit ce qui a été lu au format des captures hors ligne (rejouable avec --source captures)")
+                        help="écrit ce qui a été lu au format des captures hors ligne (rejouable avec --source captures), "
+                        "avec la date de la collecte dans date_collecte.txt (ISO 8601, UTC)")
 
     history = commands.add_parser("historique", help="affiche les derniers passages enregistrés",
                                   description="Affiche les derniers passages d'audit enregistrés avec --historique.")
@@ -191,7 +193,8 @@ def _audit(args) -> int:
             _dire_code(errors, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
     if args.source == "captures":
-        resultat = auditer(config, collecter_captures, mode="captures", aujourd_hui=args.date)
+        resultat = auditer(config, partial(collecter_captures, racine=config.racine), mode="captures",
+                           aujourd_hui=args.date)
     else:
         from telesante.collecte.direct import ParametresSSH, collecter_ssh
         from telesante.collecte.parallele import collecter_en_parallele

@@ -106,6 +106,13 @@ def test_fdb_garde_les_entrees_apprises_seulement():
     ]
 
 
+def test_fdb_pont_sans_vlan_prend_le_vlan_par_defaut():
+    """A bridge without VLAN filtering, whose name tells no VLAN (br0): telesante_vlan_par_defaut."""
+    observations = observations_fdb(FDB, "sw", "src", vlan_par_defaut=130)
+    assert [(o.mac, o.vlan) for o in observations][-1] == ("28:73:f6:44:21:92", 130)
+    assert [o.vlan for o in observations][:4] == [110, 110, 120, 130]  # the VLAN the entry tells wins
+
+
 def test_voisins_ip_et_vlan_de_l_interface():
     observations = observations_voisins(NEIGH, "gw", "src")
     assert [(o.mac, o.ip, o.vlan) for o in observations] == [
@@ -231,12 +238,32 @@ lease 10.0.0.6 {
 }
 """
     assert [o.ip for o in observations_isc(text, "dhcp", "src")] == ["10.0.0.6"]
-    assert observations_isc("# The format of this file is documented in the dhcpd.leases(5) manual page.\n",
-                            "dhcp", "src") == []
 
 
-def test_dnsmasq_fichier_vide_sans_bail_mais_pas_une_erreur_du_shell():
-    assert observations_dnsmasq("", "dhcp", "src") == []
+def test_isc_en_tete_sans_aucun_bail_refuse():
+    """dhcpd writes its header first: a copy cut (or taken) right after it holds no lease, like this."""
+    with pytest.raises(SortieIllisible) as error:
+        observations_isc("# The format of this file is documented in the dhcpd.leases(5) manual page.\n"
+                         "authoring-byte-order little-endian;\n", "dhcp", "src")
+    assert error.value.message.startswith("aucun bail : fichier vide ou coupé ?")
+
+
+def test_isc_baux_tous_liberes_acceptes_sans_appareil():
+    """Lease declarations, none active: the file is whole and says nobody holds a lease now."""
+    text = "lease 10.0.0.5 {\n  binding state free;\n  hardware ethernet 00:11:22:33:44:55;\n}\n"
+    assert observations_isc(text, "dhcp", "src") == []
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "duid 00:01:00:01:2c:5e\n1795305600 1234 fd00::2 b 00:01\n"],
+                         ids=["0-octet", "lignes-vides", "ipv6-seulement"])
+def test_dnsmasq_sans_bail_ipv4_refuse(text):
+    """A dnsmasq.leases of 0 bytes was read as « 0 appareil »: it proves nothing, the source is incomplete."""
+    with pytest.raises(SortieIllisible) as error:
+        observations_dnsmasq(text, "dhcp", "src")
+    assert error.value.message.startswith("aucun bail IPv4 : fichier vide ou coupé ?")
+
+
+def test_dnsmasq_erreur_du_shell_refusee():
     with pytest.raises(SortieIllisible) as error:
         observations_dnsmasq("cat: /var/lib/misc/dnsmasq.leases: Permission denied\n", "dhcp", "src")
     assert error.value.ligne == 1
@@ -247,3 +274,15 @@ def test_dnsmasq_ligne_coupee_dans_le_nom_refusee():
     with pytest.raises(SortieIllisible) as error:
         observations_dnsmasq(text, "dhcp", "src")
     assert error.value.ligne == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"format": "telesante-capteur-mdns", "annonces": [', "JSON invalide (colonne 51 : le texte s'arrête avant la fin "
+     "du document : fichier tronqué ?)"),
+    ('{"format": x}', "JSON invalide (colonne 12 : caractère inattendu : fichier tronqué ?)"),
+])
+def test_json_illisible_dit_en_francais_ou_il_s_arrete(text, message):
+    """json's own message (« Expecting value ») is English: the admin reads where, in French."""
+    with pytest.raises(SortieIllisible) as error:
+        observations_mdns(text, "sonde", "src")
+    assert (error.value.message, error.value.ligne) == (message, 1)

@@ -13,7 +13,7 @@ import pytest
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.plateformes import PLATEFORMES
 from tests.conftest import FIXTURES
-from tests.unitaires.test_sorties_equipements import RAWS, _lecture
+from tests.unitaires.test_sorties_equipements import RAWS, _lecture, _texte
 
 LEASES = {"dnsmasq": FIXTURES / "baux-dhcp/dnsmasq-maison.leases", "isc_dhcpd": FIXTURES / "baux-dhcp/isc-dhcpd.leases"}
 CAPTURES = [(raw, raw.parts[-3], _lecture(raw.parts[-3], raw.parts[-2])) for raw in RAWS]
@@ -34,7 +34,7 @@ def test_capture_donnee_a_un_autre_analyseur_refusee(capture):
     address catches; the Cisco template refuses Arista's multicast table.
     """
     path, platform, own = capture
-    text = path.read_text()
+    text = _texte(path)
     for other_platform, lecture in READS:
         if lecture is own:
             continue
@@ -100,7 +100,7 @@ def _isc_whole_blocks(text: str) -> str:
 @pytest.mark.parametrize("capture", CAPTURES, ids=_name)
 def test_capture_coupee_refusee_ou_debut_exact_de_la_capture_entiere(capture):
     path, platform, lecture = capture
-    text = path.read_text()
+    text = _texte(path)
     whole = lecture.analyser(text, "eq", "src")
     kind = (platform, lecture.commande)
     for cut in _cuts(text):

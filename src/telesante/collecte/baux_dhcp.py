@@ -14,10 +14,17 @@ from telesante.mac import InvalidMac, normalize_mac
 from telesante.observation import Observation
 
 
+# A lease file holds no footer: nothing tells a file without leases from a copy cut before its
+# first one (or taken while the server rewrote it). A DHCP server of a site always has leases:
+# a file without any is a failed read, never « 0 appareil ».
+AUCUN_BAIL = "aucun bail : fichier vide ou coupé ? (un serveur DHCP en service a toujours des baux)"
+
+
 def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Observation]:
-    """Observations from a dnsmasq lease file (dnsmasq.leases)."""
+    """Observations from a dnsmasq lease file (dnsmasq.leases); a file without IPv4 lease is refused."""
     observations = []
     in_ipv6_section = False
+    leases = 0
     for number, line in enumerate(texte.splitlines(), start=1):
         fields = line.split()
         if not fields:
@@ -30,6 +37,7 @@ def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Obser
             raise SortieIllisible("bail dnsmasq illisible (attendu : expiration MAC IP nom identifiant)", number)
         if in_ipv6_section:
             continue
+        leases += 1
         try:
             mac = normalize_mac(fields[1])
         except InvalidMac as exc:
@@ -50,6 +58,8 @@ def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Obser
                 attributs=(("expiration_bail", str(expiry)),),
             )
         )
+    if not leases:
+        raise SortieIllisible(AUCUN_BAIL.replace("aucun bail", "aucun bail IPv4"))
     return observations
 
 
@@ -136,14 +146,19 @@ def _isc_date(tokens: list[str]) -> datetime | None:
 
 
 def observations_isc(texte: str, equipement: str, source: str) -> list[Observation]:
-    """Observations from an ISC dhcpd lease file (dhcpd.leases(5)); the last lease of an IP wins."""
+    """Observations from an ISC dhcpd lease file (dhcpd.leases(5)); the last lease of an IP wins.
+
+    A file without any lease declaration (active or not) is refused.
+    """
     if not texte.strip():
         # dhcpd always writes its header comments: an empty capture is a failed read.
         raise SortieIllisible("capture vide (dhcpd écrit toujours un en-tête de commentaires)")
     by_ip: dict[str, Observation] = {}
+    leases = 0
     for header, body, line in _statements(texte):
         if len(header) != 2 or header[0] != "lease":
             continue
+        leases += 1
         ip = header[1]
         fields = {stmt[0]: stmt for stmt in body if stmt}
         if "abandoned" in fields:
@@ -169,4 +184,6 @@ def observations_isc(texte: str, equipement: str, source: str) -> list[Observati
             nom_hote=hostname[1].strip('"') if hostname and len(hostname) > 1 else None,
             vu_le=_isc_date(fields.get("starts", [])),
         )
+    if not leases:
+        raise SortieIllisible(AUCUN_BAIL)
     return list(by_ip.values())

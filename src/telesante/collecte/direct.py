@@ -12,10 +12,12 @@ import shlex
 import socket
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import paramiko
 
+from telesante.collecte.captures import FICHIER_DATE
 from telesante.collecte.plateformes import Annexe, Lecture, fichier_capture, lectures
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.modele import Equipement
@@ -199,6 +201,10 @@ def collecter_ssh(equipement: Equipement, parametres: ParametresSSH) -> Resultat
                 return resultat
             time.sleep(delay)
             delay *= 2
+    read_at = datetime.now(timezone.utc)
+    if parametres.dossier_captures is not None:
+        # Removed first, written last: a recording cut half-way never carries a date that is not its own.
+        (parametres.dossier_captures / equipement.nom / FICHIER_DATE).unlink(missing_ok=True)
     annexes = {}
     for commande, text in annex_outputs.items():
         origin = f"{equipement.nom} : {commande}"
@@ -210,6 +216,8 @@ def collecter_ssh(equipement: Equipement, parametres: ParametresSSH) -> Resultat
         if parametres.dossier_captures is not None:
             origin = str(_enregistrer(parametres.dossier_captures, equipement, lecture.fichier, text))
         resultat.analyser(lecture, text, origin, {commande: annexes[commande] for commande in lecture.annexes})
+    if parametres.dossier_captures is not None:
+        _enregistrer(parametres.dossier_captures, equipement, FICHIER_DATE, read_at.isoformat(timespec="seconds") + "\n")
     return resultat
 
 

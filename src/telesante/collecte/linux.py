@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import vlan_depuis_nom
+from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres, vlan_depuis_nom
 from telesante.mac import InvalidMac, is_multicast, normalize_mac
 from telesante.observation import Observation
 
@@ -17,10 +17,11 @@ def _json_list(texte: str, commande: str) -> list[dict]:
         data = json.loads(texte)
     except json.JSONDecodeError as exc:
         raise SortieIllisible(
-            f"JSON invalide pour « {commande} » ({exc.msg}, sortie tronquée ?)", exc.lineno
+            f"JSON invalide pour « {commande} » ({erreur_json(exc)} : sortie tronquée ?)", exc.lineno
         ) from exc
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise SortieIllisible(f"« {commande} » doit produire une liste JSON d'objets")
+    refuser_demi_caracteres(data, texte)
     return data
 
 
@@ -37,8 +38,12 @@ def _mac(entry: dict, key: str, index: int) -> str | None:
     return None if is_multicast(mac) else mac
 
 
-def observations_fdb(texte: str, equipement: str, source: str) -> list[Observation]:
-    """Observations from a Linux bridge forwarding database (learned entries only)."""
+def observations_fdb(texte: str, equipement: str, source: str, vlan_par_defaut: int | None = None) -> list[Observation]:
+    """Observations from a Linux bridge forwarding database (learned entries only).
+
+    An entry whose VLAN neither the entry nor its bridge's name tells is put on `vlan_par_defaut`
+    (telesante_vlan_par_defaut: a bridge without VLAN filtering), or on no VLAN without it.
+    """
     observations = []
     for index, entry in enumerate(_json_list(texte, "bridge -j fdb show")):
         mac = _mac(entry, "mac", index)
@@ -49,6 +54,8 @@ def observations_fdb(texte: str, equipement: str, source: str) -> list[Observati
         if not isinstance(vlan, int) or not 1 <= vlan <= 4094:
             # No VLAN filtering: one bridge per VLAN, the VLAN is in the bridge's name.
             vlan = vlan_depuis_nom(str(entry.get("master")))
+            if vlan is None:
+                vlan = vlan_par_defaut
         observations.append(
             Observation(
                 mac=mac,

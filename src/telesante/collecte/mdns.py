@@ -10,6 +10,7 @@ from importlib import resources
 from jsonschema import Draft202012Validator
 
 from telesante.collecte.erreurs import SortieIllisible
+from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres
 from telesante.mac import InvalidMac, normalize_mac
 from telesante.observation import Observation
 
@@ -44,14 +45,26 @@ def _date(value: str, where: str) -> datetime:
     return moment
 
 
-def observations_mdns(texte: str, equipement: str, source: str) -> list[Observation]:
-    """Observations from a sensor file; one per announced service instance."""
+def _document(texte: str):
+    """The decoded JSON document, or SortieIllisible."""
     if not texte.strip():
         raise SortieIllisible("fichier du capteur mDNS vide")
     try:
         data = json.loads(texte)
     except json.JSONDecodeError as exc:
-        raise SortieIllisible(f"JSON invalide ({exc.msg}, fichier tronqué ?)", exc.lineno) from exc
+        raise SortieIllisible(f"JSON invalide ({erreur_json(exc)} : fichier tronqué ?)", exc.lineno) from exc
+    refuser_demi_caracteres(data, texte)
+    return data
+
+
+def date_capture(texte: str) -> datetime:
+    """When a (valid) sensor file was taken: the end of its listening (« fin »)."""
+    return _date(_document(texte)["fin"], "champ « fin »")
+
+
+def observations_mdns(texte: str, equipement: str, source: str) -> list[Observation]:
+    """Observations from a sensor file; one per announced service instance."""
+    data = _document(texte)
     error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "racine"

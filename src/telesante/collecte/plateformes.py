@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from telesante.collecte import baux_dhcp, linux, mdns, sorties_cli
@@ -44,6 +45,11 @@ class Lecture:
     # Commands read with this one (live: run and recorded; offline: their captures, if present)
     # and passed to its parser; a missing one is the parser's to judge.
     annexes: tuple[str, ...] = ()
+    # A MAC table: its parser also takes vlan_par_defaut=, the equipment's telesante_vlan_par_defaut.
+    table_mac: bool = False
+    # A source that carries its own date: when it was taken, read from its (parsed) text, and what it is.
+    date_source: Callable[[str], datetime] | None = None
+    nature: str = ""
 
     @property
     def fichier(self) -> str:
@@ -53,7 +59,7 @@ class Lecture:
 
 def _cli(plateforme: str, mac_command: str, arp_command: str) -> tuple[Lecture, ...]:
     return (
-        Lecture(mac_command, partial(sorties_cli.observations_table_mac, plateforme, mac_command)),
+        Lecture(mac_command, partial(sorties_cli.observations_table_mac, plateforme, mac_command), table_mac=True),
         Lecture(arp_command, partial(sorties_cli.observations_table_arp, plateforme, arp_command)),
     )
 
@@ -70,17 +76,18 @@ PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
     "juniper_junos": (
         Lecture("show ethernet-switching table",
                 partial(sorties_cli.observations_table_mac, "juniper_junos", "show ethernet-switching table"),
-                annexes=("show vlans",)),
+                annexes=("show vlans",), table_mac=True),
         Lecture("show arp no-resolve", partial(sorties_cli.observations_table_arp, "juniper_junos", "show arp no-resolve")),
     ),
     "linux": (
-        Lecture("bridge -j fdb show", linux.observations_fdb),
+        Lecture("bridge -j fdb show", linux.observations_fdb, table_mac=True),
         Lecture("ip -j neigh show", linux.observations_voisins),
         Lecture("arp -a", partial(sorties_cli.observations_table_arp, "linux", "arp -a"), capture_seulement=True),
     ),
     "dnsmasq": (Lecture("cat {chemin}", baux_dhcp.observations_dnsmasq, "dnsmasq.leases"),),
     "isc_dhcpd": (Lecture("cat {chemin}", baux_dhcp.observations_isc, "dhcpd.leases"),),
-    "capteur_mdns": (Lecture("cat {chemin}", mdns.observations_mdns, "mdns.json"),),
+    "capteur_mdns": (Lecture("cat {chemin}", mdns.observations_mdns, "mdns.json",
+                             date_source=mdns.date_capture, nature="capture du capteur mDNS"),),
 }
 
 # Default lease/observation file paths on the servers, when the inventory names none.

@@ -8,11 +8,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ntc_templates.parse import parse_output
+from ntc_templates.parse import _get_template_dir
 from textfsm import TextFSM, TextFSMError
-from textfsm.clitable import CliTableError
+from textfsm.clitable import CliTable, CliTableError
 
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.interpretation import vlan_depuis_nom
@@ -203,7 +204,11 @@ def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
             f"{unknown} (lignes portant une adresse MAC : {len(mac_lines)}, entrées lues : {len(records)})",
             None if records else mac_lines[0],
         )
-    _verifier_pied_et_compte(form, records, texte)
+    announced = _verifier_pied_et_compte(form, records, texte)
+    if not records and announced != 0:
+        # Only a footer or a count that says 0 proves an empty table; otherwise the capture
+        # may well have been cut right after its header.
+        raise SortieIllisible("table vide : capture coupée ?", len(texte.rstrip().splitlines()))
     if records:
         _verifier_fin(records, read)
         if form.derniere_colonne is None:
@@ -214,18 +219,30 @@ def analyser_ntc(plateforme: str, commande: str, texte: str) -> list[dict]:
 
 
 def _parse(plateforme: str, commande: str, texte: str) -> list[dict]:
-    """TextFSM records, as ntc-templates' parse_output gives them (Value names in lower case)."""
-    name = _GABARITS.get((plateforme, commande))
-    if name is None:
-        return parse_output(platform=plateforme, command=commande, data=texte)
-    fsm = TextFSM(io.StringIO(_gabarit(name)))
+    """TextFSM records, as ntc-templates' parse_output gives them (Value names in lower case).
+
+    The template is the one ntc-templates' index names, run by TextFSM directly: parse_output
+    goes through clitable, which deep-copies every row (100,000 MAC entries: 6 s of 8, and most
+    of the memory).
+    """
+    fsm = TextFSM(io.StringIO(_gabarit(plateforme, commande)))
     header = [value.lower() for value in fsm.header]
     return [dict(zip(header, row)) for row in fsm.ParseText(texte)]
 
 
 @cache
-def _gabarit(name: str) -> str:
-    return resources.files("telesante.donnees").joinpath("gabarits").joinpath(name).read_text(encoding="utf-8")
+def _gabarit(plateforme: str, commande: str) -> str:
+    """Text of the template for this command: ours (_GABARITS) or the one ntc-templates' index names."""
+    name = _GABARITS.get((plateforme, commande))
+    if name is not None:
+        return resources.files("telesante.donnees").joinpath("gabarits").joinpath(name).read_text(encoding="utf-8")
+    directory = _get_template_dir()
+    index = CliTable("index", directory).index
+    row = index.GetRowMatch({"Platform": plateforme, "Command": commande})
+    if not row:
+        raise CliTableError(f"no template for {plateforme} {commande}")
+    [template] = index.index[row]["Template"].split(":")  # one template per read, never a merge
+    return (Path(directory) / template).read_text(encoding="utf-8")
 
 
 def _format(plateforme: str, commande: str, texte: str) -> _Format | None:
@@ -237,8 +254,12 @@ def _format(plateforme: str, commande: str, texte: str) -> _Format | None:
     return None
 
 
-def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> None:
-    """The footer the platform always prints must end the output; announced counts must hold."""
+def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> int | None:
+    """The footer the platform always prints must end the output; announced counts must hold.
+
+    Returns the number of entries the footer or count announces, if the output prints one.
+    """
+    announced = None
     lines = texte.splitlines()
     if form.pied:
         end = len(lines)
@@ -247,19 +268,23 @@ def _verifier_pied_et_compte(form: _Format, records: list[dict], texte: str) -> 
         footer = re.search(form.pied, "\n".join(lines[:end]), re.MULTILINE | re.IGNORECASE)
         if footer is None:
             raise SortieIllisible(f"sortie tronquée ? (pied de tableau « {form.pied_texte} » absent)", len(lines))
-        announced = footer.groupdict().get("n")
-        if announced is not None and _manque_trop(len(records), int(announced)):
-            raise SortieIllisible(
-                f"sortie tronquée ? (entrées lues : {len(records)}, annoncées par le pied de tableau : {announced})",
-                end,
-            )
+        if footer.groupdict().get("n") is not None:
+            announced = int(footer.group("n"))
+            if _manque_trop(len(records), announced):
+                raise SortieIllisible(
+                    f"sortie tronquée ? (entrées lues : {len(records)}, annoncées par le pied de tableau : {announced})",
+                    end,
+                )
     if form.compte:
         count = re.search(form.compte, texte, re.MULTILINE)
-        if count and _manque_trop(len(records), int(count.group("n"))):
-            raise SortieIllisible(
-                f"sortie tronquée ? (entrées lues : {len(records)}, annoncées avant le tableau : {count.group('n')})",
-                len(lines),
-            )
+        if count:
+            announced = int(count.group("n"))
+            if _manque_trop(len(records), announced):
+                raise SortieIllisible(
+                    f"sortie tronquée ? (entrées lues : {len(records)}, annoncées avant le tableau : {announced})",
+                    len(lines),
+                )
+    return announced
 
 
 def _verifier_derniere_colonne(form: _Format, records: list[dict], texte: str) -> None:
@@ -337,13 +362,24 @@ def _failing_line(texte: str, error: str) -> int | None:
 
 def observations_table_mac(
     plateforme: str, commande: str, texte: str, equipement: str, source: str,
-    annexes: Mapping[str, Annexe] | None = None,
+    annexes: Mapping[str, Annexe] | None = None, vlan_par_defaut: int | None = None,
 ) -> list[Observation]:
-    """Observations from a switch's MAC address table (`annexes`: see `_NUMEROS_VLAN`)."""
+    """Observations from a switch's MAC address table (`annexes`: see `_NUMEROS_VLAN`).
+
+    A table that prints no VLAN at all (ProCurve's older firmware, the table of one VLAN) puts its
+    entries on `vlan_par_defaut` (telesante_vlan_par_defaut), or on no VLAN without it.
+    """
     devices = [(mac, record) for record in analyser_ntc(plateforme, commande, texte)
-               if (mac := _unicast_mac(_first(record, _MAC_FIELDS)))]
+               if (mac := _unicast_mac(_first(record, _MAC_FIELDS), texte))]
+    if not devices:
+        # A switch always learns at least the MAC addresses behind its uplinks.
+        raise SortieIllisible("table MAC vide (un commutateur voit au moins ses liaisons) : capture coupée ?",
+                              len(texte.rstrip().splitlines()))
     records = [record for _, record in devices]
-    numbers = _NUMEROS_VLAN.get(plateforme, _numeros_par_nom)(records, texte, annexes or {})
+    if any(_vlan_name(record) for record in records):
+        numbers = _NUMEROS_VLAN.get(plateforme, _numeros_par_nom)(records, texte, annexes or {})
+    else:
+        numbers = [vlan_par_defaut] * len(records)
     observations = []
     for (mac, record), vlan in zip(devices, numbers, strict=True):
         vlan_name = _vlan_name(record)
@@ -451,7 +487,7 @@ def observations_table_arp(
     """Observations from a router's ARP table (IP to MAC, VLAN from the interface)."""
     observations = []
     for record in analyser_ntc(plateforme, commande, texte):
-        mac = _unicast_mac(_first(record, _MAC_FIELDS))
+        mac = _unicast_mac(_first(record, _MAC_FIELDS), texte)
         if mac is None:
             continue
         interface = record.get("interface") or record.get("port_id") or ""
@@ -468,12 +504,20 @@ def observations_table_arp(
     return observations
 
 
-def _unicast_mac(text: str | None) -> str | None:
-    """Canonical MAC, or None for incomplete entries and group (multicast) addresses."""
-    if not text:
+# What tables print instead of a MAC address for an unresolved entry (IOS, NX-OS, Linux arp -a).
+_NON_RESOLUE = re.compile(r"\(?<?incomplete>?\)?", re.IGNORECASE)
+
+
+def _unicast_mac(text: str | None, texte: str) -> str | None:
+    """Canonical MAC, or None for unresolved entries and group (multicast) addresses.
+
+    Anything else that is no MAC address is SortieIllisible, never an entry dropped in silence.
+    """
+    if not text or _NON_RESOLUE.fullmatch(text):
         return None
     try:
         mac = normalize_mac(text)
     except InvalidMac:
-        return None
+        line = next((n for n, content in enumerate(texte.splitlines(), start=1) if text in content.split()), None)
+        raise SortieIllisible("adresse MAC illisible : sortie tronquée ou altérée ?", line) from None
     return None if is_multicast(mac) else mac
