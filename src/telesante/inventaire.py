@@ -8,6 +8,8 @@ naming the file, the line and the key.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 from pathlib import Path
 
 from netaddr import AddrFormatError, IPNetwork, IPSet
@@ -16,7 +18,8 @@ from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
 from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.mac import InvalidMac, is_multicast, normalize_mac, vm_mac_from_serial
 from telesante.modele import Autorise, Configuration, Derogation, Equipement, Reseau
-from telesante.origine import origine, origine_erreur
+from telesante.fichiers_yaml import FichierYaml, examiner
+from telesante.origine import chemin_affiche, origine, origine_erreur
 
 TYPES_RESEAU = {"mission": True, "hors_mission": False}
 
@@ -107,11 +110,67 @@ def _ansible_inventory(chemin: Path, fichier_vault: Path | None):
         VaultSecretsContext.initialize(VaultSecretsContext(secrets))
     else:
         context.secrets = secrets
+    if chemin.is_file():
+        # Before Ansible parses it: its duplicate keys would only be an English warning.
+        _examiner_fichiers(loader, [str(chemin)], {})
     try:
         inventory = InventoryManager(loader=loader, sources=[str(chemin)])
     except AnsibleError as exc:
         raise ErreurConfiguration([f"{chemin} : inventaire Ansible illisible : {exc.message}"]) from exc
     return loader, inventory, VariableManager(loader=loader, inventory=inventory)
+
+
+def _fichiers_de_variables(loader, inventory, racine: Path) -> dict[str, list[str]]:
+    """The group_vars/host_vars files Ansible reads for each group and host, as its host_group_vars plugin finds them."""
+    base = os.path.realpath(racine)
+    par_entite: dict[str, list[str]] = {}
+    entites = [("group_vars", g) for g in inventory.groups.values()] + [("host_vars", h) for h in inventory.get_hosts()]
+    for sous_dossier, entite in entites:
+        dossier = os.path.join(base, sous_dossier)
+        if os.path.isdir(dossier) and not entite.name.startswith(os.path.sep):
+            trouves = loader.find_vars_files(dossier, entite.name)
+            if trouves:
+                par_entite[f"{sous_dossier}/{entite.name}"] = trouves
+    return par_entite
+
+
+def _examiner_fichiers(loader, fichiers: list[str], par_entite: dict[str, list[str]]) -> None:
+    """Refuse alias bombs, duplicate keys, malformed dates and a telesante_* variable set by two files of one level."""
+    from ansible.errors import AnsibleError
+    from ansible.parsing.vault import is_encrypted
+
+    erreurs: list[str] = []
+    examines: dict[str, FichierYaml] = {}
+    for fichier in fichiers:
+        affiche = chemin_affiche(fichier)
+        try:
+            octets = Path(fichier).read_bytes()
+        except OSError as exc:
+            erreurs.append(f"{affiche} : fichier illisible ({exc.strerror})")
+            continue
+        try:
+            texte = str(loader.get_text_file_contents(fichier)) if is_encrypted(octets) else octets.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            erreurs.append(f"{affiche} : ce n'est pas un fichier texte UTF-8 (octet invalide à la position {exc.start})")
+            continue
+        except AnsibleError:
+            continue  # Vault without its password: Ansible says so when it reads the file
+        examines[fichier] = examiner(affiche, texte)
+        erreurs.extend(examines[fichier].erreurs)
+    for entite, trouves in par_entite.items():
+        vues: dict[str, list[str]] = {}
+        for fichier in trouves:
+            for cle, ligne in examines.get(fichier, FichierYaml(fichier)).cles.items():
+                if cle.startswith("telesante_"):
+                    vues.setdefault(cle, []).append(f"{chemin_affiche(fichier)}, ligne {ligne}")
+        for cle, endroits in vues.items():
+            if len(endroits) > 1:
+                erreurs.append(
+                    f"{endroits[-1]} : clé « {cle} » : définie par plusieurs fichiers de {entite} "
+                    f"({' ; '.join(endroits)}) : Ansible ne garderait que le dernier, en silence ; "
+                    "réunissez-les en un seul fichier")
+    if erreurs:
+        raise ErreurConfiguration(list(dict.fromkeys(erreurs)))
 
 
 def _host_vars(loader, variables, host) -> dict:
@@ -148,10 +207,19 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     if not hosts:
         raise ErreurConfiguration([f"{chemin} : l'inventaire ne déclare aucun hôte (ou n'a pas pu être lu)"])
     racine = chemin if chemin.is_dir() else chemin.parent
+    par_entite = _fichiers_de_variables(loader, inventory, racine)
+    fichiers_lus = list(dict.fromkeys(f for trouves in par_entite.values() for f in trouves))
+    _examiner_fichiers(loader, fichiers_lus, par_entite)
+    if chemin.is_file():
+        fichiers_lus.insert(0, str(chemin))
     check = _Validation(chemin)
     per_host = {host.name: _host_vars(loader, variables, host) for host in hosts}
 
     reseaux, declarations = _reseaux(check, per_host)
+    if not any(r.mission for r in reseaux) and not check.erreurs:
+        check.erreurs.append(
+            f"{chemin} : aucun réseau de mission déclaré (variable « telesante_reseaux », entrées « type: mission ») : "
+            f"rien ne serait audité. Fichiers lus : {', '.join(chemin_affiche(f) for f in fichiers_lus)}")
     declared = [name for name, values in per_host.items() if "telesante_plateforme" in values]
     equipements = [e for e in (_equipement(check, name, per_host[name], racine) for name in declared) if e is not None]
     if not declared:

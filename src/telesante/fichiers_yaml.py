@@ -1,0 +1,144 @@
+"""Checks on an inventory's YAML files before ansible-core builds their values.
+
+Ansible keeps the last of two duplicate keys (with an English warning), lets a later file of
+group_vars/all/ silently replace a variable of an earlier one, and expands YAML aliases
+without limit when it templates a value (an « alias bomb » of a few hundred bytes grows
+without end). Here the files are only composed (PyYAML's node tree, aliases not expanded),
+so these mistakes are found cheaply, named by file and line, before Ansible reads them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+# Values that aliases may add to a file (beyond the values written in it): far above any
+# real inventory's reuse, far below what would slow the audit down.
+LIMITE_ALIAS = 100_000
+PREFIXE = "telesante_"
+FUSION = "tag:yaml.org,2002:merge"
+DATE = "tag:yaml.org,2002:timestamp"
+DATE_STRICTE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+try:
+    _Composeur = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Composeur = yaml.SafeLoader
+
+
+@dataclass
+class FichierYaml:
+    """One file as composed: its top-level keys (with their lines) and the problems found."""
+
+    chemin: str
+    cles: dict[str, int] = field(default_factory=dict)
+    erreurs: list[str] = field(default_factory=list)
+
+
+def examiner(chemin: str, texte: str) -> FichierYaml:
+    """Compose one YAML file and report alias bombs, duplicate keys and malformed dates.
+
+    Only values under a telesante_* key are checked for duplicate keys and dates (the audit
+    reads those); alias bombs are refused anywhere. A file PyYAML cannot compose is left to
+    Ansible, which reports it.
+    """
+    fichier = FichierYaml(chemin)
+    try:
+        racine = yaml.compose(texte, Loader=_Composeur)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return fichier
+    if not isinstance(racine, yaml.MappingNode):
+        return fichier
+    for noeud_cle, noeud_valeur in racine.value:
+        if isinstance(noeud_cle, yaml.ScalarNode):
+            fichier.cles.setdefault(noeud_cle.value, noeud_cle.start_mark.line + 1)
+    ecrites, deployees = _compter(racine)
+    if deployees - ecrites > LIMITE_ALIAS:
+        limite = f"{LIMITE_ALIAS:,}".replace(",", " ")
+        fichier.erreurs.append(
+            f"{chemin}, ligne {_premier_alias(racine)} : alias YAML qui se déploient en plus de "
+            f"{limite} valeurs (« bombe » d'alias ?) : fichier refusé")
+        return fichier
+    _parcourir(fichier, racine, "", set())
+    return fichier
+
+
+def _enfants(noeud: yaml.Node) -> list[yaml.Node]:
+    if isinstance(noeud, yaml.SequenceNode):
+        return list(noeud.value)
+    if isinstance(noeud, yaml.MappingNode):
+        return [n for paire in noeud.value for n in paire]
+    return []
+
+
+def _compter(racine: yaml.Node) -> tuple[int, int]:
+    """(values written, values once aliases are expanded); a recursive alias counts as endless."""
+    tailles: dict[int, int] = {}
+    en_cours: set[int] = set()
+    pile = [(racine, False)]
+    while pile:
+        noeud, fini = pile.pop()
+        if id(noeud) in tailles:
+            continue
+        enfants = _enfants(noeud)
+        if fini:
+            en_cours.discard(id(noeud))
+            tailles[id(noeud)] = 1 + sum(tailles[id(e)] for e in enfants)
+            continue
+        if id(noeud) in en_cours:
+            continue
+        en_cours.add(id(noeud))
+        pile.append((noeud, True))
+        for enfant in enfants:
+            if id(enfant) in en_cours:  # an alias to its own ancestor: endless once expanded
+                return len(en_cours), LIMITE_ALIAS * 10 + len(en_cours)
+            if id(enfant) not in tailles:
+                pile.append((enfant, False))
+    return len(tailles), tailles[id(racine)]
+
+
+def _premier_alias(racine: yaml.Node) -> int:
+    """Line of the first node reached twice (an alias): where the bomb starts."""
+    vus: set[int] = set()
+    lignes = [racine.start_mark.line + 1]
+    pile = [racine]
+    while pile:
+        for enfant in _enfants(pile.pop()):
+            if id(enfant) in vus:
+                lignes.append(enfant.start_mark.line + 1)
+            else:
+                vus.add(id(enfant))
+                pile.append(enfant)
+    return min(lignes[1:] or lignes)
+
+
+def _parcourir(fichier: FichierYaml, noeud: yaml.Node, chemin: str, vus: set[int]) -> None:
+    """Duplicate keys and malformed dates under telesante_* keys, each node once."""
+    if id(noeud) in vus:
+        return
+    vus.add(id(noeud))
+    if isinstance(noeud, yaml.ScalarNode):
+        if noeud.tag == DATE and chemin.startswith(PREFIXE) and not DATE_STRICTE.fullmatch(noeud.value):
+            fichier.erreurs.append(
+                f"{fichier.chemin}, ligne {noeud.start_mark.line + 1} : clé « {chemin} » : date invalide "
+                f"« {noeud.value} » (attendu : AAAA-MM-JJ)")
+    elif isinstance(noeud, yaml.SequenceNode):
+        for index, enfant in enumerate(noeud.value):
+            _parcourir(fichier, enfant, f"{chemin}[{index}]", vus)
+    elif isinstance(noeud, yaml.MappingNode):
+        premieres: dict[tuple[str, str], int] = {}
+        for noeud_cle, noeud_valeur in noeud.value:
+            if not isinstance(noeud_cle, yaml.ScalarNode) or noeud_cle.tag == FUSION:
+                continue
+            nom = f"{chemin}.{noeud_cle.value}" if chemin else noeud_cle.value
+            ligne = noeud_cle.start_mark.line + 1
+            identite = (noeud_cle.tag, noeud_cle.value)
+            if identite in premieres and nom.startswith(PREFIXE):
+                fichier.erreurs.append(
+                    f"{fichier.chemin}, ligne {ligne} : clé « {nom} » écrite deux fois (aussi ligne "
+                    f"{premieres[identite]}) : Ansible ne garderait que la dernière ; n'en gardez qu'une")
+            premieres.setdefault(identite, ligne)
+            if nom.startswith(PREFIXE):
+                _parcourir(fichier, noeud_valeur, nom, vus)
