@@ -9,7 +9,6 @@ so these mistakes are found cheaply, named by file and line, before Ansible read
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -19,8 +18,6 @@ import yaml
 LIMITE_ALIAS = 100_000
 PREFIXE = "telesante_"
 FUSION = "tag:yaml.org,2002:merge"
-DATE = "tag:yaml.org,2002:timestamp"
-DATE_STRICTE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 try:
     _Composeur = yaml.CSafeLoader
@@ -38,10 +35,10 @@ class FichierYaml:
 
 
 def examiner(chemin: str, texte: str) -> FichierYaml:
-    """Compose one YAML file and report alias bombs, duplicate keys and malformed dates.
+    """Compose one YAML file and report alias bombs and duplicate keys.
 
-    Only values under a telesante_* key are checked for duplicate keys and dates (the audit
-    reads those); alias bombs are refused anywhere. A file PyYAML cannot compose is left to
+    Only values under a telesante_* key are checked for duplicate keys (the audit reads
+    those); alias bombs are refused anywhere. A file PyYAML cannot compose is left to
     Ansible, which reports it.
     """
     fichier = FichierYaml(chemin)
@@ -115,16 +112,11 @@ def _premier_alias(racine: yaml.Node) -> int:
 
 
 def _parcourir(fichier: FichierYaml, noeud: yaml.Node, chemin: str, vus: set[int]) -> None:
-    """Duplicate keys and malformed dates under telesante_* keys, each node once."""
+    """Duplicate keys under telesante_* keys, each node once."""
     if id(noeud) in vus:
         return
     vus.add(id(noeud))
-    if isinstance(noeud, yaml.ScalarNode):
-        if noeud.tag == DATE and chemin.startswith(PREFIXE) and not DATE_STRICTE.fullmatch(noeud.value):
-            fichier.erreurs.append(
-                f"{fichier.chemin}, ligne {noeud.start_mark.line + 1} : clé « {chemin} » : date invalide "
-                f"« {noeud.value} » (attendu : AAAA-MM-JJ)")
-    elif isinstance(noeud, yaml.SequenceNode):
+    if isinstance(noeud, yaml.SequenceNode):
         for index, enfant in enumerate(noeud.value):
             _parcourir(fichier, enfant, f"{chemin}[{index}]", vus)
     elif isinstance(noeud, yaml.MappingNode):

@@ -22,6 +22,19 @@ from telesante.fichiers_yaml import FichierYaml, examiner
 from telesante.origine import chemin_affiche, origine, origine_erreur
 
 TYPES_RESEAU = {"mission": True, "hors_mission": False}
+# The keys each entry of a list variable may have: a typo (« vlan: », « sous_reseau: ») would
+# otherwise silently drop what it declares.
+CLES_RESEAU = ("nom", "site", "type", "sous_reseaux", "vlans", "vide_attendu")
+CLES_AUTORISE = ("mac", "nom", "type")
+CLES_DEROGATION = ("mac", "justification", "expiration")
+AGE_MAX_SOURCES_HEURES = 36
+# Notations of a complete MAC address accepted in the inventory (netaddr alone would pad
+# « aa:bb:cc:dd:ee:f » into …:0f, and accept mixed separators).
+MAC_COMPLETE = re.compile(
+    r"[0-9a-f]{2}(:[0-9a-f]{2}){5}|[0-9a-f]{2}(-[0-9a-f]{2}){5}|[0-9a-f]{4}(\.[0-9a-f]{4}){2}"
+    r"|[0-9a-f]{6}-[0-9a-f]{6}|[0-9a-f]{12}", re.IGNORECASE)
+# Variables whose value is a secret: an error never quotes them, not even in part.
+SECRET = re.compile(r"pass|mot_de_passe|secret|cle|key|communaute|community|token|jeton", re.IGNORECASE)
 
 
 class ErreurConfiguration(Exception):
@@ -59,6 +72,10 @@ class _Validation:
             # YAML 1.1 reads 10:59:32:33:44:55 as a base-60 number.
             self.erreur(valeur, cle, "MAC lue comme un nombre par YAML : mettez-la entre guillemets")
             return None
+        if isinstance(valeur, str) and not MAC_COMPLETE.fullmatch(valeur):
+            self.erreur(valeur, cle, f"adresse MAC invalide « {valeur} » (attendu : six octets complets, "
+                                     "ex. aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff ou aabb.ccdd.eeff)")
+            return None
         try:
             mac = normalize_mac(valeur)
         except InvalidMac as exc:
@@ -75,6 +92,21 @@ class _Validation:
         if not isinstance(valeur, list):
             self.erreur(valeur, cle, "liste attendue")
             return []
+        return valeur
+
+    def cles_connues(self, item: dict, chemin: str, connues: tuple[str, ...]) -> None:
+        """Refuse keys an entry does not know (a typo would silently drop a value)."""
+        for cle in item:
+            if cle not in connues:
+                self.erreur(item, f"{chemin}.{cle}", f"clé inconnue (connues : {', '.join(connues)})")
+
+    def entier(self, valeur, cle: str, minimum: int, maximum: int | None = None, hote: str | None = None) -> int | None:
+        """An integer within bounds (booleans and texts refused)."""
+        borne = f"entier de {minimum} à {maximum}" if maximum is not None else f"entier supérieur ou égal à {minimum}"
+        if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < minimum or (
+                maximum is not None and valeur > maximum):
+            self.erreur(valeur, cle, f"valeur invalide « {valeur} » ({borne})", hote=hote)
+            return None
         return valeur
 
     def dictionnaire(self, valeur, cle: str) -> dict | None:
@@ -177,15 +209,23 @@ def _host_vars(loader, variables, host) -> dict:
     from ansible.errors import AnsibleError
     from ansible.template import Templar
 
+    key = None
     try:
         values = variables.get_vars(host=host, include_hostvars=False)
         templar = Templar(loader=loader, variables=values)
-        return {
-            key: templar.template(value)
-            for key, value in values.items()
-            if key.startswith("telesante_") or key.startswith("ansible_")
-        }
+        templated = {}
+        for key, value in values.items():
+            if key.startswith("telesante_") or key.startswith("ansible_"):
+                templated[key] = templar.template(value)
+        return templated
     except AnsibleError as exc:
+        where = origine_erreur(exc) or f"hôte {host.name}"
+        if key is not None and SECRET.search(key):
+            # Ansible's message quotes the faulty template, that is part of the secret.
+            raise ErreurConfiguration([
+                f"{where} : variable « {key} » de l'hôte {host.name} : gabarit Jinja en erreur (syntaxe ou variable "
+                "indéfinie ; valeur secrète, non citée) ; un secret qui contient « {{ », « {% » ou « {# » s'écrit "
+                "avec l'étiquette !unsafe (ex. ansible_password: !unsafe 'mot{%passe')"]) from exc
         detail = " ".join(exc.message.split()).replace("YAML parsing failed:", "YAML illisible :")
         if any(date_error in detail for date_error in ("month must be in", "day is out of range", "year ")):
             # PyYAML builds AAAA-MM-JJ dates itself and gives neither the key nor the line.
@@ -193,7 +233,6 @@ def _host_vars(loader, variables, host) -> dict:
                        "telesante nommera la clé fautive)")
         if "vault" in detail.lower():
             detail += " (fournir --fichier-mot-de-passe-vault ou ANSIBLE_VAULT_PASSWORD_FILE)"
-        where = origine_erreur(exc) or f"hôte {host.name}"
         raise ErreurConfiguration([f"{where} : variables illisibles : {detail}"]) from exc
 
 
@@ -229,6 +268,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     autorises = _autorises(check, per_host)
     derogations = _derogations(check, per_host)
     signatures, interdites, hotes_connus = _globales(check, per_host, racine)
+    age_max = _age_max_sources(check, per_host)
     try:
         identificateur = charger_identificateur(signatures, interdites)
     except SignaturesInvalides as exc:
@@ -244,6 +284,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         derogations=derogations,
         identificateur=identificateur,
         fichier_hotes_connus=hotes_connus,
+        age_max_sources=dt.timedelta(hours=age_max),
     )
 
 
@@ -269,6 +310,7 @@ def _reseaux(check: _Validation, per_host: dict) -> tuple[list[Reseau], dict[str
     declarations: dict[str, tuple[dict, str]] = {}
     for index, item in enumerate(_merged_list(check, per_host, "telesante_reseaux", "nom")):
         where = f"telesante_reseaux[{index}]"
+        check.cles_connues(item, where, CLES_RESEAU)
         nom = check.texte(item, "nom", where)
         site = check.texte(item, "site", where)
         type_ = check.texte(item, "type", where)
@@ -288,7 +330,7 @@ def _reseaux(check: _Validation, per_host: dict) -> tuple[list[Reseau], dict[str
             elif network.network != network.ip:
                 check.erreur(cidr, f"{where}.sous_reseaux[{j}]",
                              f"CIDR invalide « {cidr} » : bits d'hôte non nuls (voulu : {network.cidr} ?)")
-            else:
+            elif network not in subnets:
                 subnets.append(network)
         vlans = set()
         for j, vlan in enumerate(check.liste(item.get("vlans"), f"{where}.vlans")):
@@ -298,11 +340,31 @@ def _reseaux(check: _Validation, per_host: dict) -> tuple[list[Reseau], dict[str
                 vlans.add(vlan)
         if not subnets and not vlans:
             check.erreur(item, where, "un réseau doit déclarer des sous_reseaux ou des vlans")
+        vide_attendu = item.get("vide_attendu", False)
+        if not isinstance(vide_attendu, bool):
+            check.erreur(vide_attendu, f"{where}.vide_attendu", f"« {vide_attendu} » : true ou false attendu")
         if nom and site and type_ in TYPES_RESEAU:
-            reseaux.append(Reseau(nom, site, TYPES_RESEAU[type_], tuple(subnets), frozenset(vlans)))
+            reseaux.append(Reseau(nom, site, TYPES_RESEAU[type_], tuple(subnets), frozenset(vlans),
+                                  vide_attendu=vide_attendu is True))
             declarations[nom] = (item, where)
+    _memes_sous_reseaux(check, reseaux, declarations)
     _chevauchements(check, reseaux, declarations)
     return reseaux, declarations
+
+
+def _memes_sous_reseaux(check: _Validation, reseaux: list[Reseau], declarations: dict[str, tuple[dict, str]]) -> None:
+    """One subnet declared by two networks: an address could not be placed on one of them."""
+    premiers: dict[IPNetwork, tuple[Reseau, str]] = {}
+    for reseau in reseaux:
+        item, where = declarations[reseau.nom]
+        for j, network in enumerate(reseau.sous_reseaux):
+            if network in premiers:
+                autre, ou = premiers[network]
+                check.erreur(
+                    item.get("sous_reseaux"), f"{where}.sous_reseaux",
+                    f"sous-réseau {network} déclaré par deux réseaux : « {reseau.nom} » et « {autre.nom} » ({ou})")
+            else:
+                premiers[network] = (reseau, origine(item.get("sous_reseaux")) or where)
 
 
 def _chevauchements(check: _Validation, reseaux: list[Reseau], declarations: dict[str, tuple[dict, str]]) -> None:
@@ -342,11 +404,12 @@ def _sites_sans_equipement(check: _Validation, reseaux: list[Reseau], declaratio
 
 def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equipement | None:
     plateforme = values["telesante_plateforme"]
-    if plateforme not in PLATEFORMES:
+    if not isinstance(plateforme, str) or plateforme not in PLATEFORMES:
+        decrite = f"« {plateforme} »" if isinstance(plateforme, str) else f"de type {_type(plateforme)} (texte attendu)"
         check.erreur(
             plateforme,
             "telesante_plateforme",
-            f"plateforme « {plateforme} » inconnue pour {nom} (connues : {', '.join(sorted(PLATEFORMES))})",
+            f"plateforme {decrite} inconnue pour {nom} (connues : {', '.join(sorted(PLATEFORMES))})",
             hote=nom,
         )
         return None
@@ -373,13 +436,25 @@ def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equ
         captures=(racine / str(captures)) if captures else None,
         chemin_fichier=values.get("telesante_fichier", CHEMINS_PAR_DEFAUT.get(plateforme)),
         ports_liaison=frozenset(str(p) for p in check.liste(values.get("telesante_ports_liaison"), "telesante_ports_liaison")),
+        vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
+            values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),
     )
+
+
+def _type(valeur) -> str:
+    """The YAML name of a value's type, for messages."""
+    if isinstance(valeur, dict):
+        return "dictionnaire"
+    if isinstance(valeur, list):
+        return "liste"
+    return "nombre" if isinstance(valeur, (int, float)) else type(valeur).__name__
 
 
 def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
     declared: list[tuple[object, str, Autorise]] = []
     for index, item in enumerate(_merged_list(check, per_host, "telesante_equipements_autorises", "mac")):
         where = f"telesante_equipements_autorises[{index}]"
+        check.cles_connues(item, where, CLES_AUTORISE)
         mac = check.mac(item.get("mac"), f"{where}.mac")
         nom = check.texte(item, "nom", where)
         type_ = check.texte(item, "type", where, obligatoire=False) or "autre"
@@ -418,21 +493,23 @@ def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
 
 
 def _date(check: _Validation, valeur, cle: str) -> dt.date | None:
-    if isinstance(valeur, dt.datetime):
-        return valeur.date()
-    if isinstance(valeur, dt.date):
+    """An AAAA-MM-JJ date: a YAML date, or a text of exactly that form (not 2026-W52, 20261231, an hour)."""
+    if isinstance(valeur, dt.date) and not isinstance(valeur, dt.datetime):
         return valeur
-    try:
-        return dt.date.fromisoformat(str(valeur).strip())
-    except ValueError:
-        check.erreur(valeur, cle, f"date invalide « {valeur} » (attendu : AAAA-MM-JJ)")
-        return None
+    if isinstance(valeur, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", valeur):
+        try:
+            return dt.date.fromisoformat(valeur)
+        except ValueError:
+            pass
+    check.erreur(valeur, cle, f"date invalide « {valeur} » (attendu : AAAA-MM-JJ)")
+    return None
 
 
 def _derogations(check: _Validation, per_host: dict) -> dict[str, Derogation]:
     derogations = {}
     for index, item in enumerate(_merged_list(check, per_host, "telesante_derogations", "mac")):
         where = f"telesante_derogations[{index}]"
+        check.cles_connues(item, where, CLES_DEROGATION)
         mac = check.mac(item.get("mac"), f"{where}.mac")
         justification = check.texte(item, "justification", where)
         if "expiration" not in item:
@@ -455,3 +532,20 @@ def _globales(check: _Validation, per_host: dict, racine: Path):
         if values.get("telesante_fichier_hotes_connus"):
             hotes_connus = racine / str(values["telesante_fichier_hotes_connus"])
     return signatures, interdites, hotes_connus
+
+
+def _age_max_sources(check: _Validation, per_host: dict) -> int:
+    """telesante_age_max_sources_heures: hours after which a dated source is stale (one value for all)."""
+    valeurs = {}
+    for host, values in per_host.items():
+        if "telesante_age_max_sources_heures" in values:
+            heures = check.entier(values["telesante_age_max_sources_heures"], "telesante_age_max_sources_heures", 1,
+                                  hote=host)
+            if heures is not None:
+                valeurs.setdefault(heures, host)
+    if len(valeurs) > 1:
+        check.erreurs.append(
+            "clé « telesante_age_max_sources_heures » : valeurs différentes selon les hôtes ("
+            + ", ".join(f"{heures} pour {host}" for heures, host in valeurs.items())
+            + ") : une seule valeur attendue, en général dans group_vars/all/")
+    return next(iter(valeurs)) if len(valeurs) == 1 else AGE_MAX_SOURCES_HEURES
