@@ -37,8 +37,9 @@ class FichierYaml:
 def examiner(chemin: str, texte: str) -> FichierYaml:
     """Compose one YAML file and report alias bombs and duplicate keys.
 
-    Only values under a telesante_* key are checked for duplicate keys (the audit reads
-    those); alias bombs are refused anywhere. A file PyYAML cannot compose is left to
+    Duplicate keys are refused under a telesante_* key, at any depth (the audit reads those:
+    group_vars write them at the top, the inventory file under its groups and hosts); alias
+    bombs are refused anywhere. A file PyYAML cannot compose is left to
     Ansible, which reports it.
     """
     fichier = FichierYaml(chemin)
@@ -58,7 +59,7 @@ def examiner(chemin: str, texte: str) -> FichierYaml:
             f"{chemin}, ligne {_premier_alias(racine)} : alias YAML qui se déploient en plus de "
             f"{limite} valeurs (« bombe » d'alias ?) : fichier refusé")
         return fichier
-    _parcourir(fichier, racine, "", set())
+    _parcourir(fichier, racine, "", False, set())
     return fichier
 
 
@@ -111,14 +112,14 @@ def _premier_alias(racine: yaml.Node) -> int:
     return min(lignes[1:] or lignes)
 
 
-def _parcourir(fichier: FichierYaml, noeud: yaml.Node, chemin: str, vus: set[int]) -> None:
-    """Duplicate keys under telesante_* keys, each node once."""
+def _parcourir(fichier: FichierYaml, noeud: yaml.Node, chemin: str, surveille: bool, vus: set[int]) -> None:
+    """Duplicate keys named telesante_* or under such a key (surveille), each node once."""
     if id(noeud) in vus:
         return
     vus.add(id(noeud))
     if isinstance(noeud, yaml.SequenceNode):
         for index, enfant in enumerate(noeud.value):
-            _parcourir(fichier, enfant, f"{chemin}[{index}]", vus)
+            _parcourir(fichier, enfant, f"{chemin}[{index}]", surveille, vus)
     elif isinstance(noeud, yaml.MappingNode):
         premieres: dict[tuple[str, str], int] = {}
         for noeud_cle, noeud_valeur in noeud.value:
@@ -127,10 +128,10 @@ def _parcourir(fichier: FichierYaml, noeud: yaml.Node, chemin: str, vus: set[int
             nom = f"{chemin}.{noeud_cle.value}" if chemin else noeud_cle.value
             ligne = noeud_cle.start_mark.line + 1
             identite = (noeud_cle.tag, noeud_cle.value)
-            if identite in premieres and nom.startswith(PREFIXE):
+            sous_surveillance = surveille or str(noeud_cle.value).startswith(PREFIXE)
+            if identite in premieres and sous_surveillance:
                 fichier.erreurs.append(
                     f"{fichier.chemin}, ligne {ligne} : clé « {nom} » écrite deux fois (aussi ligne "
                     f"{premieres[identite]}) : Ansible ne garderait que la dernière ; n'en gardez qu'une")
             premieres.setdefault(identite, ligne)
-            if nom.startswith(PREFIXE):
-                _parcourir(fichier, noeud_valeur, nom, vus)
+            _parcourir(fichier, noeud_valeur, nom, sous_surveillance, vus)

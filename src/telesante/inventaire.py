@@ -105,7 +105,8 @@ class _Validation:
         borne = f"entier de {minimum} à {maximum}" if maximum is not None else f"entier supérieur ou égal à {minimum}"
         if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < minimum or (
                 maximum is not None and valeur > maximum):
-            self.erreur(valeur, cle, f"valeur invalide « {valeur} » ({borne})", hote=hote)
+            ecrite = str(valeur).lower() if isinstance(valeur, bool) else valeur  # as YAML writes it
+            self.erreur(valeur, cle, f"valeur invalide « {ecrite} » ({borne})", hote=hote)
             return None
         return valeur
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from datetime import date
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from telesante.cli import main
 from telesante.inventaire import ErreurConfiguration, charger_configuration
 from telesante.mac import vm_mac_from_serial
+from tests.conftest import EXEMPLE
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -190,3 +193,125 @@ def test_date_impossible_entre_guillemets_nomme_la_cle(exemple):
     _replace(exemple.parent / "group_vars/all/derogations.yml", "expiration: 2030-06-30", "expiration: '2030-13-01'")
     [erreur] = _erreurs(exemple)
     assert "clé « telesante_derogations[0].expiration » : date invalide « 2030-13-01 »" in erreur
+
+
+def test_cles_nouvelles_lues(exemple):
+    """vide_attendu, telesante_vlan_par_defaut and telesante_age_max_sources_heures reach the model."""
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "    vlans: [210]\n", "    vlans: [210]\n    vide_attendu: true\n")
+    _replace(exemple, "telesante_plateforme: hp_procurve\n", "telesante_plateforme: hp_procurve\n          telesante_vlan_par_defaut: 210\n")
+    (exemple.parent / "group_vars/all/sources.yml").write_text("telesante_age_max_sources_heures: 12\n")
+    config = charger_configuration(exemple)
+    vides = {r.nom: r.vide_attendu for r in config.reseaux}
+    assert vides == {"mission-nord": False, "patients-nord": False, "mission-sud": True, "invites-sud": False}
+    vlans = {e.nom: e.vlan_par_defaut for e in config.equipements}
+    assert vlans["sw-sud-02"] == 210 and vlans["sw-nord-01"] is None
+    assert config.age_max_sources == timedelta(hours=12)
+
+
+def test_age_max_des_sources_par_defaut(exemple):
+    assert charger_configuration(exemple).age_max_sources == timedelta(hours=36)
+
+
+@pytest.mark.parametrize("fichier, ancien, nouveau, cle, extrait", [
+    ("group_vars/all/reseaux.yml", "    vlans: [210]\n", "    vlans: [210]\n    vide_attendu: oui\n",
+     "telesante_reseaux[2].vide_attendu", "true ou false attendu"),
+    ("group_vars/all/reseaux.yml", "    vlans: [210]\n", "    vlans: [210]\n    vide_attendu: 1\n",
+     "telesante_reseaux[2].vide_attendu", "true ou false attendu"),
+    ("hosts.yml", "telesante_plateforme: hp_procurve\n", "telesante_plateforme: hp_procurve\n          telesante_vlan_par_defaut: 0\n",
+     "telesante_vlan_par_defaut", "entier de 1 à 4094"),
+    ("hosts.yml", "telesante_plateforme: hp_procurve\n", "telesante_plateforme: hp_procurve\n          telesante_vlan_par_defaut: 4095\n",
+     "telesante_vlan_par_defaut", "entier de 1 à 4094"),
+    ("hosts.yml", "telesante_plateforme: hp_procurve\n", "telesante_plateforme: hp_procurve\n          telesante_vlan_par_defaut: '210'\n",
+     "telesante_vlan_par_defaut", "entier de 1 à 4094"),
+    ("hosts.yml", "telesante_plateforme: hp_procurve\n", "telesante_plateforme: hp_procurve\n          telesante_vlan_par_defaut: true\n",
+     "telesante_vlan_par_defaut", "entier de 1 à 4094"),
+    ("group_vars/all/sources.yml", "", "telesante_age_max_sources_heures: 0\n", "telesante_age_max_sources_heures", "entier supérieur"),
+    ("group_vars/all/sources.yml", "", "telesante_age_max_sources_heures: 1.5\n", "telesante_age_max_sources_heures", "entier supérieur"),
+    ("group_vars/all/sources.yml", "", "telesante_age_max_sources_heures: '36'\n", "telesante_age_max_sources_heures", "entier supérieur"),
+    ("group_vars/all/sources.yml", "", "telesante_age_max_sources_heures: [36]\n", "telesante_age_max_sources_heures", "entier supérieur"),
+])
+def test_cles_nouvelles_de_mauvais_type(exemple, fichier, ancien, nouveau, cle, extrait):
+    chemin = exemple.parent / fichier
+    if ancien:
+        _replace(chemin, ancien, nouveau)
+    else:
+        chemin.write_text(nouveau)
+    erreurs = _erreurs(exemple)
+    assert len(erreurs) == 1, erreurs
+    # Ansible cannot tag a boolean with its origin: the host is named instead of the line.
+    ou = "hôte sw-sud-02 :" if nouveau.endswith(": true\n") else f"{chemin}, ligne"
+    assert ou in erreurs[0] and f"clé « {cle} »" in erreurs[0] and extrait in erreurs[0], erreurs[0]
+
+
+def test_age_max_des_sources_different_selon_les_hotes(exemple):
+    (exemple.parent / "group_vars/all/sources.yml").write_text("telesante_age_max_sources_heures: 36\n")
+    (exemple.parent / "group_vars/site_clinique_sud.yml").write_text(
+        "telesante_site: clinique_sud\ntelesante_age_max_sources_heures: 100\n")
+    [erreur] = _erreurs(exemple)
+    assert "telesante_age_max_sources_heures" in erreur and "valeurs différentes selon les hôtes" in erreur
+
+
+@pytest.mark.parametrize("mac", ["64:4E:D7:AA:01:02", "64-4e-d7-aa-01-02", "644e.d7aa.0102", "644ed7-aa0102", "644ed7aa0102"])
+def test_mac_notations_completes_acceptees(exemple, mac):
+    _replace(exemple.parent / "group_vars/all/autorises.yml", "mac: 64:4e:d7:aa:01:02", f"mac: '{mac}'")
+    assert charger_configuration(exemple).autorises["64:4e:d7:aa:01:02"].nom == "imprimante-urgence"
+
+
+@pytest.mark.parametrize("mac", [
+    "64:4e:d7:aa:01:2", "4:4e:d7:aa:01:02", "64:4e:d7:aa:01", "64:4e-d7:aa:01:02", "64:4e:d7:aa:01:02 ",
+    " 64:4e:d7:aa:01:02", "64 4e d7 aa 01 02", "64:4e:d7:aa:01:02:03", "644e.d7aa.010", "64:4e:d7:aa:01:0g",
+    "64::4e:d7:aa:01:02", "64:4e:d7:aa:01:02\x00", "644ed7aa010",
+])
+def test_mac_tordue_refusee(exemple, mac):
+    """netaddr pads « 64:4e:d7:aa:01:2 » into …:02 and takes odd separators: the inventory wants six full bytes."""
+    _replace(exemple.parent / "group_vars/all/autorises.yml", "mac: 64:4e:d7:aa:01:02", f"mac: {json.dumps(mac)}")
+    [erreur] = _erreurs(exemple)
+    assert "telesante_equipements_autorises[2].mac" in erreur and "adresse MAC invalide" in erreur, erreur
+
+
+@pytest.mark.parametrize("date_", ["2026-W52", "20261231", "'20261231'", "2026-W52-1", "2026-365", "'2026-12-31T00:00'",
+                                   "2026-12-31 00:00:00", "'2026-12-31 '", "'２０２６-１２-３１'"])
+def test_date_autre_que_aaaa_mm_jj_refusee(exemple, date_):
+    _replace(exemple.parent / "group_vars/all/derogations.yml", "expiration: 2030-06-30", f"expiration: {date_}")
+    [erreur] = _erreurs(exemple)
+    assert "telesante_derogations[0].expiration" in erreur and "date invalide" in erreur, erreur
+
+
+def test_bombe_d_alias_refusee_en_moins_d_une_seconde(exemple):
+    """A few hundred bytes of nested aliases grew Ansible without end (1,5 Go in 3,5 min)."""
+    lignes = ['telesante_signatures_locales:', '  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for precedent, lettre in zip("abcdefgh", "bcdefghi"):
+        lignes.append(f"  {lettre}: &{lettre} [" + ", ".join([f"*{precedent}"] * 9) + "]")
+    bombe = exemple.parent / "group_vars/all/bombe.yml"
+    bombe.write_text("\n".join(lignes) + "\n")
+    assert bombe.stat().st_size < 700
+    charger_configuration(EXEMPLE / "hosts.yml")  # ansible-core imported and warm: only the refusal is timed
+    debut = time.monotonic()
+    [erreur] = _erreurs(exemple)
+    assert time.monotonic() - debut < 1.0
+    assert f"{bombe}, ligne 2 : alias YAML qui se déploient en plus de 100 000 valeurs" in erreur
+
+
+def test_alias_recursif_refuse(exemple):
+    (exemple.parent / "group_vars/all/boucle.yml").write_text("telesante_signatures: &boucle [*boucle]\n")
+    [erreur] = _erreurs(exemple)
+    assert "boucle.yml" in erreur and "alias YAML" in erreur
+
+
+def test_alias_raisonnables_acceptes(exemple):
+    """Reusing a block with an alias is ordinary YAML: a few reuses are not a bomb."""
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "  - nom: mission-sud\n    site: clinique_sud\n",
+             "  - nom: mission-sud\n    site: &sud clinique_sud\n")
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "  - nom: invites-sud\n    site: clinique_sud\n",
+             "  - nom: invites-sud\n    site: *sud\n")
+    assert {r.site for r in charger_configuration(exemple).reseaux} == {"hopital_nord", "clinique_sud"}
+
+
+def test_cle_en_double_dans_le_fichier_d_hotes(exemple, capsys):
+    """A host's telesante_* variable written twice in hosts.yml: refused before Ansible warns in English."""
+    _replace(exemple, "telesante_plateforme: hp_procurve\n",
+             "telesante_plateforme: hp_procurve\n          telesante_plateforme: cisco_ios\n")
+    [erreur] = _erreurs(exemple)
+    assert erreur.startswith(f"{exemple}, ligne 32 : clé « all.children.commutateurs.hosts.sw-sud-02.telesante_plateforme » "
+                             "écrite deux fois (aussi ligne 31)"), erreur
+    assert "duplicate" not in capsys.readouterr().err.lower()
