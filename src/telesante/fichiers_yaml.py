@@ -34,13 +34,13 @@ class FichierYaml:
     erreurs: list[str] = field(default_factory=list)
 
 
-def examiner(chemin: str, texte: str) -> FichierYaml:
+def examiner(chemin: str, texte: str, variables: bool = True) -> FichierYaml:
     """Compose one YAML file and report alias bombs and duplicate keys.
 
     Duplicate keys are refused under a telesante_* key, at any depth (the audit reads those:
     group_vars write them at the top, the inventory file under its groups and hosts); alias
-    bombs are refused anywhere. A file PyYAML cannot compose is left to
-    Ansible, which reports it.
+    bombs are refused anywhere. A file of variables (group_vars, host_vars) must be a mapping
+    of variables, or empty. A file PyYAML cannot compose is left to Ansible, which reports it.
     """
     fichier = FichierYaml(chemin)
     try:
@@ -48,6 +48,10 @@ def examiner(chemin: str, texte: str) -> FichierYaml:
     except (yaml.YAMLError, RecursionError, ValueError):
         return fichier
     if not isinstance(racine, yaml.MappingNode):
+        if variables and racine is not None and not (isinstance(racine, yaml.ScalarNode) and racine.value == ""):
+            fichier.erreurs.append(
+                f"{chemin}, ligne {racine.start_mark.line + 1} : un fichier de variables doit être un "
+                "dictionnaire (nom_de_variable: valeur), pas une liste ni un texte seul")
         return fichier
     for noeud_cle, noeud_valeur in racine.value:
         if isinstance(noeud_cle, yaml.ScalarNode):
@@ -60,6 +64,8 @@ def examiner(chemin: str, texte: str) -> FichierYaml:
             f"{limite} valeurs (« bombe » d'alias ?) : fichier refusé")
         return fichier
     _parcourir(fichier, racine, "", False, set())
+    if not variables:
+        _hotes_et_groupes(fichier, racine)
     return fichier
 
 
@@ -135,3 +141,47 @@ def _parcourir(fichier: FichierYaml, noeud: yaml.Node, chemin: str, surveille: b
                     f"{premieres[identite]}) : Ansible ne garderait que la dernière ; n'en gardez qu'une")
             premieres.setdefault(identite, ligne)
             _parcourir(fichier, noeud_valeur, nom, sous_surveillance, vus)
+
+
+def _hotes_et_groupes(fichier: FichierYaml, racine: yaml.MappingNode) -> None:
+    """In a YAML inventory, a telesante_* variable of one host (or group) set in two places.
+
+    A host listed under two groups, each time with its variables, gets the last one Ansible
+    reads, without a word.
+    """
+    endroits: dict[tuple[str, str, str], set[int]] = {}
+
+    def noter(sorte: str, nom: str, variables: yaml.Node) -> None:
+        if isinstance(variables, yaml.MappingNode):
+            premieres: dict[str, int] = {}  # a key twice in one mapping is told by _parcourir
+            for noeud_cle, _ in variables.value:
+                if isinstance(noeud_cle, yaml.ScalarNode) and noeud_cle.value.startswith(PREFIXE):
+                    premieres.setdefault(noeud_cle.value, noeud_cle.start_mark.line + 1)
+            for cle, ligne in premieres.items():
+                endroits.setdefault((sorte, nom, cle), set()).add(ligne)
+
+    vus: set[int] = set()
+    pile = [(n.value, v) for n, v in racine.value if isinstance(n, yaml.ScalarNode)]
+    while pile:
+        groupe, noeud = pile.pop()
+        if not isinstance(noeud, yaml.MappingNode) or id(noeud) in vus:
+            continue
+        vus.add(id(noeud))
+        for noeud_cle, valeur in noeud.value:
+            if not isinstance(noeud_cle, yaml.ScalarNode) or not isinstance(valeur, yaml.MappingNode):
+                continue
+            if noeud_cle.value == "vars":
+                noter("le groupe", groupe, valeur)
+            elif noeud_cle.value in ("hosts", "children"):
+                for nom, sous_noeud in valeur.value:
+                    if isinstance(nom, yaml.ScalarNode):
+                        if noeud_cle.value == "hosts":
+                            noter("l'hôte", nom.value, sous_noeud)
+                        else:
+                            pile.append((nom.value, sous_noeud))
+    for (sorte, nom, cle), lignes in endroits.items():
+        if len(lignes) > 1:
+            fichier.erreurs.append(
+                f"{fichier.chemin}, ligne {max(lignes)} : clé « {cle} » : définie plusieurs fois pour {sorte} "
+                f"« {nom} » (lignes {', '.join(map(str, sorted(lignes)))}) : Ansible ne garderait que la dernière "
+                "lue ; n'en gardez qu'une")

@@ -28,6 +28,9 @@ CLES_RESEAU = ("nom", "site", "type", "sous_reseaux", "vlans", "vide_attendu")
 CLES_AUTORISE = ("mac", "nom", "type")
 CLES_DEROGATION = ("mac", "justification", "expiration")
 AGE_MAX_SOURCES_HEURES = 36
+# A device's variables that must be texts when present (a list there would become a path « ['a'] »).
+TEXTES_EQUIPEMENT = ("telesante_site", "telesante_captures", "telesante_fichier", "ansible_host", "ansible_user",
+                     "ansible_ssh_private_key_file")
 # Notations of a complete MAC address accepted in the inventory (netaddr alone would pad
 # « aa:bb:cc:dd:ee:f » into …:0f, and accept mixed separators).
 MAC_COMPLETE = re.compile(
@@ -67,12 +70,19 @@ class _Validation:
             return None
         return str(valeur).strip()
 
-    def mac(self, valeur, cle: str) -> str | None:
+    def mac(self, valeur, cle: str, conteneur=None, hote: str | None = None) -> str | None:
+        """A complete unicast MAC address, in canonical form; None (and an error) otherwise."""
+        if valeur is None:
+            self.erreur(conteneur, cle, "adresse MAC obligatoire manquante", hote=hote)
+            return None
         if isinstance(valeur, int) and not isinstance(valeur, bool):
             # YAML 1.1 reads 10:59:32:33:44:55 as a base-60 number.
             self.erreur(valeur, cle, "MAC lue comme un nombre par YAML : mettez-la entre guillemets")
             return None
-        if isinstance(valeur, str) and not MAC_COMPLETE.fullmatch(valeur):
+        if not isinstance(valeur, str):
+            self.erreur(valeur, cle, f"adresse MAC attendue (texte), pas {_type(valeur)}", hote=hote)
+            return None
+        if not MAC_COMPLETE.fullmatch(valeur):
             self.erreur(valeur, cle, f"adresse MAC invalide « {valeur} » (attendu : six octets complets, "
                                      "ex. aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff ou aabb.ccdd.eeff)")
             return None
@@ -145,7 +155,7 @@ def _ansible_inventory(chemin: Path, fichier_vault: Path | None):
         context.secrets = secrets
     if chemin.is_file():
         # Before Ansible parses it: its duplicate keys would only be an English warning.
-        _examiner_fichiers(loader, [str(chemin)], {})
+        _examiner_fichiers(loader, [str(chemin)], {}, variables=False)
     try:
         inventory = InventoryManager(loader=loader, sources=[str(chemin)])
     except AnsibleError as exc:
@@ -167,7 +177,7 @@ def _fichiers_de_variables(loader, inventory, racine: Path) -> dict[str, list[st
     return par_entite
 
 
-def _examiner_fichiers(loader, fichiers: list[str], par_entite: dict[str, list[str]]) -> None:
+def _examiner_fichiers(loader, fichiers: list[str], par_entite: dict[str, list[str]], variables: bool = True) -> None:
     """Refuse alias bombs, duplicate keys, malformed dates and a telesante_* variable set by two files of one level."""
     from ansible.errors import AnsibleError
     from ansible.parsing.vault import is_encrypted
@@ -188,7 +198,7 @@ def _examiner_fichiers(loader, fichiers: list[str], par_entite: dict[str, list[s
             continue
         except AnsibleError:
             continue  # Vault without its password: Ansible says so when it reads the file
-        examines[fichier] = examiner(affiche, texte)
+        examines[fichier] = examiner(affiche, texte, variables)
         erreurs.extend(examines[fichier].erreurs)
     for entite, trouves in par_entite.items():
         vues: dict[str, list[str]] = {}
@@ -406,49 +416,65 @@ def _sites_sans_equipement(check: _Validation, reseaux: list[Reseau], declaratio
 def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equipement | None:
     plateforme = values["telesante_plateforme"]
     if not isinstance(plateforme, str) or plateforme not in PLATEFORMES:
-        decrite = f"« {plateforme} »" if isinstance(plateforme, str) else f"de type {_type(plateforme)} (texte attendu)"
+        decrite = f"« {plateforme} » inconnue" if isinstance(plateforme, str) else f"attendue en texte, pas {_type(plateforme)},"
         check.erreur(
             plateforme,
             "telesante_plateforme",
-            f"plateforme {decrite} inconnue pour {nom} (connues : {', '.join(sorted(PLATEFORMES))})",
+            f"plateforme {decrite} pour {nom} (connues : {', '.join(sorted(PLATEFORMES))})",
             hote=nom,
         )
         return None
     site = values.get("telesante_site")
-    if not isinstance(site, str) or not site:
-        check.erreur(values.get("telesante_plateforme"), "telesante_site", f"site manquant pour {nom}", hote=nom)
+    if site is None or (isinstance(site, str) and not site.strip()):
+        check.erreur(plateforme, "telesante_site", f"site manquant pour {nom}", hote=nom)
         return None
-    captures = values.get("telesante_captures", f"captures/{nom}")
+    textes = {cle: _texte_equipement(check, nom, values, cle) for cle in TEXTES_EQUIPEMENT}
+    if None in (textes["telesante_site"], textes["telesante_captures"]):
+        return None
     port = values.get("ansible_port", 22)
-    try:
+    if isinstance(port, str) and port.strip().isdigit():
         port = int(port)
-    except (TypeError, ValueError):
-        check.erreur(port, "ansible_port", f"port SSH invalide « {port} »", hote=nom)
-        port = 22
+    port = check.entier(port, "ansible_port", 1, 65535, hote=nom) or 22
+    captures = textes["telesante_captures"] or f"captures/{nom}"
     return Equipement(
         nom=nom,
         plateforme=plateforme,
-        site=site,
-        adresse=values.get("ansible_host"),
+        site=textes["telesante_site"],
+        adresse=textes["ansible_host"],
         port_ssh=port,
-        utilisateur=values.get("ansible_user"),
-        cle_privee=values.get("ansible_ssh_private_key_file"),
+        utilisateur=textes["ansible_user"],
+        cle_privee=textes["ansible_ssh_private_key_file"],
         mot_de_passe=values.get("ansible_password"),
-        captures=(racine / str(captures)) if captures else None,
-        chemin_fichier=values.get("telesante_fichier", CHEMINS_PAR_DEFAUT.get(plateforme)),
+        captures=racine / captures,
+        chemin_fichier=textes["telesante_fichier"] or CHEMINS_PAR_DEFAUT.get(plateforme),
         ports_liaison=frozenset(str(p) for p in check.liste(values.get("telesante_ports_liaison"), "telesante_ports_liaison")),
         vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
             values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),
     )
 
 
+def _texte_equipement(check: _Validation, nom: str, values: dict, cle: str) -> str | None:
+    """An optional text variable of a device: "" when absent, None (and an error) when not a text."""
+    valeur = values.get(cle)
+    if valeur is None:
+        return ""
+    if isinstance(valeur, bool) or not isinstance(valeur, (str, int)):
+        check.erreur(valeur, cle, f"texte attendu, pas {_type(valeur)}", hote=nom)
+        return None
+    return str(valeur).strip()
+
+
 def _type(valeur) -> str:
     """The YAML name of a value's type, for messages."""
+    if valeur is None:
+        return "une valeur vide"
     if isinstance(valeur, dict):
-        return "dictionnaire"
+        return "un dictionnaire"
     if isinstance(valeur, list):
-        return "liste"
-    return "nombre" if isinstance(valeur, (int, float)) else type(valeur).__name__
+        return "une liste"
+    if isinstance(valeur, bool):
+        return "un booléen"
+    return "un nombre" if isinstance(valeur, (int, float)) else "une valeur de type " + type(valeur).__name__
 
 
 def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
@@ -456,7 +482,7 @@ def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
     for index, item in enumerate(_merged_list(check, per_host, "telesante_equipements_autorises", "mac")):
         where = f"telesante_equipements_autorises[{index}]"
         check.cles_connues(item, where, CLES_AUTORISE)
-        mac = check.mac(item.get("mac"), f"{where}.mac")
+        mac = check.mac(item.get("mac"), f"{where}.mac", item)
         nom = check.texte(item, "nom", where)
         type_ = check.texte(item, "type", where, obligatoire=False) or "autre"
         if mac and nom:
@@ -465,13 +491,13 @@ def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
         if "telesante_numero_serie" not in values and "telesante_macs_poste" not in values:
             continue
         for j, raw in enumerate(check.liste(values.get("telesante_macs_poste"), "telesante_macs_poste")):
-            mac = check.mac(raw, f"telesante_macs_poste[{j}]")
+            mac = check.mac(raw, f"telesante_macs_poste[{j}]", hote=host)
             if mac:
                 declared.append((raw, "telesante_macs_poste", Autorise(mac, host, "poste DSQ", f"poste {host}")))
         vm_mac = values.get("telesante_mac_vm")
         serial = values.get("telesante_numero_serie")
         if vm_mac is not None:
-            mac = check.mac(vm_mac, "telesante_mac_vm")
+            mac = check.mac(vm_mac, "telesante_mac_vm", hote=host)
         elif isinstance(serial, str) and serial.strip():
             mac = vm_mac_from_serial(serial)
         else:
@@ -511,7 +537,7 @@ def _derogations(check: _Validation, per_host: dict) -> dict[str, Derogation]:
     for index, item in enumerate(_merged_list(check, per_host, "telesante_derogations", "mac")):
         where = f"telesante_derogations[{index}]"
         check.cles_connues(item, where, CLES_DEROGATION)
-        mac = check.mac(item.get("mac"), f"{where}.mac")
+        mac = check.mac(item.get("mac"), f"{where}.mac", item)
         justification = check.texte(item, "justification", where)
         if "expiration" not in item:
             check.erreur(item, f"{where}.expiration", "date d'expiration obligatoire (AAAA-MM-JJ)")
@@ -526,12 +552,17 @@ def _globales(check: _Validation, per_host: dict, racine: Path):
     signatures = _merged_list(check, per_host, "telesante_signatures", "nom")
     interdites = None
     hotes_connus = None
-    for values in per_host.values():
+    for host, values in per_host.items():
         if "telesante_categories_interdites" in values:
             raw = check.liste(values["telesante_categories_interdites"], "telesante_categories_interdites")
-            interdites = frozenset(str(c) for c in raw)
-        if values.get("telesante_fichier_hotes_connus"):
-            hotes_connus = racine / str(values["telesante_fichier_hotes_connus"])
+            for j, categorie in enumerate(raw):
+                if not isinstance(categorie, str):
+                    check.erreur(categorie, f"telesante_categories_interdites[{j}]",
+                                 f"nom de catégorie attendu (texte), pas {_type(categorie)}", hote=host)
+            interdites = frozenset(c for c in raw if isinstance(c, str))
+        fichier = _texte_equipement(check, host, values, "telesante_fichier_hotes_connus")
+        if fichier:
+            hotes_connus = racine / fichier
     return signatures, interdites, hotes_connus
 
 

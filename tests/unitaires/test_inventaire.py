@@ -315,3 +315,37 @@ def test_cle_en_double_dans_le_fichier_d_hotes(exemple, capsys):
     assert erreur.startswith(f"{exemple}, ligne 32 : clé « all.children.commutateurs.hosts.sw-sud-02.telesante_plateforme » "
                              "écrite deux fois (aussi ligne 31)"), erreur
     assert "duplicate" not in capsys.readouterr().err.lower()
+
+
+@pytest.mark.parametrize("ancien, nouveau, cle, extrait", [
+    ("ansible_host: 192.0.2.21", "telesante_captures: [a, b]", "telesante_captures", "texte attendu, pas une liste"),
+    ("ansible_host: 192.0.2.21", "ansible_host: {ip: 192.0.2.21}", "ansible_host", "texte attendu, pas un dictionnaire"),
+    ("ansible_host: 192.0.2.12", "telesante_fichier: [/var/lib/misc/dnsmasq.leases]", "telesante_fichier", "texte attendu"),
+    ("ansible_host: 192.0.2.21", "ansible_port: 70000", "ansible_port", "entier de 1 à 65535"),
+    ("ansible_host: 192.0.2.21", "ansible_port: 0", "ansible_port", "entier de 1 à 65535"),
+    ("telesante_plateforme: hp_procurve", "telesante_plateforme:", "telesante_plateforme", "pas une valeur vide"),
+    ('telesante_macs_poste: ["60:fd:a6:10:20:30"]', "telesante_macs_poste: [null]", "telesante_macs_poste[0]",
+     "adresse MAC obligatoire manquante"),
+])
+def test_variable_d_equipement_de_mauvais_type(exemple, ancien, nouveau, cle, extrait):
+    """A list or a number where a text is expected became a path « ['a', 'b'] » or a port out of range."""
+    _replace(exemple, ancien, nouveau)
+    [erreur] = _erreurs(exemple)
+    assert f"clé « {cle} »" in erreur and extrait in erreur, erreur
+
+
+def test_variable_globale_de_mauvais_type(exemple):
+    (exemple.parent / "group_vars/all/locaux.yml").write_text(
+        "telesante_fichier_hotes_connus: [a]\ntelesante_categories_interdites: [{a: 1}]\n")
+    erreurs = _erreurs(exemple)
+    assert len(erreurs) == 2, erreurs  # said once, not once per host
+    texte = "\n".join(erreurs)
+    assert "locaux.yml, ligne 1 : clé « telesante_fichier_hotes_connus » : texte attendu, pas une liste" in texte
+    assert "locaux.yml, ligne 2 : clé « telesante_categories_interdites[0] » : nom de catégorie attendu" in texte
+
+
+def test_fichier_de_variables_vide_accepte(exemple):
+    """An empty group_vars file (or one with only comments) is ordinary: nothing to refuse."""
+    (exemple.parent / "group_vars/all/vide.yml").write_text("---\n# à remplir\n")
+    (exemple.parent / "group_vars/all/rien.yml").write_bytes(b"")
+    assert len(charger_configuration(exemple).reseaux) == 4
