@@ -8,6 +8,7 @@ naming the file, the line and the key.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 from pathlib import Path
@@ -163,10 +164,17 @@ def _ansible_inventory(chemin: Path, fichier_vault: Path | None):
     return loader, inventory, VariableManager(loader=loader, inventory=inventory)
 
 
-def _fichiers_de_variables(loader, inventory, racine: Path) -> dict[str, list[str]]:
-    """The group_vars/host_vars files Ansible reads for each group and host, as its host_group_vars plugin finds them."""
+def _fichiers_de_variables(loader, inventory, racine: Path) -> tuple[dict[str, list[str]], dict[str, tuple[str, list[str]]]]:
+    """The group_vars/host_vars files Ansible reads for each group and host, as its host_group_vars plugin finds them.
+
+    Also those it skips: of group_vars/all/, all.yml, all.yaml, all.json, Ansible reads only the
+    first that exists.
+    """
+    from ansible import constants
+
     base = os.path.realpath(racine)
     par_entite: dict[str, list[str]] = {}
+    ignores: dict[str, tuple[str, list[str]]] = {}
     entites = [("group_vars", g) for g in inventory.groups.values()] + [("host_vars", h) for h in inventory.get_hosts()]
     for sous_dossier, entite in entites:
         dossier = os.path.join(base, sous_dossier)
@@ -174,22 +182,29 @@ def _fichiers_de_variables(loader, inventory, racine: Path) -> dict[str, list[st
             trouves = loader.find_vars_files(dossier, entite.name)
             if trouves:
                 par_entite[f"{sous_dossier}/{entite.name}"] = trouves
-    return par_entite
+            candidats = [os.path.join(dossier, entite.name + ext) for ext in ["", *constants.YAML_FILENAME_EXTENSIONS]]
+            existants = [c for c in candidats if os.path.exists(c)]
+            if len(existants) > 1:
+                ignores[f"{sous_dossier}/{entite.name}"] = (existants[0], [c for c in existants[1:] if os.path.isfile(c)])
+    return par_entite, ignores
 
 
-def _examiner_fichiers(loader, fichiers: list[str], par_entite: dict[str, list[str]], variables: bool = True) -> None:
-    """Refuse alias bombs, duplicate keys, malformed dates and a telesante_* variable set by two files of one level."""
+def _examiner_fichiers(loader, fichiers: list[str], par_entite: dict[str, list[str]], variables: bool = True,
+                       ignores: dict[str, tuple[str, list[str]]] | None = None) -> None:
+    """Refuse alias bombs, duplicate keys, a telesante_* variable set by two files of one level or by a file Ansible skips."""
     from ansible.errors import AnsibleError
     from ansible.parsing.vault import is_encrypted
 
     erreurs: list[str] = []
     examines: dict[str, FichierYaml] = {}
-    for fichier in fichiers:
+    ignores = ignores or {}
+    for fichier in [*fichiers, *(f for _, sautes in ignores.values() for f in sautes)]:
         affiche = chemin_affiche(fichier)
         try:
             octets = Path(fichier).read_bytes()
         except OSError as exc:
-            erreurs.append(f"{affiche} : fichier illisible ({exc.strerror})")
+            raison = {errno.EACCES: "permission refusée", errno.EISDIR: "c'est un dossier"}.get(exc.errno, exc.strerror)
+            erreurs.append(f"{affiche} : fichier illisible ({raison})")
             continue
         try:
             texte = str(loader.get_text_file_contents(fichier)) if is_encrypted(octets) else octets.decode("utf-8")
@@ -200,6 +215,13 @@ def _examiner_fichiers(loader, fichiers: list[str], par_entite: dict[str, list[s
             continue  # Vault without its password: Ansible says so when it reads the file
         examines[fichier] = examiner(affiche, texte, variables)
         erreurs.extend(examines[fichier].erreurs)
+    for entite, (premier, sautes) in ignores.items():
+        for fichier in sautes:
+            cles = [c for c in examines.get(fichier, FichierYaml(fichier)).cles if c.startswith("telesante_")]
+            if cles:
+                erreurs.append(
+                    f"{chemin_affiche(fichier)} : fichier jamais lu par Ansible, qui ne lit pour {entite} que "
+                    f"{chemin_affiche(premier)} : ses variables ({', '.join(cles)}) seraient ignorées ; déplacez-les")
     for entite, trouves in par_entite.items():
         vues: dict[str, list[str]] = {}
         for fichier in trouves:
@@ -257,9 +279,9 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     if not hosts:
         raise ErreurConfiguration([f"{chemin} : l'inventaire ne déclare aucun hôte (ou n'a pas pu être lu)"])
     racine = chemin if chemin.is_dir() else chemin.parent
-    par_entite = _fichiers_de_variables(loader, inventory, racine)
+    par_entite, ignores = _fichiers_de_variables(loader, inventory, racine)
     fichiers_lus = list(dict.fromkeys(f for trouves in par_entite.values() for f in trouves))
-    _examiner_fichiers(loader, fichiers_lus, par_entite)
+    _examiner_fichiers(loader, fichiers_lus, par_entite, ignores=ignores)
     if chemin.is_file():
         fichiers_lus.insert(0, str(chemin))
     check = _Validation(chemin)
