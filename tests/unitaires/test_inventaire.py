@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -12,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from telesante.audit import auditer
 from telesante.cli import main
+from telesante.collecte.captures import collecter_captures
 from telesante.inventaire import ErreurConfiguration, charger_configuration
 from telesante.mac import vm_mac_from_serial
 from tests.conftest import EXEMPLE
@@ -349,3 +353,57 @@ def test_fichier_de_variables_vide_accepte(exemple):
     (exemple.parent / "group_vars/all/vide.yml").write_text("---\n# à remplir\n")
     (exemple.parent / "group_vars/all/rien.yml").write_bytes(b"")
     assert len(charger_configuration(exemple).reseaux) == 4
+
+
+# Every line that writes a telesante_* variable, or a key of an entry of one.
+LIGNE_DE_CLE = re.compile(
+    r"(\s*(?:-\s+)?)(telesante_\w+|nom|site|type|sous_reseaux|vlans|vide_attendu|mac|justification|expiration)(:.*)", re.S)
+
+
+def _code_d_audit(hosts: Path) -> int:
+    try:
+        config = charger_configuration(hosts)
+    except ErreurConfiguration:
+        return 3
+    return auditer(config, collecter_captures, mode="captures", aujourd_hui=date(2026, 11, 21)).code_sortie
+
+
+def test_aucune_faute_d_inventaire_ne_rend_conforme(tmp_path):
+    """Removing or misspelling any one telesante_* key, or removing any vars file, never gives code 0.
+
+    The base is the demo inventory without its incomplete switch: its audit finds consumer
+    devices on a mission network (code 1), so a mutation that lost them would show.
+    """
+    reference = tmp_path / "reference"
+    shutil.copytree(EXEMPLE, reference)
+    hosts = reference / "hosts.yml"
+    _replace(hosts, "        sw-sud-02:\n          ansible_host: 192.0.2.22\n          telesante_plateforme: hp_procurve\n"
+                    "          telesante_ports_liaison: [Trk1]\n", "")
+    _replace(hosts, "        sw-sud-02:\n", "")
+    assert _code_d_audit(hosts) == 1
+
+    mutations = []
+    for fichier in sorted(reference.rglob("*.yml")):
+        relatif = fichier.relative_to(reference)
+        if relatif.parts[0] == "group_vars":
+            mutations.append((f"{relatif} retiré", relatif, None))
+        lignes = fichier.read_text().splitlines(keepends=True)
+        for i, ligne in enumerate(lignes):
+            if (trouve := LIGNE_DE_CLE.fullmatch(ligne)):
+                debut, cle, fin = trouve.groups()
+                mutations.append((f"{relatif}:{i + 1} retirée", relatif, lignes[:i] + lignes[i + 1:]))
+                mutations.append((f"{relatif}:{i + 1} « {cle} » mal écrite", relatif,
+                                  lignes[:i] + [debut + cle[:-1] + fin] + lignes[i + 1:]))
+    assert len(mutations) > 100
+    conformes = []
+    for n, (nom, relatif, lignes) in enumerate(mutations):
+        copie = tmp_path / f"m{n}"
+        shutil.copytree(reference, copie)
+        if lignes is None:
+            (copie / relatif).unlink()
+        else:
+            (copie / relatif).write_text("".join(lignes))
+        if _code_d_audit(copie / "hosts.yml") == 0:
+            conformes.append(nom)
+        shutil.rmtree(copie)
+    assert not conformes, f"code 0 (conforme) après : {conformes}"
