@@ -243,6 +243,7 @@ def _host_vars(loader, variables, host) -> dict:
     from ansible.template import Templar
 
     key = None
+    values: dict = {}
     try:
         values = variables.get_vars(host=host, include_hostvars=False)
         templar = Templar(loader=loader, variables=values)
@@ -253,11 +254,11 @@ def _host_vars(loader, variables, host) -> dict:
         return templated
     except AnsibleError as exc:
         where = origine_erreur(exc) or f"hôte {host.name}"
-        if key is not None and SECRET.search(key):
-            # Ansible's message quotes the faulty template, that is part of the secret.
+        if key is not None and (SECRET.search(key) or _cite_un_secret(exc.message, values)):
+            # Ansible's message quotes the faulty template: part of the secret, or of one it refers to.
             raise ErreurConfiguration([
                 f"{where} : variable « {key} » de l'hôte {host.name} : gabarit Jinja en erreur (syntaxe ou variable "
-                "indéfinie ; valeur secrète, non citée) ; un secret qui contient « {{ », « {% » ou « {# » s'écrit "
+                "indéfinie ; détail non cité : il citerait un secret) ; un secret qui contient « {{ », « {% » ou « {# » s'écrit "
                 "avec l'étiquette !unsafe (ex. ansible_password: !unsafe 'mot{%passe')"]) from exc
         detail = " ".join(exc.message.split()).replace("YAML parsing failed:", "YAML illisible :")
         if any(date_error in detail for date_error in ("month must be in", "day is out of range", "year ")):
@@ -267,6 +268,20 @@ def _host_vars(loader, variables, host) -> dict:
         if "vault" in detail.lower():
             detail += " (fournir --fichier-mot-de-passe-vault ou ANSIBLE_VAULT_PASSWORD_FILE)"
         raise ErreurConfiguration([f"{where} : variables illisibles : {detail}"]) from exc
+
+
+def _cite_un_secret(message: str, values: dict) -> bool:
+    """True when a word of an Ansible message appears in the raw value of a secret variable (vault_*, *password*...)."""
+    mots = set(re.findall(r"\w{3,}", message))
+    for nom, valeur in values.items():
+        if SECRET.search(nom) or nom.startswith("vault_"):
+            try:
+                brut = str(valeur)
+            except Exception:  # an undecryptable !vault value: nothing of it can be quoted
+                continue
+            if any(mot in brut for mot in mots):
+                return True
+    return False
 
 
 def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Configuration:
@@ -390,7 +405,7 @@ def _memes_sous_reseaux(check: _Validation, reseaux: list[Reseau], declarations:
     premiers: dict[IPNetwork, tuple[Reseau, str]] = {}
     for reseau in reseaux:
         item, where = declarations[reseau.nom]
-        for j, network in enumerate(reseau.sous_reseaux):
+        for network in reseau.sous_reseaux:
             if network in premiers:
                 autre, ou = premiers[network]
                 check.erreur(
@@ -450,40 +465,36 @@ def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equ
     if site is None or (isinstance(site, str) and not site.strip()):
         check.erreur(plateforme, "telesante_site", f"site manquant pour {nom}", hote=nom)
         return None
-    textes = {cle: _texte_equipement(check, nom, values, cle) for cle in TEXTES_EQUIPEMENT}
-    if None in (textes["telesante_site"], textes["telesante_captures"]):
+    if not all([_texte_ou_absent(check, values.get(cle), cle, nom) for cle in TEXTES_EQUIPEMENT]):
         return None
+    texte = {cle: None if values.get(cle) is None else str(values[cle]).strip() for cle in TEXTES_EQUIPEMENT}
     port = values.get("ansible_port", 22)
     if isinstance(port, str) and port.strip().isdigit():
         port = int(port)
     port = check.entier(port, "ansible_port", 1, 65535, hote=nom) or 22
-    captures = textes["telesante_captures"] or f"captures/{nom}"
     return Equipement(
         nom=nom,
         plateforme=plateforme,
-        site=textes["telesante_site"],
-        adresse=textes["ansible_host"],
+        site=texte["telesante_site"],
+        adresse=texte["ansible_host"],
         port_ssh=port,
-        utilisateur=textes["ansible_user"],
-        cle_privee=textes["ansible_ssh_private_key_file"],
+        utilisateur=texte["ansible_user"],
+        cle_privee=texte["ansible_ssh_private_key_file"],
         mot_de_passe=values.get("ansible_password"),
-        captures=racine / captures,
-        chemin_fichier=textes["telesante_fichier"] or CHEMINS_PAR_DEFAUT.get(plateforme),
+        captures=racine / (texte["telesante_captures"] or f"captures/{nom}"),
+        chemin_fichier=texte["telesante_fichier"] or CHEMINS_PAR_DEFAUT.get(plateforme),
         ports_liaison=frozenset(str(p) for p in check.liste(values.get("telesante_ports_liaison"), "telesante_ports_liaison")),
         vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
             values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),
     )
 
 
-def _texte_equipement(check: _Validation, nom: str, values: dict, cle: str) -> str | None:
-    """An optional text variable of a device: "" when absent, None (and an error) when not a text."""
-    valeur = values.get(cle)
-    if valeur is None:
-        return ""
-    if isinstance(valeur, bool) or not isinstance(valeur, (str, int)):
-        check.erreur(valeur, cle, f"texte attendu, pas {_type(valeur)}", hote=nom)
-        return None
-    return str(valeur).strip()
+def _texte_ou_absent(check: _Validation, valeur, cle: str, hote: str) -> bool:
+    """True when an optional text variable is absent or a text (a number is taken as its text)."""
+    if valeur is not None and (isinstance(valeur, bool) or not isinstance(valeur, (str, int))):
+        check.erreur(valeur, cle, f"texte attendu, pas {_type(valeur)}", hote=hote)
+        return False
+    return True
 
 
 def _type(valeur) -> str:
@@ -582,9 +593,9 @@ def _globales(check: _Validation, per_host: dict, racine: Path):
                     check.erreur(categorie, f"telesante_categories_interdites[{j}]",
                                  f"nom de catégorie attendu (texte), pas {_type(categorie)}", hote=host)
             interdites = frozenset(c for c in raw if isinstance(c, str))
-        fichier = _texte_equipement(check, host, values, "telesante_fichier_hotes_connus")
-        if fichier:
-            hotes_connus = racine / fichier
+        fichier = values.get("telesante_fichier_hotes_connus")
+        if fichier and _texte_ou_absent(check, fichier, "telesante_fichier_hotes_connus", host):
+            hotes_connus = racine / str(fichier).strip()
     return signatures, interdites, hotes_connus
 
 
