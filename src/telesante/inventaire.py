@@ -11,6 +11,7 @@ import datetime as dt
 import errno
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 from netaddr import AddrFormatError, IPNetwork, IPSet
@@ -42,11 +43,20 @@ SECRET = re.compile(r"pass|mot_de_passe|secret|cle|key|communaute|community|toke
 
 
 class ErreurConfiguration(Exception):
-    """The inventory is not usable; carries every problem found."""
+    """The inventory is not usable; carries every problem found (control characters made visible)."""
 
     def __init__(self, erreurs: list[str]):
+        erreurs = [_inerte(e) for e in erreurs]
         super().__init__("\n".join(erreurs))
         self.erreurs = erreurs
+
+
+def _inerte(texte: str) -> str:
+    """Control characters (ESC, NUL...) and bidirectional overrides quoted from a file, shown as \\x1b and kept inert."""
+    return "".join(
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        if unicodedata.category(c) == "Cc" or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 else c
+        for c in texte)
 
 
 class _Validation:

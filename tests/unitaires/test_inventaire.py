@@ -407,3 +407,11 @@ def test_aucune_faute_d_inventaire_ne_rend_conforme(tmp_path):
             conformes.append(nom)
         shutil.rmtree(copie)
     assert not conformes, f"code 0 (conforme) après : {conformes}"
+
+
+def test_caracteres_de_controle_d_une_valeur_rendus_inertes(exemple):
+    """A value quoted in an error cannot clear the admin's screen or rewrite the terminal's title."""
+    _replace(exemple.parent / "group_vars/all/reseaux.yml", "type: mission", 'type: "\\e[2J\\e]0;pirate\\amission\\u202e"')
+    [erreur] = _erreurs(exemple)
+    assert "« \\x1b[2J\\x1b]0;pirate\\x07mission\\u202e » inconnu" in erreur, erreur
+    assert not any(ord(c) < 0x20 or c == "\u202e" for c in erreur)
