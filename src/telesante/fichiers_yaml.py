@@ -53,7 +53,7 @@ def examiner(chemin: str, texte: str, variables: bool = True) -> FichierYaml:
                 f"{chemin}, ligne {racine.start_mark.line + 1} : un fichier de variables doit être un "
                 "dictionnaire (nom_de_variable: valeur), pas une liste ni un texte seul")
         return fichier
-    for noeud_cle, noeud_valeur in racine.value:
+    for noeud_cle, _ in racine.value:
         if isinstance(noeud_cle, yaml.ScalarNode):
             fichier.cles.setdefault(noeud_cle.value, noeud_cle.start_mark.line + 1)
     ecrites, deployees = _compter(racine)
