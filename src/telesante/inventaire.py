@@ -164,14 +164,21 @@ def _ansible_inventory(chemin: Path, fichier_vault: Path | None):
         VaultSecretsContext.initialize(VaultSecretsContext(secrets))
     else:
         context.secrets = secrets
-    if chemin.is_file():
-        # Before Ansible parses it: its duplicate keys would only be an English warning.
-        _examiner_fichiers(loader, [str(chemin)], {}, variables=False)
+    # Before Ansible parses them: their duplicate keys would only be an English warning.
+    _examiner_fichiers(loader, _sources(chemin), {}, variables=False)
     try:
         inventory = InventoryManager(loader=loader, sources=[str(chemin)])
     except AnsibleError as exc:
         raise ErreurConfiguration([f"{chemin} : inventaire Ansible illisible : {exc.message}"]) from exc
     return loader, inventory, VariableManager(loader=loader, inventory=inventory)
+
+
+def _sources(chemin: Path) -> list[str]:
+    """The inventory files themselves: the given file, or the YAML files of the given folder."""
+    if chemin.is_file():
+        return [str(chemin)]
+    return [str(f) for f in sorted(chemin.iterdir())
+            if f.is_file() and not f.name.startswith(".") and f.suffix in ("", ".yml", ".yaml", ".json")]
 
 
 def _fichiers_de_variables(loader, inventory, racine: Path) -> tuple[dict[str, list[str]], dict[str, tuple[str, list[str]]]]:
@@ -307,8 +314,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     par_entite, ignores = _fichiers_de_variables(loader, inventory, racine)
     fichiers_lus = list(dict.fromkeys(f for trouves in par_entite.values() for f in trouves))
     _examiner_fichiers(loader, fichiers_lus, par_entite, ignores=ignores)
-    if chemin.is_file():
-        fichiers_lus.insert(0, str(chemin))
+    fichiers_lus[:0] = _sources(chemin)
     check = _Validation(chemin)
     per_host = {host.name: _host_vars(loader, variables, host) for host in hosts}
 

@@ -415,3 +415,17 @@ def test_caracteres_de_controle_d_une_valeur_rendus_inertes(exemple):
     [erreur] = _erreurs(exemple)
     assert "« \\x1b[2J\\x1b]0;pirate\\x07mission\\u202e » inconnu" in erreur, erreur
     assert not any(ord(c) < 0x20 or c == "\u202e" for c in erreur)
+
+
+def test_inventaire_donne_par_son_dossier(exemple):
+    """-i on the folder: its hosts file is examined too (a bomb there is refused), and named among the files read."""
+    assert {r.nom for r in charger_configuration(exemple.parent).reseaux} == {
+        "mission-nord", "patients-nord", "mission-sud", "invites-sud"}
+    _replace(exemple, "telesante_plateforme: hp_procurve\n",
+             "telesante_plateforme: hp_procurve\n          telesante_plateforme: cisco_ios\n")
+    [erreur] = _erreurs(exemple.parent)
+    assert "hosts.yml, ligne 32" in erreur and "écrite deux fois" in erreur
+    shutil.copy(EXEMPLE / "hosts.yml", exemple)
+    (exemple.parent / "group_vars/all/reseaux.yml").write_text("")
+    [erreur] = _erreurs(exemple.parent)
+    assert "aucun réseau de mission" in erreur and "Fichiers lus : " + str(exemple) in erreur, erreur
