@@ -8,6 +8,10 @@ naming the file, the line and the key.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
+import re
+import unicodedata
 from pathlib import Path
 
 from netaddr import AddrFormatError, IPNetwork, IPSet
@@ -16,17 +20,43 @@ from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
 from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.mac import InvalidMac, is_multicast, normalize_mac, vm_mac_from_serial
 from telesante.modele import Autorise, Configuration, Derogation, Equipement, Reseau
-from telesante.origine import origine, origine_erreur
+from telesante.fichiers_yaml import FichierYaml, examiner
+from telesante.origine import chemin_affiche, origine, origine_erreur
 
 TYPES_RESEAU = {"mission": True, "hors_mission": False}
+# The keys each entry of a list variable may have: a typo (« vlan: », « sous_reseau: ») would
+# otherwise silently drop what it declares.
+CLES_RESEAU = ("nom", "site", "type", "sous_reseaux", "vlans", "vide_attendu")
+CLES_AUTORISE = ("mac", "nom", "type")
+CLES_DEROGATION = ("mac", "justification", "expiration")
+AGE_MAX_SOURCES_HEURES = 36
+# A device's variables that must be texts when present (a list there would become a path « ['a'] »).
+TEXTES_EQUIPEMENT = ("telesante_site", "telesante_captures", "telesante_fichier", "ansible_host", "ansible_user",
+                     "ansible_ssh_private_key_file")
+# Notations of a complete MAC address accepted in the inventory (netaddr alone would pad
+# « aa:bb:cc:dd:ee:f » into …:0f, and accept mixed separators).
+MAC_COMPLETE = re.compile(
+    r"[0-9a-f]{2}(:[0-9a-f]{2}){5}|[0-9a-f]{2}(-[0-9a-f]{2}){5}|[0-9a-f]{4}(\.[0-9a-f]{4}){2}"
+    r"|[0-9a-f]{6}-[0-9a-f]{6}|[0-9a-f]{12}", re.IGNORECASE)
+# Variables whose value is a secret: an error never quotes them, not even in part.
+SECRET = re.compile(r"pass|mot_de_passe|secret|cle|key|communaute|community|token|jeton", re.IGNORECASE)
 
 
 class ErreurConfiguration(Exception):
-    """The inventory is not usable; carries every problem found."""
+    """The inventory is not usable; carries every problem found (control characters made visible)."""
 
     def __init__(self, erreurs: list[str]):
+        erreurs = [_inerte(e) for e in erreurs]
         super().__init__("\n".join(erreurs))
         self.erreurs = erreurs
+
+
+def _inerte(texte: str) -> str:
+    """Control characters (ESC, NUL...) and bidirectional overrides quoted from a file, shown as \\x1b and kept inert."""
+    return "".join(
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        if unicodedata.category(c) == "Cc" or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 else c
+        for c in texte)
 
 
 class _Validation:
@@ -51,10 +81,21 @@ class _Validation:
             return None
         return str(valeur).strip()
 
-    def mac(self, valeur, cle: str) -> str | None:
+    def mac(self, valeur, cle: str, conteneur=None, hote: str | None = None) -> str | None:
+        """A complete unicast MAC address, in canonical form; None (and an error) otherwise."""
+        if valeur is None:
+            self.erreur(conteneur, cle, "adresse MAC obligatoire manquante", hote=hote)
+            return None
         if isinstance(valeur, int) and not isinstance(valeur, bool):
             # YAML 1.1 reads 10:59:32:33:44:55 as a base-60 number.
             self.erreur(valeur, cle, "MAC lue comme un nombre par YAML : mettez-la entre guillemets")
+            return None
+        if not isinstance(valeur, str):
+            self.erreur(valeur, cle, f"adresse MAC attendue (texte), pas {_type(valeur)}", hote=hote)
+            return None
+        if not MAC_COMPLETE.fullmatch(valeur):
+            self.erreur(valeur, cle, f"adresse MAC invalide « {valeur} » (attendu : six octets complets, "
+                                     "ex. aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff ou aabb.ccdd.eeff)")
             return None
         try:
             mac = normalize_mac(valeur)
@@ -72,6 +113,22 @@ class _Validation:
         if not isinstance(valeur, list):
             self.erreur(valeur, cle, "liste attendue")
             return []
+        return valeur
+
+    def cles_connues(self, item: dict, chemin: str, connues: tuple[str, ...]) -> None:
+        """Refuse keys an entry does not know (a typo would silently drop a value)."""
+        for cle in item:
+            if cle not in connues:
+                self.erreur(item, f"{chemin}.{cle}", f"clé inconnue (connues : {', '.join(connues)})")
+
+    def entier(self, valeur, cle: str, minimum: int, maximum: int | None = None, hote: str | None = None) -> int | None:
+        """An integer within bounds (booleans and texts refused)."""
+        borne = f"entier de {minimum} à {maximum}" if maximum is not None else f"entier supérieur ou égal à {minimum}"
+        if isinstance(valeur, bool) or not isinstance(valeur, int) or valeur < minimum or (
+                maximum is not None and valeur > maximum):
+            ecrite = str(valeur).lower() if isinstance(valeur, bool) else valeur  # as YAML writes it
+            self.erreur(valeur, cle, f"valeur invalide « {ecrite} » ({borne})", hote=hote)
+            return None
         return valeur
 
     def dictionnaire(self, valeur, cle: str) -> dict | None:
@@ -107,6 +164,8 @@ def _ansible_inventory(chemin: Path, fichier_vault: Path | None):
         VaultSecretsContext.initialize(VaultSecretsContext(secrets))
     else:
         context.secrets = secrets
+    # Before Ansible parses them: their duplicate keys would only be an English warning.
+    _examiner_fichiers(loader, _sources(chemin), {}, variables=False)
     try:
         inventory = InventoryManager(loader=loader, sources=[str(chemin)])
     except AnsibleError as exc:
@@ -114,19 +173,110 @@ def _ansible_inventory(chemin: Path, fichier_vault: Path | None):
     return loader, inventory, VariableManager(loader=loader, inventory=inventory)
 
 
+def _sources(chemin: Path) -> list[str]:
+    """The inventory files themselves: the given file, or the YAML files of the given folder."""
+    if chemin.is_file():
+        return [str(chemin)]
+    return [str(f) for f in sorted(chemin.iterdir())
+            if f.is_file() and not f.name.startswith(".") and f.suffix in ("", ".yml", ".yaml", ".json")]
+
+
+def _fichiers_de_variables(loader, inventory, racine: Path) -> tuple[dict[str, list[str]], dict[str, tuple[str, list[str]]]]:
+    """The group_vars/host_vars files Ansible reads for each group and host, as its host_group_vars plugin finds them.
+
+    Also those it skips: of group_vars/all/, all.yml, all.yaml, all.json, Ansible reads only the
+    first that exists.
+    """
+    from ansible import constants
+
+    base = os.path.realpath(racine)
+    par_entite: dict[str, list[str]] = {}
+    ignores: dict[str, tuple[str, list[str]]] = {}
+    entites = [("group_vars", g) for g in inventory.groups.values()] + [("host_vars", h) for h in inventory.get_hosts()]
+    for sous_dossier, entite in entites:
+        dossier = os.path.join(base, sous_dossier)
+        if os.path.isdir(dossier) and not entite.name.startswith(os.path.sep):
+            trouves = loader.find_vars_files(dossier, entite.name)
+            if trouves:
+                par_entite[f"{sous_dossier}/{entite.name}"] = trouves
+            candidats = [os.path.join(dossier, entite.name + ext) for ext in ["", *constants.YAML_FILENAME_EXTENSIONS]]
+            existants = [c for c in candidats if os.path.exists(c)]
+            if len(existants) > 1:
+                ignores[f"{sous_dossier}/{entite.name}"] = (existants[0], [c for c in existants[1:] if os.path.isfile(c)])
+    return par_entite, ignores
+
+
+def _examiner_fichiers(loader, fichiers: list[str], par_entite: dict[str, list[str]], variables: bool = True,
+                       ignores: dict[str, tuple[str, list[str]]] | None = None) -> None:
+    """Refuse alias bombs, duplicate keys, a telesante_* variable set by two files of one level or by a file Ansible skips."""
+    from ansible.errors import AnsibleError
+    from ansible.parsing.vault import is_encrypted
+
+    erreurs: list[str] = []
+    examines: dict[str, FichierYaml] = {}
+    ignores = ignores or {}
+    for fichier in [*fichiers, *(f for _, sautes in ignores.values() for f in sautes)]:
+        affiche = chemin_affiche(fichier)
+        try:
+            octets = Path(fichier).read_bytes()
+        except OSError as exc:
+            raison = {errno.EACCES: "permission refusée", errno.EISDIR: "c'est un dossier"}.get(exc.errno, exc.strerror)
+            erreurs.append(f"{affiche} : fichier illisible ({raison})")
+            continue
+        try:
+            texte = str(loader.get_text_file_contents(fichier)) if is_encrypted(octets) else octets.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            erreurs.append(f"{affiche} : ce n'est pas un fichier texte UTF-8 (octet invalide à la position {exc.start})")
+            continue
+        except AnsibleError:
+            continue  # Vault without its password: Ansible says so when it reads the file
+        examines[fichier] = examiner(affiche, texte, variables)
+        erreurs.extend(examines[fichier].erreurs)
+    for entite, (premier, sautes) in ignores.items():
+        for fichier in sautes:
+            cles = [c for c in examines.get(fichier, FichierYaml(fichier)).cles if c.startswith("telesante_")]
+            if cles:
+                erreurs.append(
+                    f"{chemin_affiche(fichier)} : fichier jamais lu par Ansible, qui ne lit pour {entite} que "
+                    f"{chemin_affiche(premier)} : ses variables ({', '.join(cles)}) seraient ignorées ; déplacez-les")
+    for entite, trouves in par_entite.items():
+        vues: dict[str, list[str]] = {}
+        for fichier in trouves:
+            for cle, ligne in examines.get(fichier, FichierYaml(fichier)).cles.items():
+                if cle.startswith("telesante_"):
+                    vues.setdefault(cle, []).append(f"{chemin_affiche(fichier)}, ligne {ligne}")
+        for cle, endroits in vues.items():
+            if len(endroits) > 1:
+                erreurs.append(
+                    f"{endroits[-1]} : clé « {cle} » : définie par plusieurs fichiers de {entite} "
+                    f"({' ; '.join(endroits)}) : Ansible ne garderait que le dernier, en silence ; "
+                    "réunissez-les en un seul fichier")
+    if erreurs:
+        raise ErreurConfiguration(list(dict.fromkeys(erreurs)))
+
+
 def _host_vars(loader, variables, host) -> dict:
     from ansible.errors import AnsibleError
     from ansible.template import Templar
 
+    key = None
+    values: dict = {}
     try:
         values = variables.get_vars(host=host, include_hostvars=False)
         templar = Templar(loader=loader, variables=values)
-        return {
-            key: templar.template(value)
-            for key, value in values.items()
-            if key.startswith("telesante_") or key.startswith("ansible_")
-        }
+        templated = {}
+        for key, value in values.items():
+            if key.startswith("telesante_") or key.startswith("ansible_"):
+                templated[key] = templar.template(value)
+        return templated
     except AnsibleError as exc:
+        where = origine_erreur(exc) or f"hôte {host.name}"
+        if key is not None and (SECRET.search(key) or _cite_un_secret(exc.message, values)):
+            # Ansible's message quotes the faulty template: part of the secret, or of one it refers to.
+            raise ErreurConfiguration([
+                f"{where} : variable « {key} » de l'hôte {host.name} : gabarit Jinja en erreur (syntaxe ou variable "
+                "indéfinie ; détail non cité : il citerait un secret) ; un secret qui contient « {{ », « {% » ou « {# » s'écrit "
+                "avec l'étiquette !unsafe (ex. ansible_password: !unsafe 'mot{%passe')"]) from exc
         detail = " ".join(exc.message.split()).replace("YAML parsing failed:", "YAML illisible :")
         if any(date_error in detail for date_error in ("month must be in", "day is out of range", "year ")):
             # PyYAML builds AAAA-MM-JJ dates itself and gives neither the key nor the line.
@@ -134,8 +284,21 @@ def _host_vars(loader, variables, host) -> dict:
                        "telesante nommera la clé fautive)")
         if "vault" in detail.lower():
             detail += " (fournir --fichier-mot-de-passe-vault ou ANSIBLE_VAULT_PASSWORD_FILE)"
-        where = origine_erreur(exc) or f"hôte {host.name}"
         raise ErreurConfiguration([f"{where} : variables illisibles : {detail}"]) from exc
+
+
+def _cite_un_secret(message: str, values: dict) -> bool:
+    """True when a word of an Ansible message appears in the raw value of a secret variable (vault_*, *password*...)."""
+    mots = set(re.findall(r"\w{3,}", message))
+    for nom, valeur in values.items():
+        if SECRET.search(nom) or nom.startswith("vault_"):
+            try:
+                brut = str(valeur)
+            except Exception:  # an undecryptable !vault value: nothing of it can be quoted
+                continue
+            if any(mot in brut for mot in mots):
+                return True
+    return False
 
 
 def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Configuration:
@@ -148,10 +311,18 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     if not hosts:
         raise ErreurConfiguration([f"{chemin} : l'inventaire ne déclare aucun hôte (ou n'a pas pu être lu)"])
     racine = chemin if chemin.is_dir() else chemin.parent
+    par_entite, ignores = _fichiers_de_variables(loader, inventory, racine)
+    fichiers_lus = list(dict.fromkeys(f for trouves in par_entite.values() for f in trouves))
+    _examiner_fichiers(loader, fichiers_lus, par_entite, ignores=ignores)
+    fichiers_lus[:0] = _sources(chemin)
     check = _Validation(chemin)
     per_host = {host.name: _host_vars(loader, variables, host) for host in hosts}
 
     reseaux, declarations = _reseaux(check, per_host)
+    if not any(r.mission for r in reseaux) and not check.erreurs:
+        check.erreurs.append(
+            f"{chemin} : aucun réseau de mission déclaré (variable « telesante_reseaux », entrées « type: mission ») : "
+            f"rien ne serait audité. Fichiers lus : {', '.join(chemin_affiche(f) for f in fichiers_lus)}")
     declared = [name for name, values in per_host.items() if "telesante_plateforme" in values]
     equipements = [e for e in (_equipement(check, name, per_host[name], racine) for name in declared) if e is not None]
     if not declared:
@@ -161,6 +332,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     autorises = _autorises(check, per_host)
     derogations = _derogations(check, per_host)
     signatures, interdites, hotes_connus = _globales(check, per_host, racine)
+    age_max = _age_max_sources(check, per_host)
     try:
         identificateur = charger_identificateur(signatures, interdites)
     except SignaturesInvalides as exc:
@@ -176,6 +348,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         derogations=derogations,
         identificateur=identificateur,
         fichier_hotes_connus=hotes_connus,
+        age_max_sources=dt.timedelta(hours=age_max),
     )
 
 
@@ -201,6 +374,7 @@ def _reseaux(check: _Validation, per_host: dict) -> tuple[list[Reseau], dict[str
     declarations: dict[str, tuple[dict, str]] = {}
     for index, item in enumerate(_merged_list(check, per_host, "telesante_reseaux", "nom")):
         where = f"telesante_reseaux[{index}]"
+        check.cles_connues(item, where, CLES_RESEAU)
         nom = check.texte(item, "nom", where)
         site = check.texte(item, "site", where)
         type_ = check.texte(item, "type", where)
@@ -220,7 +394,7 @@ def _reseaux(check: _Validation, per_host: dict) -> tuple[list[Reseau], dict[str
             elif network.network != network.ip:
                 check.erreur(cidr, f"{where}.sous_reseaux[{j}]",
                              f"CIDR invalide « {cidr} » : bits d'hôte non nuls (voulu : {network.cidr} ?)")
-            else:
+            elif network not in subnets:
                 subnets.append(network)
         vlans = set()
         for j, vlan in enumerate(check.liste(item.get("vlans"), f"{where}.vlans")):
@@ -230,11 +404,31 @@ def _reseaux(check: _Validation, per_host: dict) -> tuple[list[Reseau], dict[str
                 vlans.add(vlan)
         if not subnets and not vlans:
             check.erreur(item, where, "un réseau doit déclarer des sous_reseaux ou des vlans")
+        vide_attendu = item.get("vide_attendu", False)
+        if not isinstance(vide_attendu, bool):
+            check.erreur(vide_attendu, f"{where}.vide_attendu", f"« {vide_attendu} » : true ou false attendu")
         if nom and site and type_ in TYPES_RESEAU:
-            reseaux.append(Reseau(nom, site, TYPES_RESEAU[type_], tuple(subnets), frozenset(vlans)))
+            reseaux.append(Reseau(nom, site, TYPES_RESEAU[type_], tuple(subnets), frozenset(vlans),
+                                  vide_attendu=vide_attendu is True))
             declarations[nom] = (item, where)
+    _memes_sous_reseaux(check, reseaux, declarations)
     _chevauchements(check, reseaux, declarations)
     return reseaux, declarations
+
+
+def _memes_sous_reseaux(check: _Validation, reseaux: list[Reseau], declarations: dict[str, tuple[dict, str]]) -> None:
+    """One subnet declared by two networks: an address could not be placed on one of them."""
+    premiers: dict[IPNetwork, tuple[Reseau, str]] = {}
+    for reseau in reseaux:
+        item, where = declarations[reseau.nom]
+        for network in reseau.sous_reseaux:
+            if network in premiers:
+                autre, ou = premiers[network]
+                check.erreur(
+                    item.get("sous_reseaux"), f"{where}.sous_reseaux",
+                    f"sous-réseau {network} déclaré par deux réseaux : « {reseau.nom} » et « {autre.nom} » ({ou})")
+            else:
+                premiers[network] = (reseau, origine(item.get("sous_reseaux")) or where)
 
 
 def _chevauchements(check: _Validation, reseaux: list[Reseau], declarations: dict[str, tuple[dict, str]]) -> None:
@@ -274,45 +468,70 @@ def _sites_sans_equipement(check: _Validation, reseaux: list[Reseau], declaratio
 
 def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equipement | None:
     plateforme = values["telesante_plateforme"]
-    if plateforme not in PLATEFORMES:
+    if not isinstance(plateforme, str) or plateforme not in PLATEFORMES:
+        decrite = f"« {plateforme} » inconnue" if isinstance(plateforme, str) else f"attendue en texte, pas {_type(plateforme)},"
         check.erreur(
             plateforme,
             "telesante_plateforme",
-            f"plateforme « {plateforme} » inconnue pour {nom} (connues : {', '.join(sorted(PLATEFORMES))})",
+            f"plateforme {decrite} pour {nom} (connues : {', '.join(sorted(PLATEFORMES))})",
             hote=nom,
         )
         return None
     site = values.get("telesante_site")
-    if not isinstance(site, str) or not site:
-        check.erreur(values.get("telesante_plateforme"), "telesante_site", f"site manquant pour {nom}", hote=nom)
+    if site is None or (isinstance(site, str) and not site.strip()):
+        check.erreur(plateforme, "telesante_site", f"site manquant pour {nom}", hote=nom)
         return None
-    captures = values.get("telesante_captures", f"captures/{nom}")
+    if not all([_texte_ou_absent(check, values.get(cle), cle, nom) for cle in TEXTES_EQUIPEMENT]):
+        return None
+    texte = {cle: None if values.get(cle) is None else str(values[cle]).strip() for cle in TEXTES_EQUIPEMENT}
     port = values.get("ansible_port", 22)
-    try:
+    if isinstance(port, str) and port.strip().isdigit():
         port = int(port)
-    except (TypeError, ValueError):
-        check.erreur(port, "ansible_port", f"port SSH invalide « {port} »", hote=nom)
-        port = 22
+    port = check.entier(port, "ansible_port", 1, 65535, hote=nom) or 22
     return Equipement(
         nom=nom,
         plateforme=plateforme,
-        site=site,
-        adresse=values.get("ansible_host"),
+        site=texte["telesante_site"],
+        adresse=texte["ansible_host"],
         port_ssh=port,
-        utilisateur=values.get("ansible_user"),
-        cle_privee=values.get("ansible_ssh_private_key_file"),
+        utilisateur=texte["ansible_user"],
+        cle_privee=texte["ansible_ssh_private_key_file"],
         mot_de_passe=values.get("ansible_password"),
-        captures=(racine / str(captures)) if captures else None,
-        chemin_fichier=values.get("telesante_fichier", CHEMINS_PAR_DEFAUT.get(plateforme)),
+        captures=racine / (texte["telesante_captures"] or f"captures/{nom}"),
+        chemin_fichier=texte["telesante_fichier"] or CHEMINS_PAR_DEFAUT.get(plateforme),
         ports_liaison=frozenset(str(p) for p in check.liste(values.get("telesante_ports_liaison"), "telesante_ports_liaison")),
+        vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
+            values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),
     )
+
+
+def _texte_ou_absent(check: _Validation, valeur, cle: str, hote: str) -> bool:
+    """True when an optional text variable is absent or a text (a number is taken as its text)."""
+    if valeur is not None and (isinstance(valeur, bool) or not isinstance(valeur, (str, int))):
+        check.erreur(valeur, cle, f"texte attendu, pas {_type(valeur)}", hote=hote)
+        return False
+    return True
+
+
+def _type(valeur) -> str:
+    """The YAML name of a value's type, for messages."""
+    if valeur is None:
+        return "une valeur vide"
+    if isinstance(valeur, dict):
+        return "un dictionnaire"
+    if isinstance(valeur, list):
+        return "une liste"
+    if isinstance(valeur, bool):
+        return "un booléen"
+    return "un nombre" if isinstance(valeur, (int, float)) else "une valeur de type " + type(valeur).__name__
 
 
 def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
     declared: list[tuple[object, str, Autorise]] = []
     for index, item in enumerate(_merged_list(check, per_host, "telesante_equipements_autorises", "mac")):
         where = f"telesante_equipements_autorises[{index}]"
-        mac = check.mac(item.get("mac"), f"{where}.mac")
+        check.cles_connues(item, where, CLES_AUTORISE)
+        mac = check.mac(item.get("mac"), f"{where}.mac", item)
         nom = check.texte(item, "nom", where)
         type_ = check.texte(item, "type", where, obligatoire=False) or "autre"
         if mac and nom:
@@ -321,13 +540,13 @@ def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
         if "telesante_numero_serie" not in values and "telesante_macs_poste" not in values:
             continue
         for j, raw in enumerate(check.liste(values.get("telesante_macs_poste"), "telesante_macs_poste")):
-            mac = check.mac(raw, f"telesante_macs_poste[{j}]")
+            mac = check.mac(raw, f"telesante_macs_poste[{j}]", hote=host)
             if mac:
                 declared.append((raw, "telesante_macs_poste", Autorise(mac, host, "poste DSQ", f"poste {host}")))
         vm_mac = values.get("telesante_mac_vm")
         serial = values.get("telesante_numero_serie")
         if vm_mac is not None:
-            mac = check.mac(vm_mac, "telesante_mac_vm")
+            mac = check.mac(vm_mac, "telesante_mac_vm", hote=host)
         elif isinstance(serial, str) and serial.strip():
             mac = vm_mac_from_serial(serial)
         else:
@@ -350,22 +569,24 @@ def _autorises(check: _Validation, per_host: dict) -> dict[str, Autorise]:
 
 
 def _date(check: _Validation, valeur, cle: str) -> dt.date | None:
-    if isinstance(valeur, dt.datetime):
-        return valeur.date()
-    if isinstance(valeur, dt.date):
+    """An AAAA-MM-JJ date: a YAML date, or a text of exactly that form (not 2026-W52, 20261231, an hour)."""
+    if isinstance(valeur, dt.date) and not isinstance(valeur, dt.datetime):
         return valeur
-    try:
-        return dt.date.fromisoformat(str(valeur).strip())
-    except ValueError:
-        check.erreur(valeur, cle, f"date invalide « {valeur} » (attendu : AAAA-MM-JJ)")
-        return None
+    if isinstance(valeur, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", valeur):
+        try:
+            return dt.date.fromisoformat(valeur)
+        except ValueError:
+            pass
+    check.erreur(valeur, cle, f"date invalide « {valeur} » (attendu : AAAA-MM-JJ)")
+    return None
 
 
 def _derogations(check: _Validation, per_host: dict) -> dict[str, Derogation]:
     derogations = {}
     for index, item in enumerate(_merged_list(check, per_host, "telesante_derogations", "mac")):
         where = f"telesante_derogations[{index}]"
-        mac = check.mac(item.get("mac"), f"{where}.mac")
+        check.cles_connues(item, where, CLES_DEROGATION)
+        mac = check.mac(item.get("mac"), f"{where}.mac", item)
         justification = check.texte(item, "justification", where)
         if "expiration" not in item:
             check.erreur(item, f"{where}.expiration", "date d'expiration obligatoire (AAAA-MM-JJ)")
@@ -380,10 +601,32 @@ def _globales(check: _Validation, per_host: dict, racine: Path):
     signatures = _merged_list(check, per_host, "telesante_signatures", "nom")
     interdites = None
     hotes_connus = None
-    for values in per_host.values():
+    for host, values in per_host.items():
         if "telesante_categories_interdites" in values:
             raw = check.liste(values["telesante_categories_interdites"], "telesante_categories_interdites")
-            interdites = frozenset(str(c) for c in raw)
-        if values.get("telesante_fichier_hotes_connus"):
-            hotes_connus = racine / str(values["telesante_fichier_hotes_connus"])
+            for j, categorie in enumerate(raw):
+                if not isinstance(categorie, str):
+                    check.erreur(categorie, f"telesante_categories_interdites[{j}]",
+                                 f"nom de catégorie attendu (texte), pas {_type(categorie)}", hote=host)
+            interdites = frozenset(c for c in raw if isinstance(c, str))
+        fichier = values.get("telesante_fichier_hotes_connus")
+        if fichier and _texte_ou_absent(check, fichier, "telesante_fichier_hotes_connus", host):
+            hotes_connus = racine / str(fichier).strip()
     return signatures, interdites, hotes_connus
+
+
+def _age_max_sources(check: _Validation, per_host: dict) -> int:
+    """telesante_age_max_sources_heures: hours after which a dated source is stale (one value for all)."""
+    valeurs = {}
+    for host, values in per_host.items():
+        if "telesante_age_max_sources_heures" in values:
+            heures = check.entier(values["telesante_age_max_sources_heures"], "telesante_age_max_sources_heures", 1,
+                                  hote=host)
+            if heures is not None:
+                valeurs.setdefault(heures, host)
+    if len(valeurs) > 1:
+        check.erreurs.append(
+            "clé « telesante_age_max_sources_heures » : valeurs différentes selon les hôtes ("
+            + ", ".join(f"{heures} pour {host}" for heures, host in valeurs.items())
+            + ") : une seule valeur attendue, en général dans group_vars/all/")
+    return next(iter(valeurs)) if len(valeurs) == 1 else AGE_MAX_SOURCES_HEURES

@@ -19,12 +19,16 @@ def origine(valeur) -> str | None:
     tag = Origin.get_tag(valeur)
     if tag is None or not tag.path:
         return None
-    path = tag.path
-    try:
-        path = str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        pass
+    path = chemin_affiche(tag.path)
     return f"{path}, ligne {tag.line_num}" if tag.line_num else path
+
+
+def chemin_affiche(chemin) -> str:
+    """A path as messages show it: relative to the current folder when it lies below it."""
+    try:
+        return str(Path(chemin).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(chemin)
 
 
 def origine_erreur(exc: BaseException) -> str | None:
