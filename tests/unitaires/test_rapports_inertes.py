@@ -133,9 +133,16 @@ def _verifier_tout(document: dict) -> None:
     assert json.loads(exact) == document  # JSON keeps the exact strings
 
 
+# A lone UTF-16 half in the sensor's file makes it corrupt (the sensor never writes one): tested in
+# tests/cas/captures-mdns-demi-caractere-utf16; here, names that reach the findings.
+sans_demi = textes.map(lambda t: "".join(c for c in t if not 0xD800 <= ord(c) <= 0xDFFF))
+
+
 @settings(max_examples=60, deadline=None)
-@given(nom=textes, modele=textes,
-       hote=textes.map(lambda t: "".join(c for c in t if not c.isspace() and not 0xD800 <= ord(c) <= 0xDFFF)))
+@given(nom=sans_demi, modele=sans_demi,
+       # A NUL in a lease file makes it unreadable (tested in test_captures_hostiles): none in `hote`.
+       hote=textes.map(lambda t: "".join(c for c in t if not c.isspace() and c != "\0"
+                                         and not 0xD800 <= ord(c) <= 0xDFFF)))
 def test_noms_choisis_par_les_appareils_inertes_partout(inventaire, nom, modele, hote):
     hote = "x" + hote  # dnsmasq writes "*" for no name
     document = _document(inventaire, nom, modele, hote)
