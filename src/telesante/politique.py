@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
@@ -18,6 +20,11 @@ CATEGORIE_INTERDITE = "categorie_interdite"
 USURPATION_POSSIBLE = "usurpation_possible"
 MAC_ALEATOIRE = "mac_aleatoire"
 NON_AUTORISE = "non_autorise"
+RESEAU_NON_DECLARE = "reseau_non_declare"
+
+# The network of a finding about a device seen only outside every declared network of a
+# site (one per site): not a network of the inventory, it has neither subnet nor VLAN.
+HORS_RESEAUX = "hors des réseaux déclarés"
 
 ACTIF = "actif"
 LEVE = "levé par dérogation"
@@ -63,16 +70,20 @@ def evaluer(
     autorises: dict[str, Autorise],
     derogations: dict[str, Derogation],
     aujourd_hui: date,
-) -> tuple[list[Constat], dict[str, int]]:
-    """Findings for every device seen on a mission network, and device counts per network."""
+) -> tuple[list[Constat], dict[str, int], NonDeclares]:
+    """Findings for every device seen on a mission network, device counts per network, and
+    what was seen on no declared network (VLANs, address ranges, sightings with neither)."""
     with gc_paused():  # hundreds of thousands of identifications: no cycles among them
         constats: list[Constat] = []
         devices: dict[Placement, int] = {}  # devices per distinct placement
         sites = {name: equipement.site for name, equipement in correlation.equipements.items()}
         placer = carte.placer
+        suspects: list[tuple[str, Placement]] = []  # devices with a sighting on no declared network
         for cle, observations in correlation.groupes.items():
             placement = placer(observations, sites)
             devices[placement] = devices.get(placement, 0) + 1
+            if placement.manques:
+                suspects.append((cle, placement))
             mission = placement.mission
             if not mission:
                 continue  # off-mission networks (patients, guests): consumer devices are allowed there
@@ -84,14 +95,7 @@ def evaluer(
             if autorise is not None and (categorie is None or not categorie.interdite):
                 continue  # authorized, and not presenting itself as a forbidden device
             gravite, type_, message = _finding(mac, identification, autorise)
-            derogation = derogations.get(cle)
-            statut, expired = ACTIF, False
-            if derogation is not None:
-                if aujourd_hui <= derogation.expiration:
-                    statut = LEVE
-                else:
-                    expired = True
-                    message += f" ; dérogation expirée le {derogation.expiration.isoformat()} ({derogation.justification})"
+            statut, derogation, expired, message = _derogation(derogations.get(cle), aujourd_hui, message)
             appareil = correlation.appareil(cle)  # the evidence, built only for what is reported
             for reseau in mission:
                 constats.append(Constat(gravite, type_, message, reseau, appareil, identification, statut,
@@ -100,7 +104,152 @@ def evaluer(
         for placement, number in devices.items():
             for reseau in placement.reseaux:
                 counts[reseau.nom] = counts.get(reseau.nom, 0) + number
-    return constats, counts
+        non_declares = _non_declares(correlation, carte, suspects, identificateur, derogations, aujourd_hui,
+                                     constats)
+    return constats, counts, non_declares
+
+
+def _derogation(derogation: Derogation | None, aujourd_hui: date,
+                message: str) -> tuple[str, Derogation | None, bool, str]:
+    """(status, waiver, expired, message) of a finding on a MAC that may have a waiver."""
+    if derogation is None:
+        return ACTIF, None, False, message
+    if aujourd_hui <= derogation.expiration:
+        return LEVE, derogation, False, message
+    return (ACTIF, derogation, True,
+            message + f" ; dérogation expirée le {derogation.expiration.isoformat()} ({derogation.justification})")
+
+
+@dataclass
+class NonDeclare:
+    """A VLAN or an address range of one site where devices were seen, that no declared
+    network holds; or (vlan and sous_reseau both None) sightings with neither VLAN nor IP."""
+
+    site: str
+    vlan: int | None = None
+    sous_reseau: str | None = None  # the IPv4 /24 (IPv6 /64) of the addresses seen
+    appareils: set[str] = field(default_factory=set)
+    equipements: set[str] = field(default_factory=set)
+    interdits: set[str] = field(default_factory=set)  # devices of a forbidden category
+    non_places: set[str] = field(default_factory=set)  # devices on no declared network at all
+
+    @property
+    def libelle(self) -> str:
+        """« le VLAN 110 », « la plage 10.9.9.0/24 », « une table sans VLAN ni IP »."""
+        if self.vlan is not None:
+            return f"le VLAN {self.vlan}"
+        if self.sous_reseau is not None:
+            return f"la plage {self.sous_reseau}"
+        return "des entrées sans VLAN ni IP"
+
+
+@dataclass
+class NonDeclares:
+    """What equipment saw outside every declared network: the list for the reports, and,
+    per equipment, the sightings that could be placed on no network at all (each one
+    makes its equipment incomplete), with how to fix the inventory."""
+
+    entrees: list[NonDeclare] = field(default_factory=list)
+    problemes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _plage(ip: str) -> str:
+    """The /24 (IPv4) or /64 (IPv6) that holds an address, to group undeclared addresses;
+    the text itself if it is no address."""
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip
+    return str(ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 64}", strict=False))
+
+
+def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[tuple[str, Placement]],
+                  identificateur: Identificateur, derogations: dict[str, Derogation], aujourd_hui: date,
+                  constats: list[Constat]) -> NonDeclares:
+    """Look again, sighting by sighting, at the devices with a sighting on no declared network.
+
+    Appends to `constats` one finding *à vérifier* per device of a forbidden category seen
+    outside the declared networks of a site that has mission networks (its mission status
+    is unknown until the admin declares that VLAN or range).
+    """
+    equipements = correlation.equipements
+    mission_sites = {reseau.site for reseau in carte.reseaux if reseau.mission}
+    entrees: dict[tuple[str, int | None, str | None], NonDeclare] = {}
+    # (equipment, entry) -> (devices placed nowhere, an example of what was seen)
+    unplaced: dict[tuple[str, tuple], tuple[set[str], str]] = {}
+    for cle, placement in suspects:
+        nowhere = not placement.reseaux
+        own: dict[tuple, NonDeclare] = {}  # this device's entries
+        for obs in correlation.groupes[cle]:
+            equipement = equipements.get(obs.equipement)
+            site = equipement.site if equipement is not None else ""
+            keys = []
+            if obs.vlan is not None and not carte.reseaux_de_vlan(site, obs.vlan):
+                keys.append(((site, obs.vlan, None), f"port {obs.port}" if obs.port else f"VLAN {obs.vlan}"))
+            if obs.ip and not carte.reseaux_d_ip(obs.ip):
+                keys.append(((site, None, _plage(obs.ip)), obs.ip))
+            if nowhere and obs.vlan is None and not obs.ip:
+                keys.append(((site, None, None), f"port {obs.port}" if obs.port else obs.source))
+            uplink = equipement is not None and obs.port is not None and obs.port in equipement.ports_liaison
+            for key, example in keys:
+                entree = entrees.get(key)
+                if entree is None:
+                    entree = entrees[key] = NonDeclare(*key)
+                entree.appareils.add(cle)
+                entree.equipements.add(obs.equipement)
+                own[key] = entree
+                if nowhere and not uplink:  # a device behind an uplink is seen on its access port
+                    entree.non_places.add(cle)
+                    devices, _ = unplaced.setdefault((obs.equipement, key), (set(), example))
+                    devices.add(cle)
+        if not own:
+            continue
+        mac = None if cle.startswith("ip:") else cle
+        noms, mdns = _noms_et_mdns(correlation.groupes[cle])
+        identification = identificateur.identifier(mac, noms, mdns)
+        categorie = identification.categorie
+        if categorie is None or not categorie.interdite:
+            continue
+        for entree in own.values():
+            entree.interdits.add(cle)
+        for site in dict.fromkeys(entree.site for entree in own.values()):
+            if site not in mission_sites:
+                continue
+            where = ", ".join(entree.libelle for entree in own.values() if entree.site == site)
+            message = (f"appareil grand public interdit ({identification.signature}, {categorie.libelle}) vu sur "
+                       f"{where}, qu'aucun réseau déclaré du site « {site} » ne contient : déclarez-le dans "
+                       "telesante_reseaux (type mission ou hors_mission)")
+            statut, derogation, expired, message = _derogation(derogations.get(cle), aujourd_hui, message)
+            constats.append(Constat(A_VERIFIER, RESEAU_NON_DECLARE, message, _hors_reseaux(site),
+                                    correlation.appareil(cle), identification, statut, derogation, expired))
+    problemes: dict[str, list[str]] = {}
+    for (equipement, key), (devices, example) in sorted(unplaced.items(), key=lambda i: (i[0][0], _ordre(i[0][1]))):
+        problemes.setdefault(equipement, []).append(_probleme(key, len(devices), example))
+    return NonDeclares(sorted(entrees.values(), key=lambda e: _ordre((e.site, e.vlan, e.sous_reseau))), problemes)
+
+
+def _ordre(key: tuple[str, int | None, str | None]) -> tuple:
+    site, vlan, plage = key
+    return site, vlan is None, vlan or 0, plage is None, plage or ""
+
+
+def _probleme(key: tuple[str, int | None, str | None], devices: int, example: str) -> str:
+    """How to fix the inventory so that these sightings land on a declared network."""
+    site, vlan, plage = key
+    seen = f"{devices} appareil{'s' if devices > 1 else ''} sur aucun réseau déclaré"
+    if vlan is not None:
+        return (f"{seen} : vus sur le VLAN {vlan} (ex. {example}), qu'aucun réseau du site « {site} » ne déclare ; "
+                f"déclarez le VLAN {vlan} dans telesante_reseaux (type mission ou hors_mission)")
+    if plage is not None:
+        return (f"{seen} : vus à une adresse hors de tout sous-réseau déclaré (ex. {example}, plage {plage}) ; "
+                "déclarez son sous-réseau dans telesante_reseaux (type mission ou hors_mission)")
+    return (f"{seen} : vus sans VLAN ni IP (ex. {example}) ; si cette table n'imprime pas de VLAN, "
+            "donnez-le à l'équipement avec telesante_vlan_par_defaut")
+
+
+def _hors_reseaux(site: str) -> Reseau:
+    """The pseudo-network of the findings outside the declared networks of a site."""
+    return Reseau(HORS_RESEAUX, site, False, (), frozenset())
 
 
 def _noms_et_mdns(observations: list[Observation]) -> tuple[set[str], set[tuple[str, str | None]]]:
