@@ -215,10 +215,9 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
         for site in dict.fromkeys(entree.site for entree in own.values()):
             if site not in mission_sites:
                 continue
-            where = ", ".join(entree.libelle for entree in own.values() if entree.site == site)
-            message = (f"appareil grand public interdit ({identification.signature}, {categorie.libelle}) vu sur "
-                       f"{where}, qu'aucun réseau déclaré du site « {site} » ne contient : déclarez-le dans "
-                       "telesante_reseaux (type mission ou hors_mission)")
+            remedies = " ; ".join(_remede(entree) for entree in own.values() if entree.site == site)
+            message = (f"appareil grand public interdit ({identification.signature}, {categorie.libelle}) vu hors "
+                       f"des réseaux déclarés du site « {site} », qui a des réseaux de mission : {remedies}")
             statut, derogation, expired, message = _derogation(derogations.get(cle), aujourd_hui, message)
             constats.append(Constat(A_VERIFIER, RESEAU_NON_DECLARE, message, _hors_reseaux(site),
                                     correlation.appareil(cle), identification, statut, derogation, expired))
@@ -231,6 +230,12 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
 def _ordre(key: tuple[str, int | None, str | None]) -> tuple:
     site, vlan, plage = key
     return site, vlan is None, vlan or 0, plage is None, plage or ""
+
+
+def _remede(entree: NonDeclare) -> str:
+    if entree.vlan is None and entree.sous_reseau is None:
+        return "vu sans VLAN ni IP, donnez à son équipement telesante_vlan_par_defaut"
+    return f"{entree.libelle} est à déclarer dans telesante_reseaux (type mission ou hors_mission)"
 
 
 def _probleme(key: tuple[str, int | None, str | None], devices: int, example: str) -> str:

@@ -12,6 +12,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from telesante.rapports.formats import lieu_non_declare
+
 _STYLES = {"conforme": "green", "non_conforme": "bold red", "incomplet": "yellow"}
 _LIBELLES = {"conforme": "conforme", "non_conforme": "NON CONFORME", "incomplet": "INCOMPLET"}
 
@@ -91,6 +93,24 @@ def _reseaux(document: dict) -> Table:
     return table
 
 
+def _non_declares(document: dict) -> Table:
+    table = Table(title="VLAN et plages vus mais non déclarés",
+                  caption="à déclarer dans telesante_reseaux (type mission ou hors_mission) ; "
+                          "sans VLAN ni IP : telesante_vlan_par_defaut de l'équipement")
+    table.add_column("Site", overflow="fold")
+    table.add_column("VLAN / plage", no_wrap=True)
+    table.add_column("Appareils", justify="right")
+    table.add_column("Interdits", justify="right")
+    table.add_column("Sur aucun réseau", justify="right")
+    table.add_column("Équipements", overflow="fold")
+    for e in document.get("non_declares", ()):
+        table.add_row(Text(e["site"]), Text(lieu_non_declare(e)), str(e["appareils"]),
+                      Text(str(e["interdits"]), style="bold red" if e["interdits"] else ""),
+                      Text(str(e["non_places"]), style="yellow" if e["non_places"] else ""),
+                      Text(", ".join(e["equipements"])))
+    return table
+
+
 def _resume(resume: dict) -> str:
     return (
         f"{pluriel(resume['equipements'], 'équipement')} "
@@ -113,6 +133,8 @@ def afficher(document: dict, console: Console | None = None) -> None:
             for constat in document["constats"]:
                 console.print(_fiche(constat))
     console.print(_reseaux(document))
+    if document.get("non_declares"):
+        console.print(_non_declares(document))
     for e in document["equipements"]:
         if e["statut"] == "incomplet":
             console.print(Text(f"Équipement incomplet : {e['nom']} ({e['plateforme']}, site {e['site']})", style="yellow"))
