@@ -41,6 +41,11 @@ _LAST_OCTETS = frozenset(str(n) for n in range(256))
 _STRADDLES = object()  # marker: this /24 is not in a single interval (or is no IPv4 prefix)
 
 
+def est_ipv4(ip: str) -> bool:
+    """True for a dotted-quad IPv4 address as ipaddress accepts one."""
+    return _IPV4.fullmatch(ip) is not None
+
+
 def _parse_ip(ip: str) -> tuple[int, int] | None:
     """(version, integer value) of an address, as ipaddress.ip_address reads it; None if invalid."""
     if "%" in ip:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from telesante.correlation import Appareil, CarteReseaux, Correlation, Placement, gc_paused
+from telesante.correlation import Appareil, CarteReseaux, Correlation, Placement, est_ipv4, gc_paused
 from telesante.identification import Identificateur, Identification
 from telesante.mac import is_locally_administered
 from telesante.modele import Autorise, Derogation, Reseau
@@ -120,7 +120,7 @@ def _derogation(derogation: Derogation | None, aujourd_hui: date,
             message + f" ; dérogation expirée le {derogation.expiration.isoformat()} ({derogation.justification})")
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: one object per site and VLAN or range
 class NonDeclare:
     """A VLAN or an address range of one site where devices were seen, that no declared
     network holds; or (vlan and sous_reseau both None) sightings with neither VLAN nor IP."""
@@ -156,6 +156,8 @@ class NonDeclares:
 def _plage(ip: str) -> str:
     """The /24 (IPv4) or /64 (IPv6) that holds an address, to group undeclared addresses;
     the text itself if it is no address."""
+    if est_ipv4(ip):
+        return ip.rpartition(".")[0] + ".0/24"
     try:
         address = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
@@ -172,36 +174,58 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
     outside the declared networks of a site that has mission networks (its mission status
     is unknown until the admin declares that VLAN or range).
     """
-    equipements = correlation.equipements
     mission_sites = {reseau.site for reseau in carte.reseaux if reseau.mission}
+    lieux = {nom: (e.site, e.ports_liaison) for nom, e in correlation.equipements.items()}
     entrees: dict[tuple[str, int | None, str | None], NonDeclare] = {}
-    # (equipment, entry) -> (devices placed nowhere, an example of what was seen)
-    unplaced: dict[tuple[str, tuple], tuple[set[str], str]] = {}
+    of_vlan: dict[str, dict[int, NonDeclare | None]] = {}  # equipment -> VLAN -> entry, None if declared
+    of_range: dict[tuple[str, str], NonDeclare] = {}  # (site, /24 prefix text) -> entry
+    # (equipment, entry) -> (devices placed on no network, the first such sighting)
+    unplaced: dict[tuple[str, NonDeclare], tuple[set[str], Observation]] = {}
+
+    def entry(key: tuple[str, int | None, str | None]) -> NonDeclare:
+        found = entrees.get(key)
+        if found is None:
+            found = entrees[key] = NonDeclare(*key)
+        return found
+
     for cle, placement in suspects:
         nowhere = not placement.reseaux
-        own: dict[tuple, NonDeclare] = {}  # this device's entries
+        own: dict[NonDeclare, None] = {}  # this device's entries, in order
         for obs in correlation.groupes[cle]:
-            equipement = equipements.get(obs.equipement)
-            site = equipement.site if equipement is not None else ""
-            keys = []
-            if obs.vlan is not None and not carte.reseaux_de_vlan(site, obs.vlan):
-                keys.append(((site, obs.vlan, None), f"port {obs.port}" if obs.port else f"VLAN {obs.vlan}"))
-            if obs.ip and not carte.reseaux_d_ip(obs.ip):
-                keys.append(((site, None, _plage(obs.ip)), obs.ip))
-            if nowhere and obs.vlan is None and not obs.ip:
-                keys.append(((site, None, None), f"port {obs.port}" if obs.port else obs.source))
-            uplink = equipement is not None and obs.port is not None and obs.port in equipement.ports_liaison
-            for key, example in keys:
-                entree = entrees.get(key)
-                if entree is None:
-                    entree = entrees[key] = NonDeclare(*key)
-                entree.appareils.add(cle)
-                entree.equipements.add(obs.equipement)
-                own[key] = entree
-                if nowhere and not uplink:  # a device behind an uplink is seen on its access port
-                    entree.non_places.add(cle)
-                    devices, _ = unplaced.setdefault((obs.equipement, key), (set(), example))
-                    devices.add(cle)
+            equipement, vlan, ip = obs.equipement, obs.vlan, obs.ip
+            site, uplinks = lieux.get(equipement, _NULLE_PART)
+            found_vlan = found_ip = found_none = None
+            if vlan is not None:
+                by_vlan = of_vlan.get(equipement)
+                if by_vlan is None:
+                    by_vlan = of_vlan[equipement] = {}
+                found_vlan = by_vlan.get(vlan, _INCONNU)
+                if found_vlan is _INCONNU:
+                    found_vlan = by_vlan[vlan] = None if carte.reseaux_de_vlan(site, vlan) else entry((site, vlan, None))
+            if ip and not carte.reseaux_d_ip(ip):
+                prefix = ip.rpartition(".")[0]
+                found_ip = of_range.get((site, prefix))
+                if found_ip is None:
+                    found_ip = entry((site, None, _plage(ip)))
+                    if est_ipv4(ip):  # the whole /24 shares this entry
+                        of_range[site, prefix] = found_ip
+            elif nowhere and vlan is None and not ip:
+                found_none = entry((site, None, None))
+            # A device behind an uplink is seen on its access port: an uplink sighting is
+            # listed, but makes no equipment incomplete.
+            placed_nowhere = nowhere and not (obs.port is not None and obs.port in uplinks)
+            for found in (found_vlan, found_ip, found_none):
+                if found is None:
+                    continue
+                found.appareils.add(cle)
+                found.equipements.add(equipement)
+                own[found] = None
+                if placed_nowhere:
+                    found.non_places.add(cle)
+                    seen = unplaced.get((equipement, found))
+                    if seen is None:
+                        seen = unplaced[equipement, found] = (set(), obs)
+                    seen[0].add(cle)
         if not own:
             continue
         mac = None if cle.startswith("ip:") else cle
@@ -210,26 +234,31 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
         categorie = identification.categorie
         if categorie is None or not categorie.interdite:
             continue
-        for entree in own.values():
-            entree.interdits.add(cle)
-        for site in dict.fromkeys(entree.site for entree in own.values()):
+        for found in own:
+            found.interdits.add(cle)
+        for site in dict.fromkeys(found.site for found in own):
             if site not in mission_sites:
                 continue
-            remedies = " ; ".join(_remede(entree) for entree in own.values() if entree.site == site)
+            remedies = " ; ".join(_remede(found) for found in own if found.site == site)
             message = (f"appareil grand public interdit ({identification.signature}, {categorie.libelle}) vu hors "
                        f"des réseaux déclarés du site « {site} », qui a des réseaux de mission : {remedies}")
             statut, derogation, expired, message = _derogation(derogations.get(cle), aujourd_hui, message)
             constats.append(Constat(A_VERIFIER, RESEAU_NON_DECLARE, message, _hors_reseaux(site),
                                     correlation.appareil(cle), identification, statut, derogation, expired))
     problemes: dict[str, list[str]] = {}
-    for (equipement, key), (devices, example) in sorted(unplaced.items(), key=lambda i: (i[0][0], _ordre(i[0][1]))):
-        problemes.setdefault(equipement, []).append(_probleme(key, len(devices), example))
-    return NonDeclares(sorted(entrees.values(), key=lambda e: _ordre((e.site, e.vlan, e.sous_reseau))), problemes)
+    for (equipement, found), (devices, obs) in sorted(unplaced.items(), key=lambda i: (i[0][0], _ordre(i[0][1]))):
+        problemes.setdefault(equipement, []).append(_probleme(found, len(devices), obs))
+    return NonDeclares(sorted(entrees.values(), key=_ordre), problemes)
 
 
-def _ordre(key: tuple[str, int | None, str | None]) -> tuple:
-    site, vlan, plage = key
-    return site, vlan is None, vlan or 0, plage is None, plage or ""
+_NULLE_PART: tuple[str, frozenset[str]] = ("", frozenset())  # site and uplinks of an unknown equipment
+_INCONNU = object()  # marker: this VLAN of this equipment was not looked up yet
+
+
+def _ordre(entree: NonDeclare) -> tuple:
+    """Per site: VLANs by number, then address ranges, then sightings with neither."""
+    return (entree.site, entree.vlan is None, entree.vlan or 0, entree.sous_reseau is None,
+            entree.sous_reseau or "")
 
 
 def _remede(entree: NonDeclare) -> str:
@@ -238,16 +267,17 @@ def _remede(entree: NonDeclare) -> str:
     return f"{entree.libelle} est à déclarer dans telesante_reseaux (type mission ou hors_mission)"
 
 
-def _probleme(key: tuple[str, int | None, str | None], devices: int, example: str) -> str:
+def _probleme(entree: NonDeclare, devices: int, obs: Observation) -> str:
     """How to fix the inventory so that these sightings land on a declared network."""
-    site, vlan, plage = key
     seen = f"{devices} appareil{'s' if devices > 1 else ''} sur aucun réseau déclaré"
-    if vlan is not None:
-        return (f"{seen} : vus sur le VLAN {vlan} (ex. {example}), qu'aucun réseau du site « {site} » ne déclare ; "
-                f"déclarez le VLAN {vlan} dans telesante_reseaux (type mission ou hors_mission)")
-    if plage is not None:
-        return (f"{seen} : vus à une adresse hors de tout sous-réseau déclaré (ex. {example}, plage {plage}) ; "
-                "déclarez son sous-réseau dans telesante_reseaux (type mission ou hors_mission)")
+    if entree.vlan is not None:
+        example = f"port {obs.port}" if obs.port else f"source {obs.source}"
+        return (f"{seen} : vus sur le VLAN {entree.vlan} (ex. {example}), qu'aucun réseau du site « {entree.site} » "
+                f"ne déclare ; déclarez le VLAN {entree.vlan} dans telesante_reseaux (type mission ou hors_mission)")
+    if entree.sous_reseau is not None:
+        return (f"{seen} : vus à une adresse hors de tout sous-réseau déclaré (ex. {obs.ip}, plage "
+                f"{entree.sous_reseau}) ; déclarez son sous-réseau dans telesante_reseaux (type mission ou hors_mission)")
+    example = f"port {obs.port}" if obs.port else f"source {obs.source}"
     return (f"{seen} : vus sans VLAN ni IP (ex. {example}) ; si cette table n'imprime pas de VLAN, "
             "donnez-le à l'équipement avec telesante_vlan_par_defaut")
 
