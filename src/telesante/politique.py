@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -153,6 +154,16 @@ class NonDeclares:
     problemes: dict[str, list[str]] = field(default_factory=dict)
 
 
+_CONTROLES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _cite(texte: str, longueur: int = 60) -> str:
+    """A device-provided string quoted in a message: control characters made visible and
+    inert (\\x1b), cut to a reasonable length."""
+    texte = _CONTROLES.sub(lambda m: f"\\x{ord(m.group()):02x}", texte)
+    return texte if len(texte) <= longueur else texte[:longueur - 1] + "…"
+
+
 def _plage(ip: str) -> str:
     """The /24 (IPv4) or /64 (IPv6) that holds an address, to group undeclared addresses;
     the text itself if it is no address."""
@@ -161,7 +172,7 @@ def _plage(ip: str) -> str:
     try:
         address = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
-        return ip
+        return _cite(ip)
     return str(ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 64}", strict=False))
 
 
@@ -271,13 +282,13 @@ def _probleme(entree: NonDeclare, devices: int, obs: Observation) -> str:
     """How to fix the inventory so that these sightings land on a declared network."""
     seen = f"{devices} appareil{'s' if devices > 1 else ''} sur aucun réseau déclaré"
     if entree.vlan is not None:
-        example = f"port {obs.port}" if obs.port else f"source {obs.source}"
+        example = _cite(f"port {obs.port}" if obs.port else f"source {obs.source}")
         return (f"{seen} : vus sur le VLAN {entree.vlan} (ex. {example}), qu'aucun réseau du site « {entree.site} » "
                 f"ne déclare ; déclarez le VLAN {entree.vlan} dans telesante_reseaux (type mission ou hors_mission)")
     if entree.sous_reseau is not None:
-        return (f"{seen} : vus à une adresse hors de tout sous-réseau déclaré (ex. {obs.ip}, plage "
+        return (f"{seen} : vus à une adresse hors de tout sous-réseau déclaré (ex. {_cite(obs.ip or '')}, plage "
                 f"{entree.sous_reseau}) ; déclarez son sous-réseau dans telesante_reseaux (type mission ou hors_mission)")
-    example = f"port {obs.port}" if obs.port else f"source {obs.source}"
+    example = _cite(f"port {obs.port}" if obs.port else f"source {obs.source}")
     return (f"{seen} : vus sans VLAN ni IP (ex. {example}) ; si cette table n'imprime pas de VLAN, "
             "donnez-le à l'équipement avec telesante_vlan_par_defaut")
 

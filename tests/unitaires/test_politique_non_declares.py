@@ -218,3 +218,18 @@ def test_deux_reseaux_de_meme_cidr_ne_plantent_pas_le_placement(identificateur):
     constats, counts, _ = evaluer(appareils, carte, identificateur, {}, {}, date(2026, 11, 21))
     assert counts == {"mission-nord": 1, "mission-bis": 1}
     assert {c.reseau.nom for c in constats} == {"mission-nord", "mission-bis"}
+
+
+def test_chaines_d_appareil_citees_inertes_dans_les_problemes(identificateur):
+    """A port name or an address text comes from the equipment: quoted in a problem, its
+    control characters are visible and inert, never written raw to the admin's terminal."""
+    hostile = "5\x1b[2J\x1b]0;pirate\x07" + "x" * 200
+    resultat = _auditer(identificateur, [MISSION, PATIENTS], {
+        HP: [_obs(HP, ECHO, port=hostile)],
+        DHCP: [_obs(DHCP, ECHO_2, ip="10.99.7.12\x1b[1A")],
+    })
+    problemes = [p for c in resultat.collectes for p in c.problemes]
+    assert len(problemes) == 2
+    assert not any(ch in p for p in problemes for ch in "\x1b\x07")
+    assert "\\x1b[2J" in problemes[0] and "…" in problemes[0] and len(problemes[0]) < 300
+    assert not any("\x1b" in (e.sous_reseau or "") for e in resultat.non_declares)
