@@ -189,7 +189,7 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
     lieux = {nom: (e.site, e.ports_liaison) for nom, e in correlation.equipements.items()}
     entrees: dict[tuple[str, int | None, str | None], NonDeclare] = {}
     of_vlan: dict[str, dict[int, NonDeclare | None]] = {}  # equipment -> VLAN -> entry, None if declared
-    of_range: dict[tuple[str, str], NonDeclare] = {}  # (site, /24 prefix text) -> entry
+    of_range: dict[tuple[str, str], NonDeclare] = {}  # (equipment, /24 prefix text) -> entry
     # (equipment, entry) -> (devices placed on no network, the first such sighting)
     unplaced: dict[tuple[str, NonDeclare], tuple[set[str], Observation]] = {}
 
@@ -213,15 +213,19 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
                 found_vlan = by_vlan.get(vlan, _INCONNU)
                 if found_vlan is _INCONNU:
                     found_vlan = by_vlan[vlan] = None if carte.reseaux_de_vlan(site, vlan) else entry((site, vlan, None))
+                    if found_vlan is not None:
+                        found_vlan.equipements.add(equipement)
             if ip and not carte.reseaux_d_ip(ip):
                 prefix = ip.rpartition(".")[0]
-                found_ip = of_range.get((site, prefix))
+                found_ip = of_range.get((equipement, prefix))
                 if found_ip is None:
                     found_ip = entry((site, None, _plage(ip)))
+                    found_ip.equipements.add(equipement)
                     if est_ipv4(ip):  # the whole /24 shares this entry
-                        of_range[site, prefix] = found_ip
+                        of_range[equipement, prefix] = found_ip
             elif nowhere and vlan is None and not ip:
                 found_none = entry((site, None, None))
+                found_none.equipements.add(equipement)
             # A device behind an uplink is seen on its access port: an uplink sighting is
             # listed, but makes no equipment incomplete.
             placed_nowhere = nowhere and not (obs.port is not None and obs.port in uplinks)
@@ -229,10 +233,8 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
                 if found is None:
                     continue
                 found.appareils.add(cle)
-                found.equipements.add(equipement)
                 own[found] = None
                 if placed_nowhere:
-                    found.non_places.add(cle)
                     seen = unplaced.get((equipement, found))
                     if seen is None:
                         seen = unplaced[equipement, found] = (set(), obs)
@@ -257,6 +259,8 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
             constats.append(Constat(A_VERIFIER, RESEAU_NON_DECLARE, message, _hors_reseaux(site),
                                     correlation.appareil(cle), identification, statut, derogation, expired))
     problemes: dict[str, list[str]] = {}
+    for (_equipement, found), (devices, _obs) in unplaced.items():
+        found.non_places |= devices
     for (equipement, found), (devices, obs) in sorted(unplaced.items(), key=lambda i: (i[0][0], _ordre(i[0][1]))):
         problemes.setdefault(equipement, []).append(_probleme(found, len(devices), obs))
     return NonDeclares(sorted(entrees.values(), key=_ordre), problemes)
