@@ -233,3 +233,18 @@ def test_chaines_d_appareil_citees_inertes_dans_les_problemes(identificateur):
     assert not any(ch in p for p in problemes for ch in "\x1b\x07")
     assert "\\x1b[2J" in problemes[0] and "…" in problemes[0] and len(problemes[0]) < 300
     assert not any("\x1b" in (e.sous_reseau or "") for e in resultat.non_declares)
+
+
+def test_terminal_80_colonnes_une_ligne_par_entree_sans_couper_les_noms(identificateur):
+    sw = Equipement("commutateur-pavillon-est-etage-3", "cisco_ios", "nord")
+    resultat = _auditer(identificateur, [MISSION, PATIENTS], {
+        sw: [_obs(sw, POSTE, vlan=110, port="Gi1/0/3"), _obs(sw, ECHO, vlan=3999, port="Gi1/0/5")],
+    })
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))
+    terminal.afficher(rapport.construire(resultat), console)
+    lignes = console.export_text().splitlines()
+    assert max(len(line.rstrip()) for line in lignes) <= 80
+    debut = next(i for i, line in enumerate(lignes) if line.startswith("  - nord  VLAN 3999 : "))
+    entree = " ".join(line.strip() for line in lignes[debut:debut + 3])
+    assert "1 appareil, dont 1 d'une catégorie interdite, 1 sur aucun réseau ; vus par" in entree
+    assert "commutateur-pavillon-est-etage-3" in entree  # whole, never cut
