@@ -170,7 +170,8 @@ class CarteReseaux:
 
     def placer(self, observations: Iterable[Observation], sites: dict[str, str]) -> Placement:
         """Every declared network where a device was seen: by its IPs, and by the VLANs
-        in which equipment (whose site is given by `sites`) saw it."""
+        in which equipment (whose site is given by `sites`) saw it; `manques` set when a
+        sighting's VLAN or address is on no declared network, or when none was found."""
         # The hot path of the audit (once per device): lookups are inlined and return
         # interned placements; a device's sightings usually all give the same one, and
         # merging is only needed when they differ.
