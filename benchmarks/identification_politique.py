@@ -5,8 +5,8 @@ observations are collected, i.e.
 
     identificateur = charger_identificateur()          # real shipped signatures
     appareils = correler(observations, equipements)
-    constats, counts = evaluer(appareils, CarteReseaux(reseaux), identificateur,
-                               autorises, derogations, aujourd_hui)
+    constats, counts, non_declares = evaluer(appareils, CarteReseaux(reseaux), identificateur,
+                                             autorises, derogations, aujourd_hui)
 
 on N synthetic observations (default 1,000,000). The IEEE registry behind
 `registre_ieee()` is loaded once per process, before the measure (its load time is
@@ -87,9 +87,11 @@ from telesante.politique import (
     ACTIF,
     CATEGORIE_INTERDITE,
     CRITIQUE,
+    HORS_RESEAUX,
     LEVE,
     MAC_ALEATOIRE,
     NON_AUTORISE,
+    RESEAU_NON_DECLARE,
     USURPATION_POSSIBLE,
     Constat,
     evaluer,
@@ -167,7 +169,7 @@ class Attendu:
 
     reseaux: tuple[str, ...]  # declared networks where the device is seen
     constat: tuple[str, str, str, bool] | None  # (severity, type, status, waiver expired)
-    mission: str | None  # the mission network the finding belongs to
+    mission: str | None  # the network the finding belongs to (HORS_RESEAUX: on no declared network)
 
 
 @dataclass
@@ -407,7 +409,9 @@ def generer(n: int, seed: int = SEED) -> JeuSynthetique:
             autorises[mac] = Autorise(mac, f"équipement-{len(autorises)}", "clinique", "banc d'essai")
         mission = next((r.nom for r in networks if r.mission), None)
         finding = None
-        if mission is not None:
+        if not networks and forbidden:  # on no declared network of a site that has a mission network
+            mission, finding = HORS_RESEAUX, (A_VERIFIER, RESEAU_NON_DECLARE, ACTIF, False)
+        elif mission is not None:
             if forbidden:
                 finding = (CRITIQUE, USURPATION_POSSIBLE if mac in autorises else CATEGORIE_INTERDITE, ACTIF, False)
             elif mac not in autorises:
@@ -442,8 +446,8 @@ def auditer_synthetique(jeu: JeuSynthetique) -> tuple[Correlation, list[Constat]
     """The fast path: correlation + identification + policy, as telesante.audit.auditer does."""
     identificateur = charger_identificateur()
     appareils = correler(jeu.observations, jeu.equipements)
-    constats, counts = evaluer(appareils, CarteReseaux(jeu.reseaux), identificateur, jeu.autorises,
-                               jeu.derogations, TODAY)
+    constats, counts, _non_declares = evaluer(appareils, CarteReseaux(jeu.reseaux), identificateur, jeu.autorises,
+                                              jeu.derogations, TODAY)
     return appareils, constats, counts
 
 

@@ -9,15 +9,16 @@ from datetime import date, datetime, time, timezone
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import CarteReseaux, correler
 from telesante.modele import Configuration, Equipement, Reseau
-from telesante.politique import ACTIF, Constat, evaluer
+from telesante.politique import ACTIF, Constat, NonDeclare, evaluer
 
 # Exit codes: documented in README and `telesante --help`.
 CONFORME, NON_CONFORME, INCOMPLET, ERREUR_CONFIGURATION, ERREUR_INTERNE = 0, 1, 2, 3, 4
 SIGNIFICATION = {
     CONFORME: "conforme : aucun appareil interdit ni non autorisé sur les réseaux de mission",
     NON_CONFORME: "non-conformités : des appareils interdits ou non autorisés sont sur un réseau de mission",
-    INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu, ou un réseau de mission n'a été vu "
-               "par aucun équipement (le verdict ne couvre pas tout)",
+    INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu ou a vu des appareils sur aucun réseau "
+               "déclaré, ou un réseau de mission n'a été vu par aucun équipement ou sans aucun appareil "
+               "(le verdict ne couvre pas tout)",
     ERREUR_CONFIGURATION: "erreur de configuration : inventaire invalide ou commande mal formée, rien n'a été audité",
     ERREUR_INTERNE: "erreur interne : problème imprévu de telesante (détail sur la sortie d'erreur), aucun verdict",
 }
@@ -31,6 +32,7 @@ class EtatReseau:
     statut: str  # conforme | non_conforme | incomplet
     appareils: int
     constats_actifs: int
+    motif: str | None = None  # why an incomplete mission network is incomplete
 
 
 @dataclass
@@ -48,6 +50,7 @@ class ResultatAudit:
     nombre_appareils: int
     interrompu: bool = False
     notes: list[str] = field(default_factory=list)
+    non_declares: list[NonDeclare] = field(default_factory=list)  # seen, but on no declared network
 
     @property
     def constats_actifs(self) -> list[Constat]:
@@ -67,13 +70,22 @@ def _etats_reseaux(config: Configuration, collectes, constats, counts) -> list[E
     incomplete_sites = {c.equipement.site for c in collectes if not c.complet}
     etats = []
     for reseau in config.reseaux:
-        active = sum(1 for c in constats if c.reseau.nom == reseau.nom and c.statut == ACTIF)
-        if reseau.site in incomplete_sites or reseau.site not in complete_sites:
-            statut = "incomplet"
-        else:
-            statut = "non_conforme" if active else "conforme"
-        etats.append(EtatReseau(reseau, statut, counts.get(reseau.nom, 0), active))
+        active = sum(1 for c in constats if c.reseau == reseau and c.statut == ACTIF)
+        appareils = counts.get(reseau.nom, 0)
+        motif = None
+        if reseau.site not in complete_sites and reseau.site not in incomplete_sites:
+            motif = f"aucun équipement du site « {reseau.site} » n'a été lu"
+        elif reseau.site in incomplete_sites:
+            motif = f"un équipement du site « {reseau.site} » est incomplet"
+        elif reseau.mission and not appareils and not reseau.vide_attendu:
+            motif = _VIDE
+        statut = "incomplet" if motif else "non_conforme" if active else "conforme"
+        etats.append(EtatReseau(reseau, statut, appareils, active, motif if reseau.mission else None))
     return etats
+
+
+_VIDE = ("aucun appareil vu : capture coupée ? (un réseau vide exprès se déclare avec « vide_attendu: true » "
+         "dans telesante_reseaux)")
 
 
 def auditer(
@@ -99,15 +111,21 @@ def auditer(
         collecte.verifier_age(reference, config.age_max_sources)
     equipements = {e.nom: e for e in config.equipements}
     appareils = correler((o for c in collectes for o in c.observations), equipements)
-    constats, counts = evaluer(
+    constats, counts, non_declares = evaluer(
         appareils, CarteReseaux(config.reseaux), config.identificateur, config.autorises, config.derogations, aujourd_hui
     )
+    # Nothing an equipment saw disappears: a sighting placed on no declared network makes
+    # its equipment incomplete, with the way to fix the inventory.
+    for collecte in collectes:
+        collecte.problemes.extend(non_declares.problemes.get(collecte.equipement.nom, ()))
     notes: list[str] = []
     read_sites = {c.equipement.site for c in collectes}
     for reseau in config.reseaux:
         if reseau.mission and reseau.site not in read_sites:
             notes.append(f"réseau de mission « {reseau.nom} » : aucun équipement du site « {reseau.site} » "
                          "n'a été interrogé, il n'est pas audité")
+        elif reseau.mission and not counts.get(reseau.nom) and not reseau.vide_attendu:
+            notes.append(f"réseau de mission « {reseau.nom} » (site « {reseau.site} ») : {_VIDE}")
     if interrompu:
         notes.append("audit interrompu avant la fin de la collecte")
         read = {c.equipement.nom for c in collectes}
@@ -126,4 +144,5 @@ def auditer(
         nombre_appareils=len(appareils),
         interrompu=interrompu,
         notes=notes,
+        non_declares=non_declares.entrees,
     )

@@ -41,6 +41,11 @@ _LAST_OCTETS = frozenset(str(n) for n in range(256))
 _STRADDLES = object()  # marker: this /24 is not in a single interval (or is no IPv4 prefix)
 
 
+def est_ipv4(ip: str) -> bool:
+    """True for a dotted-quad IPv4 address as ipaddress accepts one."""
+    return _IPV4.fullmatch(ip) is not None
+
+
 def _parse_ip(ip: str) -> tuple[int, int] | None:
     """(version, integer value) of an address, as ipaddress.ip_address reads it; None if invalid."""
     if "%" in ip:
@@ -58,27 +63,39 @@ class Placement:
     """The declared networks a device is on, and those of them that are mission networks.
 
     Interned by CarteReseaux (one object per distinct set of networks), so that the hot
-    path compares placements by identity and counts devices per placement.
+    path compares placements by identity and counts devices per placement. `manques` is
+    true when some sighting of the device fell on no declared network (an undeclared VLAN
+    or address), or when the device is on none at all: only those devices are looked at
+    again, sighting by sighting, to list what was seen but not declared.
     """
 
-    __slots__ = ("reseaux", "mission")
+    __slots__ = ("reseaux", "mission", "manques")
 
-    def __init__(self, reseaux: tuple[Reseau, ...]):
+    def __init__(self, reseaux: tuple[Reseau, ...], manques: bool = False):
         self.reseaux = reseaux
         self.mission = tuple(reseau for reseau in reseaux if reseau.mission)
+        self.manques = manques or not reseaux
 
 
 class CarteReseaux:
     """Finds the declared networks an IP or a (site, VLAN) belongs to."""
 
     def __init__(self, reseaux: list[Reseau]):
+        self.reseaux = tuple(reseaux)
         self._interned: dict[tuple[str, ...], Placement] = {}
+        self._with_misses: dict[Placement, Placement] = {}  # same networks, some sightings on none
         self.aucun = self._intern(())  # no declared network
-        ranges = sorted(
-            (int(net.first), int(net.last), net.version, reseau)
-            for reseau in reseaux
-            for net in reseau.sous_reseaux
-        )
+        # The declaration index breaks ties: two networks may share a subnet (same CIDR),
+        # and Reseau objects are not ordered.
+        ranges = [
+            (first, last, version, reseau)
+            for first, last, version, _index, reseau in sorted(
+                ((int(net.first), int(net.last), net.version, index, reseau)
+                 for index, reseau in enumerate(reseaux)
+                 for net in reseau.sous_reseaux),
+                key=lambda r: r[:4],
+            )
+        ]
         # Per IP version, the range boundaries cut the address space into intervals that
         # each lie in a fixed set of subnets: their networks are computed once, innermost
         # (last in sort order) first, so a lookup is a single bisection.
@@ -110,6 +127,21 @@ class CarteReseaux:
             placement = self._interned[key] = Placement(reseaux)
         return placement
 
+    def _with_missed_sightings(self, placement: Placement) -> Placement:
+        variant = self._with_misses.get(placement)
+        if variant is None:
+            variant = self._with_misses[placement] = Placement(placement.reseaux, manques=True)
+        return variant
+
+    def reseaux_de_vlan(self, site: str | None, vlan: int) -> tuple[Reseau, ...]:
+        """Declared networks of this VLAN on this site."""
+        placement = self._by_vlan.get((site, vlan))
+        return placement.reseaux if placement is not None else ()
+
+    def reseaux_d_ip(self, ip: str) -> tuple[Reseau, ...]:
+        """Declared networks whose subnets hold this address (none for an invalid one)."""
+        return self._networks_of_ip(ip).reseaux
+
     def _networks_of_ip(self, ip: str) -> Placement:
         prefix, _, last = ip.rpartition(".")
         if last in _LAST_OCTETS:  # looks like a dotted-quad IPv4 address: try its /24 first
@@ -138,12 +170,14 @@ class CarteReseaux:
 
     def placer(self, observations: Iterable[Observation], sites: dict[str, str]) -> Placement:
         """Every declared network where a device was seen: by its IPs, and by the VLANs
-        in which equipment (whose site is given by `sites`) saw it."""
+        in which equipment (whose site is given by `sites`) saw it; `manques` set when a
+        sighting's VLAN or address is on no declared network, or when none was found."""
         # The hot path of the audit (once per device): lookups are inlined and return
         # interned placements; a device's sightings usually all give the same one, and
         # merging is only needed when they differ.
         none = first = self.aucun
         others: list[Placement] = []
+        missed = False  # a sighting whose VLAN or address is on no declared network
         by_prefix = self._by_prefix_24
         by_sighting = self._by_sighting
         for obs in observations:
@@ -153,7 +187,9 @@ class CarteReseaux:
                 networks = by_prefix.get(prefix) if last in _LAST_OCTETS else None
                 if networks is None or networks is _STRADDLES:
                     networks = self._networks_of_ip(ip)
-                if networks is not first and networks is not none:
+                if networks is none:
+                    missed = True
+                elif networks is not first:
                     if first is none:
                         first = networks
                     else:
@@ -166,18 +202,22 @@ class CarteReseaux:
                 networks = by_vlan.get(vlan)
                 if networks is None:
                     networks = by_vlan[vlan] = self._by_vlan.get((sites.get(obs.equipement), vlan), none)
-                if networks is not first and networks is not none:
+                if networks is none:
+                    missed = True
+                elif networks is not first:
                     if first is none:
                         first = networks
                     else:
                         others.append(networks)
-        if not others:
-            return first
-        found = {reseau.nom: reseau for reseau in first.reseaux}
-        for networks in others:
-            for reseau in networks.reseaux:
-                found.setdefault(reseau.nom, reseau)
-        return self._intern(tuple(found.values()))
+        if others:
+            found = {reseau.nom: reseau for reseau in first.reseaux}
+            for networks in others:
+                for reseau in networks.reseaux:
+                    found.setdefault(reseau.nom, reseau)
+            first = self._intern(tuple(found.values()))
+        if missed and first is not none:
+            return self._with_missed_sightings(first)
+        return first
 
 
 @contextmanager

@@ -56,6 +56,10 @@ def ecrire_inventaire(lab: Lab, dossier: Path, fichier_mdns: Path | None = None,
              "sous_reseaux": [mission.network], "vlans": [mission.vid]},
             {"nom": "patients-labo", "site": "labo", "type": "hors_mission",
              "sous_reseaux": [patients.network], "vlans": [patients.vid]},
+            # The management links (SSH of the audit): the gateway and the switch see the
+            # controller there; what is seen on no declared network makes them incomplete.
+            {"nom": "gestion-labo", "site": "labo", "type": "hors_mission",
+             "sous_reseaux": [str(lab.mgmt_network)]},
         ],
         "telesante_equipements_autorises": [
             {"mac": lab.host(lab.topology.probe).mac, "nom": "sonde mDNS", "type": "sonde"},

@@ -14,7 +14,8 @@ import pytest
 
 from telesante.correlation import CarteReseaux, correler
 from telesante.identification import charger_identificateur
-from telesante.politique import ACTIF, CATEGORIE_INTERDITE, CRITIQUE, LEVE, USURPATION_POSSIBLE, evaluer
+from telesante.politique import (ACTIF, CATEGORIE_INTERDITE, CRITIQUE, LEVE, RESEAU_NON_DECLARE,
+                                 USURPATION_POSSIBLE, evaluer)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "identification_politique.py"
 N = 20_000
@@ -61,8 +62,8 @@ def test_generator_is_exact_and_deterministic(banc, jeu):
 
 def test_findings_are_exactly_the_planted_ones(banc, jeu):
     appareils = correler(jeu.observations, jeu.equipements)
-    constats, counts = evaluer(appareils, CarteReseaux(jeu.reseaux), charger_identificateur(), jeu.autorises,
-                               jeu.derogations, banc.TODAY)
+    constats, counts, non_declares = evaluer(appareils, CarteReseaux(jeu.reseaux), charger_identificateur(),
+                                             jeu.autorises, jeu.derogations, banc.TODAY)
     assert banc.verifier(jeu, appareils, constats, counts) == []
 
     # The consumer devices planted on mission networks are all critical findings...
@@ -71,7 +72,12 @@ def test_findings_are_exactly_the_planted_ones(banc, jeu):
     critical = [c for c in constats if c.gravite == CRITIQUE]
     assert len(critical) == expected_critical
     assert {c.type for c in critical} == {CATEGORIE_INTERDITE, USURPATION_POSSIBLE}
-    assert all(c.reseau.mission for c in constats)
+    # Consumer devices on the undeclared range (VLAN 999) are findings to check, never lost.
+    assert all(c.reseau.mission or c.type == RESEAU_NON_DECLARE for c in constats)
+    undeclared = {(e.site, e.vlan) for e in non_declares.entrees if e.vlan is not None}
+    assert undeclared == {(site, 999) for site in ("hopital_nord", "clinique_sud", "chsld_est")}
+    assert sum(1 for c in constats if c.type == RESEAU_NON_DECLARE) == sum(
+        1 for a in jeu.attendus.values() if a.constat and a.constat[1] == RESEAU_NON_DECLARE) > 0
     # ...the waivers in force lift theirs, the expired ones bring them back.
     statuses = Counter((c.statut, c.derogation_expiree) for c in constats if c.derogation is not None)
     planted = Counter((a.constat[2], a.constat[3]) for a in jeu.attendus.values()

@@ -102,8 +102,9 @@ SWITCH = Equipement("sw", "cisco_ios", "site", ports_liaison=frozenset({"Gi0/48"
 
 def _evaluer(observations, autorises=None, derogations=None, today=date(2026, 11, 21)):
     appareils = correler(observations, {"sw": SWITCH})
-    return evaluer(appareils, CarteReseaux([MISSION, PATIENTS]), charger_identificateur(),
-                   autorises or {}, derogations or {}, today)
+    constats, counts, _non_declares = evaluer(appareils, CarteReseaux([MISSION, PATIENTS]), charger_identificateur(),
+                                              autorises or {}, derogations or {}, today)
+    return constats, counts
 
 
 def _obs(mac, vlan=110, ip=None, name=None, port="Gi0/1", **kw):

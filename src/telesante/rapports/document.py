@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telesante import __version__
 from telesante.audit import SIGNIFICATION, ResultatAudit
-from telesante.politique import Constat
+from telesante.politique import Constat, NonDeclare
 
 FORMAT = "telesante-rapport-audit"
 VERSION = 1
@@ -52,6 +52,18 @@ def _constat(constat: Constat) -> dict:
         "sources": sorted(appareil.sources),
         "vu_le": appareil.vu_le.isoformat() if appareil.vu_le else None,
         "derogation": derogation,
+    }
+
+
+def _non_declare(entree: NonDeclare) -> dict:
+    return {
+        "site": entree.site,
+        "vlan": entree.vlan,
+        "sous_reseau": entree.sous_reseau,
+        "appareils": len(entree.appareils),
+        "equipements": sorted(entree.equipements),
+        "interdits": len(entree.interdits),
+        "non_places": len(entree.non_places),
     }
 
 
@@ -103,8 +115,10 @@ def construire(resultat: ResultatAudit) -> dict:
                 "statut": e.statut,
                 "appareils": e.appareils,
                 "constats_actifs": e.constats_actifs,
+                "motif": e.motif,
             }
             for e in resultat.reseaux
         ],
+        "non_declares": [_non_declare(e) for e in resultat.non_declares],
         "constats": [_constat(c) for c in resultat.constats],
     }

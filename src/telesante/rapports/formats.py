@@ -112,12 +112,57 @@ def en_junit(document: dict) -> bytes:
         site_incomplete = [e for e in incomplete if e["site"] == reseau["site"]]
         if reseau["statut"] == "incomplet":
             error = ET.SubElement(case, "error", type="incomplet", message="réseau non entièrement vu")
-            error.text = "\n".join(p for e in site_incomplete for p in e["problemes"]) or "aucun équipement lu sur ce site"
+            error.text = ("\n".join(p for e in site_incomplete for p in e["problemes"]) or reseau.get("motif")
+                          or "aucun équipement lu sur ce site")
             counts["errors"] += 1
         for key, value in counts.items():
             suite.set(key, str(value))
+    _junit_non_declares(suites, document)
     ET.indent(suites)
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+
+
+def lieu_non_declare(entree: dict) -> str:
+    """« VLAN 110 », « 10.9.9.0/24 », « sans VLAN ni IP » : where undeclared sightings were."""
+    if entree["vlan"] is not None:
+        return f"VLAN {entree['vlan']}"
+    return entree["sous_reseau"] or "sans VLAN ni IP"
+
+
+def _junit_non_declares(suites: ET.Element, document: dict) -> None:
+    """One suite per site with VLANs or ranges seen but declared in no network: one case each,
+    an error if some of its devices are on no network at all (the site is incomplete), a
+    failure if devices of a forbidden category were seen there."""
+    by_site: dict[str, list[dict]] = {}
+    for entree in document.get("non_declares", ()):
+        by_site.setdefault(entree["site"], []).append(entree)
+    for site, entrees in by_site.items():
+        suite = ET.SubElement(suites, "testsuite", name=f"{site} / VLAN et plages non déclarés")
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for entree in entrees:
+            lieu = lieu_non_declare(entree)
+            case = ET.SubElement(suite, "testcase", classname=f"{site}.non_declares", name=lieu)
+            counts["tests"] += 1
+            details = "\n".join([
+                f"Appareils : {entree['appareils']} (dont {entree['interdits']} d'une catégorie interdite, "
+                f"{entree['non_places']} sur aucun réseau déclaré)",
+                f"Équipements : {', '.join(entree['equipements'])}",
+                "À déclarer dans telesante_reseaux (type mission ou hors_mission)" if entree["vlan"] is not None
+                or entree["sous_reseau"] else "Entrées sans VLAN ni IP : telesante_vlan_par_defaut de l'équipement",
+            ])
+            if entree["non_places"]:
+                error = ET.SubElement(case, "error", type="incomplet", message=f"{lieu} : appareils sur aucun réseau déclaré")
+                error.text = details
+                counts["errors"] += 1
+            elif entree["interdits"]:
+                failure = ET.SubElement(case, "failure", type="à vérifier",
+                                        message=f"{lieu} : appareils interdits hors des réseaux déclarés")
+                failure.text = details
+                counts["failures"] += 1
+            else:
+                ET.SubElement(case, "system-out").text = details
+        for key, value in counts.items():
+            suite.set(key, str(value))
 
 
 def en_html(document: dict) -> bytes:

@@ -13,6 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from telesante.rapports.formats import lieu_non_declare
 from telesante.rapports.inerte import document_inerte
 
 _STYLES = {"conforme": "green", "non_conforme": "bold red", "incomplet": "yellow"}
@@ -20,6 +21,8 @@ _LIBELLES = {"conforme": "conforme", "non_conforme": "NON CONFORME", "incomplet"
 
 # Below this width the findings table would fold MACs and addresses: blocks instead.
 LARGEUR_TABLEAU = 150
+# Below this width the table of undeclared VLANs would cut equipment names: one line each.
+LARGEUR_NON_DECLARES = 110
 
 
 def pluriel(nombre: int, singulier: str, pluriel_: str | None = None) -> str:
@@ -94,6 +97,36 @@ def _reseaux(document: dict) -> Table:
     return table
 
 
+def _non_declares(document: dict) -> Table:
+    table = Table(title="VLAN et plages vus mais non déclarés",
+                  caption="à déclarer dans telesante_reseaux (type mission ou hors_mission) ; "
+                          "sans VLAN ni IP : telesante_vlan_par_defaut de l'équipement")
+    table.add_column("Site", no_wrap=True)
+    table.add_column("VLAN / plage", no_wrap=True)
+    table.add_column("Appareils", justify="right")
+    table.add_column("Interdits", justify="right")
+    table.add_column("Sans réseau", justify="right")
+    table.add_column("Équipements", overflow="fold")
+    for e in document.get("non_declares", ()):
+        table.add_row(Text(e["site"]), Text(lieu_non_declare(e)), str(e["appareils"]),
+                      Text(str(e["interdits"]), style="bold red" if e["interdits"] else ""),
+                      Text(str(e["non_places"]), style="yellow" if e["non_places"] else ""),
+                      Text(", ".join(e["equipements"])))
+    return table
+
+
+def _ligne_non_declare(entree: dict) -> Text:
+    """One undeclared VLAN or range on a narrow terminal: whole names, nothing cut."""
+    line = Text(f"- {entree['site']}  ")
+    line.append(lieu_non_declare(entree), style="bold")
+    line.append(f" : {pluriel(entree['appareils'], 'appareil')}, dont ")
+    line.append(f"{entree['interdits']} d'une catégorie interdite", style="bold red" if entree["interdits"] else "")
+    line.append(", ")
+    line.append(f"{entree['non_places']} sur aucun réseau", style="yellow" if entree["non_places"] else "")
+    line.append(f" ; vus par {', '.join(entree['equipements'])}")
+    return line
+
+
 def _resume(resume: dict) -> str:
     return (
         f"{pluriel(resume['equipements'], 'équipement')} "
@@ -117,6 +150,15 @@ def afficher(document: dict, console: Console | None = None) -> None:
             for constat in document["constats"]:
                 console.print(_fiche(constat))
     console.print(_reseaux(document))
+    if document.get("non_declares"):
+        if console.width >= LARGEUR_NON_DECLARES:
+            console.print(_non_declares(document))
+        else:
+            console.print(Text("VLAN et plages vus mais non déclarés (à déclarer dans telesante_reseaux, type "
+                               "mission ou hors_mission ; sans VLAN ni IP : telesante_vlan_par_defaut de "
+                               "l'équipement)", style="bold"))
+            for entree in document["non_declares"]:
+                console.print(Padding(_ligne_non_declare(entree), (0, 0, 0, 2), expand=False))
     for e in document["equipements"]:
         if e["statut"] == "incomplet":
             console.print(Text(f"Équipement incomplet : {e['nom']} ({e['plateforme']}, site {e['site']})", style="yellow"))
