@@ -44,7 +44,7 @@ def test_registre_charge_une_seule_fois():
         ("34:5e:08:91:2c:4d", [], [], "Roku", "diffusion multimédia"),
         ("60:fd:a6:10:20:31", [], [("_airplay._tcp", "AppleTV6,2")], "Apple TV", "diffusion multimédia"),
         ("60:fd:a6:10:20:32", [], [("_airplay._tcp", "AudioAccessory5,1")], "Apple HomePod", "assistant vocal"),
-        ("60:fd:a6:10:20:33", ["portal-salon"], [], "Meta Portal", "écran intelligent"),
+        ("60:fd:a6:10:20:33", ["Portal-TV-salon"], [], "Meta Portal", "écran intelligent"),
     ],
 )
 def test_signatures_livrees(identificateur, mac, noms, mdns, signature, categorie):

@@ -1,0 +1,93 @@
+"""Corpus of real device names: clinical and office equipment is never forbidden, consumer
+devices (including hand-named ones) land in their category. Data: tests/corpus_identification/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telesante.identification import charger_identificateur, registre_ieee
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus_identification"
+CLINIQUES = yaml.safe_load((CORPUS / "cliniques.yml").read_text("utf-8"))["familles"]
+GRAND_PUBLIC = yaml.safe_load((CORPUS / "grand_public.yml").read_text("utf-8"))["appareils"]
+
+
+@pytest.fixture(scope="module")
+def identificateur():
+    return charger_identificateur()
+
+
+def _interdite(identification) -> bool:
+    return identification.categorie is not None and identification.categorie.interdite
+
+
+def _mdns(famille) -> list[tuple[str, str | None]]:
+    return [tuple(pair) for pair in famille.get("mdns", [])]
+
+
+def test_corpus_clinique_assez_grand_et_ouis_verifies_dans_le_registre():
+    """The corpus holds hundreds of names, each family under an OUI the IEEE registry gives to
+    the vendor it claims (no guessed OUI)."""
+    assert sum(len(f["noms"]) for f in CLINIQUES) >= 300
+    for famille in CLINIQUES:
+        assert registre_ieee().fabricant(famille["oui"]) == famille["fabricant"], famille["nom"]
+
+
+@pytest.mark.parametrize("famille", CLINIQUES, ids=[f["nom"] for f in CLINIQUES])
+def test_appareils_cliniques_et_bureautiques_jamais_interdits(identificateur, famille):
+    """Each name alone, with its vendor's MAC, and with the family's mDNS announcements."""
+    mac = famille["oui"] + ":5a:00:01"
+    assert not _interdite(identificateur.identifier(mac)), famille["fabricant"]
+    fautifs = []
+    for nom in famille["noms"]:
+        for essai in (identificateur.identifier(mac, [nom], _mdns(famille)), identificateur.identifier(None, [nom])):
+            if _interdite(essai):
+                fautifs.append(f"{nom} → {essai.signature} ({', '.join(essai.motifs)})")
+    assert not fautifs
+
+
+def _id_grand_public(entree) -> str:
+    return " + ".join([entree.get("mac") or ""] + entree.get("noms", []) +
+                      [f"{s} {m}" for s, m in entree.get("mdns", [])]).strip(" +")
+
+
+@pytest.mark.parametrize("entree", GRAND_PUBLIC, ids=[_id_grand_public(e) for e in GRAND_PUBLIC])
+def test_appareils_grand_public_dans_leur_categorie(identificateur, entree):
+    mac = entree.get("mac")
+    if mac:
+        assert registre_ieee().fabricant(mac) is not None  # a registered OUI, never a guessed one
+    resultat = identificateur.identifier(mac, entree.get("noms", []), [tuple(p) for p in entree.get("mdns", [])])
+    assert resultat.categorie is not None, "non identifié"
+    assert resultat.categorie.cle == entree["categorie"], resultat.signature
+    assert resultat.motifs
+
+
+NOMS_CLINIQUES = [nom for famille in CLINIQUES for nom in famille["noms"]]
+
+
+@st.composite
+def nom_clinique_bruite(draw):
+    """A clinical name as people and tools alter it: case, separators, numeric or unit suffixes."""
+    nom = draw(st.sampled_from(NOMS_CLINIQUES))
+    casse = draw(st.sampled_from([str.lower, str.upper, str.title, str.swapcase, lambda s: s]))
+    separateur = draw(st.sampled_from(["-", "_", " ", ".", ""]))
+    nom = casse(nom).replace("-", separateur) if draw(st.booleans()) else casse(nom)
+    suffixe = draw(st.sampled_from(["", "{s}{n}", "{s}{n:02d}", "{s}{n:03d}", "{n}", "{s}urg{s}{n}", "{s}4e{s}{n}"]))
+    prefixe = draw(st.sampled_from(["", "chuq{s}", "hsj{s}", "ciusss{s}", "{n}{s}", "vm{s}"]))
+    n = draw(st.integers(min_value=0, max_value=999))
+    return prefixe.format(s=separateur, n=n) + nom + suffixe.format(s=separateur, n=n)
+
+
+@settings(max_examples=400, deadline=None)
+@given(nom_clinique_bruite())
+def test_noms_cliniques_bruites_jamais_interdits(nom):
+    resultat = _IDENTIFICATEUR.identifier(None, [nom])
+    assert not _interdite(resultat), f"{nom!r} → {resultat.signature} ({', '.join(resultat.motifs)})"
+
+
+_IDENTIFICATEUR = charger_identificateur()
