@@ -144,11 +144,41 @@ def _anchored_at_start(expression: str) -> bool:
     return True
 
 
+_IMPOSSIBLE = ""  # what _ascii_word answers for an expression that no ASCII text can match
+
+
+def _ascii_word(expression: str) -> str | None:
+    """For ASCII texts: the longest run of characters, lower-cased, that every match of a
+    regular expression (ignoring case) contains, taken at its top level (outside groups,
+    classes and repeats); _IMPOSSIBLE if it requires a character that no ASCII character
+    matches (« télé ») ; None if there is no such run or the expression cannot be read."""
+    try:  # private modules of re: any surprise only costs the shortcut
+        items, literal = re._parser.parse(expression, re.IGNORECASE).data, re._constants.LITERAL
+    except Exception:
+        return None
+    best, run = "", []
+    for op, value in [*items, (None, None)]:
+        if op is literal:
+            if value < 128:
+                run.append(chr(value).lower())
+                continue
+            pattern = re.compile(re.escape(chr(value)), re.IGNORECASE)
+            if not any(pattern.fullmatch(chr(code)) for code in range(128)):
+                return _IMPOSSIBLE
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    return best or None
+
+
 class _AnyOf:
     """Whether any of several regular expressions (ignoring case) matches a text.
 
     One test instead of one per expression, and the expressions anchored at the start
     are tried there only: several times faster than searching their union everywhere.
+    An expression searched anywhere contains a word (« chromecast », « tv »); an ASCII text
+    that contains none of these words is answered without searching the expressions: one
+    scan of a union of plain words, which the regular expression engine does quickly.
     """
 
     def __init__(self, expressions: list[str]):
@@ -158,9 +188,28 @@ class _AnyOf:
             (anchored if _anchored_at_start(expression) else floating).append(expression)
         self._at_start = re.compile("|".join(f"(?:{e})" for e in anchored), re.IGNORECASE).match if anchored else None
         self._anywhere = re.compile("|".join(f"(?:{e})" for e in floating), re.IGNORECASE).search if floating else None
+        words = {_ascii_word(e) for e in floating} - {_IMPOSSIBLE}
+        self._words = None
+        if floating and None not in words:
+            self._words = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)").search
+
+    def could_match(self, text: str) -> bool:
+        """False only if no expression matches; cheaper than a full answer, it rules out most texts."""
+        if self._at_start and self._at_start(text):
+            return True
+        if self._anywhere is None:
+            return False
+        # For ASCII, ignoring case is lower-casing: a text without any of the words cannot match.
+        return self._words is None or not text.isascii() or bool(self._words(text.lower()))
 
     def __call__(self, text: str) -> bool:
-        return bool((self._at_start and self._at_start(text)) or (self._anywhere and self._anywhere(text)))
+        if self._at_start and self._at_start(text):
+            return True
+        if self._anywhere is None:
+            return False
+        if self._words is not None and text.isascii() and not self._words(text.lower()):
+            return False
+        return bool(self._anywhere(text))
 
 
 def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list[str]) -> Signature | None:
@@ -210,7 +259,8 @@ class Identificateur:
         self._by_oui: dict[str | None, tuple[str | None, Signature | None, Identification]] = {}
         self._no_vendor = (None, None, Identification(None))
         self._vendor_patterns = [(s.fabricants, s) for s in signatures if s.fabricants]
-        self._hostname_patterns = [(s.noms_hote, s) for s in signatures if s.noms_hote]
+        # Per signature, the same quick test as for all of them (anchored, then by words).
+        self._hostname_patterns = [(_AnyOf(list(s.motifs_noms_hote)), s) for s in signatures if s.noms_hote]
         # Most vendors and names match no signature: one test says so for all of them.
         self._any_vendor = _AnyOf([e for s in signatures if s.fabricants for e in s.motifs_fabricants])
         self._any_hostname = _AnyOf([e for s in signatures if s.noms_hote for e in s.motifs_noms_hote])
@@ -234,10 +284,10 @@ class Identificateur:
         return entry
 
     def _by_hostname(self, name: str) -> Signature | None:
-        if not self._any_hostname(name):
+        if not self._any_hostname.could_match(name):
             return None
-        for pattern, signature in self._hostname_patterns:
-            if pattern.search(name):
+        for matches, signature in self._hostname_patterns:
+            if matches(name):
                 return signature
         return None
 

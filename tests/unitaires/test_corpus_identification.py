@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telesante.collecte.baux_dhcp import observations_dnsmasq
 from telesante.identification import charger_identificateur, registre_ieee
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus_identification"
@@ -91,3 +92,30 @@ def test_noms_cliniques_bruites_jamais_interdits(nom):
 
 
 _IDENTIFICATEUR = charger_identificateur()
+
+
+# Real leases of a home network (danapsimer/dnsmasq-gui, see ../shared/fixtures/baux-dhcp/PROVENANCE.md),
+# read by telesante's own parser: exactly these devices are forbidden, whatever else is there
+# (Macs, a Dell, an MSI desktop, WiZ bulbs and ESP modules, phones with randomized MACs).
+INTERDITS_BAUX_MAISON = {
+    "64:12:69:57:00:15": "diffusion_multimedia",  # DIRECTV-HR54-69570013
+    "3c:9b:d6:81:5b:9c": "diffusion_multimedia",  # viziocastdisplay
+    "f8:0f:f9:8f:bd:9e": "assistant_vocal",  # Google-Nest-Mini
+    "3c:e4:41:07:89:3c": "grand_public",  # Amazon Technologies Inc., no name
+    "78:6c:84:74:d0:24": "grand_public",
+    "44:42:01:30:f5:30": "grand_public",
+    "64:16:66:1f:3e:de": "grand_public",  # Nest Labs (thermostats, Nest Hello)
+    "64:16:66:1e:c8:bc": "grand_public",
+    "64:16:66:6c:2a:12": "grand_public",
+    "70:48:f7:d5:a9:91": "grand_public",  # Nintendo Co.,Ltd, no name: a game console
+}
+
+
+def test_baux_reels_d_un_reseau_domestique(identificateur, fixtures):
+    texte = (fixtures / "baux-dhcp" / "dnsmasq-maison.leases").read_text("utf-8")
+    trouves = {}
+    for obs in observations_dnsmasq(texte, "dhcp", "dnsmasq-maison.leases"):
+        resultat = identificateur.identifier(obs.mac, [obs.nom_hote] if obs.nom_hote else [])
+        if _interdite(resultat):
+            trouves[obs.mac] = resultat.categorie.cle
+    assert trouves == INTERDITS_BAUX_MAISON
