@@ -18,9 +18,12 @@ CLINIQUES = yaml.safe_load((CORPUS / "cliniques.yml").read_text("utf-8"))["famil
 GRAND_PUBLIC = yaml.safe_load((CORPUS / "grand_public.yml").read_text("utf-8"))["appareils"]
 
 
+IDENTIFICATEUR = charger_identificateur()
+
+
 @pytest.fixture(scope="module")
 def identificateur():
-    return charger_identificateur()
+    return IDENTIFICATEUR
 
 
 def _interdite(identification) -> bool:
@@ -87,11 +90,9 @@ def nom_clinique_bruite(draw):
 @settings(max_examples=400, deadline=None)
 @given(nom_clinique_bruite())
 def test_noms_cliniques_bruites_jamais_interdits(nom):
-    resultat = _IDENTIFICATEUR.identifier(None, [nom])
+    resultat = IDENTIFICATEUR.identifier(None, [nom])
     assert not _interdite(resultat), f"{nom!r} → {resultat.signature} ({', '.join(resultat.motifs)})"
 
-
-_IDENTIFICATEUR = charger_identificateur()
 
 
 # Real leases of a home network (danapsimer/dnsmasq-gui, see ../shared/fixtures/baux-dhcp/PROVENANCE.md),
