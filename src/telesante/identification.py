@@ -69,6 +69,9 @@ class Signature:
     # The expressions behind fabricants and noms_hote, as written.
     motifs_fabricants: tuple[str, ...] = ()
     motifs_noms_hote: tuple[str, ...] = ()
+    # Host names that identify a device only under one OUI ("aa:bb:cc"): a module maker's
+    # OUI, shared with other products, with a name too common to stand alone.
+    ouis_noms_hote: tuple[tuple[str, re.Pattern], ...] = ()
 
 
 class Identification(NamedTuple):
@@ -212,6 +215,9 @@ class _AnyOf:
         return bool(self._anywhere(text))
 
 
+_OUI = re.compile(r"[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}", re.IGNORECASE)
+
+
 def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list[str]) -> Signature | None:
     if not isinstance(item, dict) or not isinstance(item.get("nom"), str):
         erreurs.append(f"{where} : une signature est un dictionnaire avec au moins « nom »")
@@ -229,6 +235,16 @@ def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list
         model = rule.get("modele")
         mdns.append((rule["service"].removesuffix(".").removesuffix(".local"),
                      _pattern(model, f"{where}.mdns[{j}].modele", erreurs) if model else None))
+    ouis_names = []
+    for j, rule in enumerate(item.get("oui_et_nom_hote") or []):
+        oui = rule.get("oui") if isinstance(rule, dict) else None
+        if not isinstance(oui, str) or not _OUI.fullmatch(oui) or not rule.get("nom_hote"):
+            erreurs.append(f"{where}.oui_et_nom_hote[{j}] : « oui » (aa:bb:cc) et « nom_hote » attendus "
+                           "(ex. {oui: '0c:ae:7d', nom_hote: '^ring'})")
+            continue
+        name = _pattern(rule["nom_hote"], f"{where}.oui_et_nom_hote[{j}].nom_hote", erreurs)
+        if name is not None:
+            ouis_names.append((oui.lower(), name))
     signature = Signature(
         nom=item["nom"],
         categorie=categorie,
@@ -237,9 +253,10 @@ def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list
         mdns=tuple(mdns),
         motifs_fabricants=tuple(_as_list(item.get("fabricants")) or ()),
         motifs_noms_hote=tuple(_as_list(item.get("noms_hote")) or ()),
+        ouis_noms_hote=tuple(ouis_names),
     )
-    if not (signature.fabricants or signature.noms_hote or signature.mdns):
-        erreurs.append(f"{where} (« {item['nom']} ») : aucun critère (fabricants, noms_hote ou mdns)")
+    if not (signature.fabricants or signature.noms_hote or signature.mdns or signature.ouis_noms_hote):
+        erreurs.append(f"{where} (« {item['nom']} ») : aucun critère (fabricants, noms_hote, oui_et_nom_hote ou mdns)")
         return None
     return signature
 
@@ -264,6 +281,10 @@ class Identificateur:
         # Most vendors and names match no signature: one test says so for all of them.
         self._any_vendor = _AnyOf([e for s in signatures if s.fabricants for e in s.motifs_fabricants])
         self._any_hostname = _AnyOf([e for s in signatures if s.noms_hote for e in s.motifs_noms_hote])
+        self._names_under_oui: dict[str, list[tuple[re.Pattern, Signature]]] = {}
+        for signature in signatures:
+            for oui, pattern in signature.ouis_noms_hote:
+                self._names_under_oui.setdefault(oui, []).append((pattern, signature))
         self._mdns_rules: dict[str, list[tuple[re.Pattern | None, Signature]]] = {}
         for signature in signatures:
             for rule_service, rule_model in signature.mdns:
@@ -307,8 +328,15 @@ class Identificateur:
             return vendor_only
         best_force = FORCE_FABRICANT if best else 0
         motifs: list[str] = []
-        # The first host name that matches a signature wins (the first matching signature).
+        # The first host name that matches a signature wins (the first matching signature);
+        # a name known under this device's OUI only comes before names known everywhere.
+        under_oui = self._names_under_oui.get(prefix) if self._names_under_oui else None
         for name in noms_hote:
+            found = next((s for pattern, s in under_oui if pattern.search(name)), None) if under_oui else None
+            if found is not None:
+                best_force, best = FORCE_NOM_HOTE, found
+                motifs.append(f"nom d'hôte « {name} » sous l'OUI {prefix}")
+                break
             found = self._by_hostname(name)
             if found is not None:
                 best_force, best = FORCE_NOM_HOTE, found

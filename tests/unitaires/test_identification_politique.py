@@ -66,6 +66,20 @@ def test_un_mac_apple_seul_n_est_pas_un_appareil_grand_public(identificateur):
     assert result.signature is None
 
 
+def test_nom_sous_un_oui_seulement():
+    """A name that identifies a device only under one OUI: neither the OUI alone nor the name
+    under another OUI is enough."""
+    local = [{"nom": "Cadre Nixplay", "categorie": "ecran_intelligent",
+              "oui_et_nom_hote": [{"oui": "0C:AE:7D", "nom_hote": ["^cadre"]}]}]
+    identificateur = charger_identificateur(local)
+    result = identificateur.identifier("0c:ae:7d:00:00:01", ["Cadre-salon"], [])
+    assert result.signature == "Cadre Nixplay"
+    assert result.motifs == ("nom d'hôte « Cadre-salon » sous l'OUI 0c:ae:7d",)
+    assert identificateur.identifier("0c:ae:7d:00:00:01").signature is None
+    assert identificateur.identifier("d0:43:1e:00:00:01", ["Cadre-salon"], []).signature is None
+    assert identificateur.identifier(None, ["Cadre-salon"], []).signature is None
+
+
 def test_signature_locale_prioritaire():
     local = [{"nom": "Cadre photo Nixplay", "categorie": "ecran_intelligent", "noms_hote": ["^nixplay"]}]
     result = charger_identificateur(local).identifier("00:11:22:33:44:55", ["nixplay-w10"], [])
@@ -79,6 +93,14 @@ def test_signature_locale_prioritaire():
         ([{"nom": "x", "categorie": "ecran_intelligent"}], "aucun critère"),
         ([{"categorie": "ecran_intelligent"}], "au moins « nom »"),
         ([{"nom": "x", "categorie": "ecran_intelligent", "mdns": [{"modele": "y"}]}], "« service » attendu"),
+        ([{"nom": "x", "categorie": "grand_public", "oui_et_nom_hote": [{"oui": "0c:ae", "nom_hote": "^a"}]}],
+         "« oui » (aa:bb:cc) et « nom_hote » attendus"),
+        ([{"nom": "x", "categorie": "grand_public", "oui_et_nom_hote": [{"oui": "0c:ae:7d"}]}],
+         "« oui » (aa:bb:cc) et « nom_hote » attendus"),
+        ([{"nom": "x", "categorie": "grand_public", "oui_et_nom_hote": ["0c:ae:7d"]}],
+         "« oui » (aa:bb:cc) et « nom_hote » attendus"),
+        ([{"nom": "x", "categorie": "grand_public", "oui_et_nom_hote": [{"oui": "0c:ae:7d", "nom_hote": "(x"}]}],
+         "expression régulière invalide"),
     ],
 )
 def test_signature_locale_invalide(local, extrait):
