@@ -261,6 +261,10 @@ def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list
     return signature
 
 
+# What the identifier keeps per OUI (see Identificateur._by_oui).
+_EntreeOui = tuple[str | None, Signature | None, Identification, tuple[tuple[re.Pattern, Signature], ...]]
+
+
 class Identificateur:
     """Matches devices against signatures; caches per-OUI results for speed.
 
@@ -272,28 +276,30 @@ class Identificateur:
         self.categories = categories
         self.registre = registre
         # Per OUI ("aa:bb:cc", None for no MAC): (vendor, its signature, the answer for a
-        # device known by its vendor alone). Filled on first sight; answers are immutable.
-        self._by_oui: dict[str | None, tuple[str | None, Signature | None, Identification]] = {}
-        self._no_vendor = (None, None, Identification(None))
+        # device known by its vendor alone, the host names known under this OUI only).
+        # Filled on first sight; answers are immutable.
+        self._by_oui: dict[str | None, _EntreeOui] = {}
+        self._no_vendor: _EntreeOui = (None, None, Identification(None), ())
         self._vendor_patterns = [(s.fabricants, s) for s in signatures if s.fabricants]
         # Per signature, the same quick test as for all of them (anchored, then by words).
         self._hostname_patterns = [(_AnyOf(list(s.motifs_noms_hote)), s) for s in signatures if s.noms_hote]
         # Most vendors and names match no signature: one test says so for all of them.
         self._any_vendor = _AnyOf([e for s in signatures if s.fabricants for e in s.motifs_fabricants])
         self._any_hostname = _AnyOf([e for s in signatures if s.noms_hote for e in s.motifs_noms_hote])
-        self._names_under_oui: dict[str, list[tuple[re.Pattern, Signature]]] = {}
+        self._names_under_oui: dict[str, tuple[tuple[re.Pattern, Signature], ...]] = {}
         for signature in signatures:
             for oui, pattern in signature.ouis_noms_hote:
-                self._names_under_oui.setdefault(oui, []).append((pattern, signature))
+                self._names_under_oui[oui] = (*self._names_under_oui.get(oui, ()), (pattern, signature))
         self._mdns_rules: dict[str, list[tuple[re.Pattern | None, Signature]]] = {}
         for signature in signatures:
             for rule_service, rule_model in signature.mdns:
                 self._mdns_rules.setdefault(rule_service, []).append((rule_model, signature))
 
-    def _oui(self, prefix: str | None) -> tuple[str | None, Signature | None, Identification]:
+    def _oui(self, prefix: str | None) -> _EntreeOui:
         vendor = self.registre.fabricant(prefix) if prefix else None
-        if vendor is None:
-            return self._no_vendor  # not cached: randomized MACs would fill the cache with their prefixes
+        if vendor is None:  # not cached: randomized MACs would fill the cache with their prefixes
+            under_oui = self._names_under_oui.get(prefix, ()) if prefix else ()
+            return (None, None, self._no_vendor[2], under_oui) if under_oui else self._no_vendor
         signature = None
         if self._any_vendor(vendor):
             signature = next((s for pattern, s in self._vendor_patterns if pattern.search(vendor)), None)
@@ -301,7 +307,7 @@ class Identificateur:
             answer = Identification(vendor)
         else:
             answer = Identification(vendor, signature.nom, signature.categorie, (f"fabricant « {vendor} »",))
-        entry = self._by_oui[prefix] = (vendor, signature, answer)
+        entry = self._by_oui[prefix] = (vendor, signature, answer, self._names_under_oui.get(prefix, ()))
         return entry
 
     def _by_hostname(self, name: str) -> Signature | None:
@@ -323,14 +329,13 @@ class Identificateur:
         entry = self._by_oui.get(prefix)
         if entry is None:
             entry = self._oui(prefix)
-        vendor, best, vendor_only = entry
+        vendor, best, vendor_only, under_oui = entry
         if not noms_hote and not mdns:
             return vendor_only
         best_force = FORCE_FABRICANT if best else 0
         motifs: list[str] = []
         # The first host name that matches a signature wins (the first matching signature);
         # a name known under this device's OUI only comes before names known everywhere.
-        under_oui = self._names_under_oui.get(prefix) if self._names_under_oui else None
         for name in noms_hote:
             found = next((s for pattern, s in under_oui if pattern.search(name)), None) if under_oui else None
             if found is not None:

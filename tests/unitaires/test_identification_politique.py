@@ -80,6 +80,18 @@ def test_nom_sous_un_oui_seulement():
     assert identificateur.identifier(None, ["Cadre-salon"], []).signature is None
 
 
+
+def test_nom_sous_un_oui_absent_du_registre():
+    """An OUI the IEEE registry does not list (not cached, no vendor) still carries its names."""
+    assert registre_ieee().fabricant("a0:00:00:00:00:01") is None
+    local = [{"nom": "Sonde maison", "categorie": "objet_connecte",
+              "oui_et_nom_hote": [{"oui": "a0:00:00", "nom_hote": "^sonde"}]}]
+    identificateur = charger_identificateur(local)
+    assert identificateur.identifier("a0:00:00:00:00:01", ["sonde-3"], []).signature == "Sonde maison"
+    assert identificateur.identifier("a0:00:00:00:00:01", ["poste-3"], []).signature is None
+    assert identificateur.identifier("a0:00:00:00:00:01").signature is None
+
+
 def test_signature_locale_prioritaire():
     local = [{"nom": "Cadre photo Nixplay", "categorie": "ecran_intelligent", "noms_hote": ["^nixplay"]}]
     result = charger_identificateur(local).identifier("00:11:22:33:44:55", ["nixplay-w10"], [])
