@@ -3,6 +3,7 @@ devices (including hand-named ones) land in their category. Data: tests/corpus_i
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from netaddr import IPNetwork
+
 from telesante.collecte.baux_dhcp import observations_dnsmasq
+from telesante.correlation import CarteReseaux, correler
 from telesante.identification import charger_identificateur, registre_ieee
+from telesante.modele import Autorise, Equipement, Reseau
+from telesante.observation import Observation
+from telesante.politique import CRITIQUE, evaluer
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus_identification"
 CLINIQUES = yaml.safe_load((CORPUS / "cliniques.yml").read_text("utf-8"))["familles"]
@@ -53,6 +60,26 @@ def test_appareils_cliniques_et_bureautiques_jamais_interdits(identificateur, fa
             if _interdite(essai):
                 fautifs.append(f"{nom} → {essai.signature} ({', '.join(essai.motifs)})")
     assert not fautifs
+
+
+def test_corpus_clinique_sur_le_reseau_de_mission_jamais_critique():
+    """The whole corpus on a mission VLAN, through the real policy: unknown devices are « à
+    vérifier », inventoried ones silent; none is critical (neither forbidden nor usurping)."""
+    mission = Reseau("mission", "site", True, (IPNetwork("10.0.110.0/24"),), frozenset({110}))
+    switch = Equipement("sw", "cisco_ios", "site")
+    observations, autorises = [], {}
+    for i, (famille, nom) in enumerate((f, n) for f in CLINIQUES for n in f["noms"]):
+        mac = f"{famille['oui']}:{i >> 8 & 255:02x}:{i & 255:02x}:01"
+        observations.append(Observation(mac=mac, source="sw : test", equipement="sw", vlan=110, port=f"Gi0/{i}",
+                                        nom_hote=nom, services_mdns=tuple(s for s, _ in _mdns(famille)[:1]),
+                                        modele_mdns=next((m for _, m in _mdns(famille)[:1]), None)))
+        if i % 2:
+            autorises[mac] = Autorise(mac, nom, "clinique", "corpus")
+    constats, comptes = evaluer(correler(observations, {"sw": switch}), CarteReseaux([mission]), IDENTIFICATEUR,
+                                autorises, {}, date(2026, 12, 1))
+    assert comptes == {"mission": len(observations)}
+    assert [c.appareil.mac for c in constats if c.gravite == CRITIQUE] == []
+    assert len(constats) == len(observations) - len(autorises)  # the others are « à vérifier »
 
 
 def _id_grand_public(entree) -> str:
