@@ -117,7 +117,8 @@ CONSUMER_VENDORS = {
 # Never drawn as "ordinary" equipment: the consumer brands above and every vendor the
 # shipped signatures name (lower-case prefixes). "sonos" also excludes "SonoSite, Inc."
 # (ultrasound scanners), which the shipped Sonos patterns deliberately do not match.
-NOT_ORDINARY = ("amazon", "blink by amazon", "google", "roku", "sonos", "nest labs", "facebook", "meta platforms")
+NOT_ORDINARY = ("amazon", "blink by amazon", "google", "roku", "sonos", "nest labs", "facebook", "meta platforms",
+                "ring llc", "eero", "vizio", "tivo", "nintendo", "sony interactive", "sony computer entertainment")
 
 # Host names and mDNS announcements that the shipped signatures must flag...
 FORBIDDEN_HOSTNAMES = ("amazon-{hex}", "echo-show-{n}", "fire-tv-{hex}", "echo-dot-{hex}")

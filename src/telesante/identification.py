@@ -69,6 +69,9 @@ class Signature:
     # The expressions behind fabricants and noms_hote, as written.
     motifs_fabricants: tuple[str, ...] = ()
     motifs_noms_hote: tuple[str, ...] = ()
+    # Host names that identify a device only under one OUI ("aa:bb:cc"): a module maker's
+    # OUI, shared with other products, with a name too common to stand alone.
+    ouis_noms_hote: tuple[tuple[str, re.Pattern], ...] = ()
 
 
 class Identification(NamedTuple):
@@ -144,11 +147,41 @@ def _anchored_at_start(expression: str) -> bool:
     return True
 
 
+_IMPOSSIBLE = ""  # what _ascii_word answers for an expression that no ASCII text can match
+
+
+def _ascii_word(expression: str) -> str | None:
+    """For ASCII texts: the longest run of characters, lower-cased, that every match of a
+    regular expression (ignoring case) contains, taken at its top level (outside groups,
+    classes and repeats); _IMPOSSIBLE if it requires a character that no ASCII character
+    matches (« télé ») ; None if there is no such run or the expression cannot be read."""
+    try:  # private modules of re: any surprise only costs the shortcut
+        items, literal = re._parser.parse(expression, re.IGNORECASE).data, re._constants.LITERAL
+    except Exception:
+        return None
+    best, run = "", []
+    for op, value in [*items, (None, None)]:
+        if op is literal:
+            if value < 128:
+                run.append(chr(value).lower())
+                continue
+            pattern = re.compile(re.escape(chr(value)), re.IGNORECASE)
+            if not any(pattern.fullmatch(chr(code)) for code in range(128)):
+                return _IMPOSSIBLE
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    return best or None
+
+
 class _AnyOf:
     """Whether any of several regular expressions (ignoring case) matches a text.
 
     One test instead of one per expression, and the expressions anchored at the start
     are tried there only: several times faster than searching their union everywhere.
+    An expression searched anywhere contains a word (« chromecast », « tv »); an ASCII text
+    that contains none of these words is answered without searching the expressions: one
+    scan of a union of plain words, which the regular expression engine does quickly.
     """
 
     def __init__(self, expressions: list[str]):
@@ -158,9 +191,31 @@ class _AnyOf:
             (anchored if _anchored_at_start(expression) else floating).append(expression)
         self._at_start = re.compile("|".join(f"(?:{e})" for e in anchored), re.IGNORECASE).match if anchored else None
         self._anywhere = re.compile("|".join(f"(?:{e})" for e in floating), re.IGNORECASE).search if floating else None
+        words = {_ascii_word(e) for e in floating} - {_IMPOSSIBLE}
+        self._words = None
+        if floating and None not in words:
+            self._words = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)").search
+
+    def could_match(self, text: str) -> bool:
+        """False only if no expression matches; cheaper than a full answer, it rules out most texts."""
+        if self._at_start and self._at_start(text):
+            return True
+        if self._anywhere is None:
+            return False
+        # For ASCII, ignoring case is lower-casing: a text without any of the words cannot match.
+        return self._words is None or not text.isascii() or bool(self._words(text.lower()))
 
     def __call__(self, text: str) -> bool:
-        return bool((self._at_start and self._at_start(text)) or (self._anywhere and self._anywhere(text)))
+        if self._at_start and self._at_start(text):
+            return True
+        if self._anywhere is None:
+            return False
+        if self._words is not None and text.isascii() and not self._words(text.lower()):
+            return False
+        return bool(self._anywhere(text))
+
+
+_OUI = re.compile(r"[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}", re.IGNORECASE)
 
 
 def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list[str]) -> Signature | None:
@@ -180,6 +235,16 @@ def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list
         model = rule.get("modele")
         mdns.append((rule["service"].removesuffix(".").removesuffix(".local"),
                      _pattern(model, f"{where}.mdns[{j}].modele", erreurs) if model else None))
+    ouis_names = []
+    for j, rule in enumerate(item.get("oui_et_nom_hote") or []):
+        oui = rule.get("oui") if isinstance(rule, dict) else None
+        if not isinstance(oui, str) or not _OUI.fullmatch(oui) or not rule.get("nom_hote"):
+            erreurs.append(f"{where}.oui_et_nom_hote[{j}] : « oui » (aa:bb:cc) et « nom_hote » attendus "
+                           "(ex. {oui: '0c:ae:7d', nom_hote: '^ring'})")
+            continue
+        name = _pattern(rule["nom_hote"], f"{where}.oui_et_nom_hote[{j}].nom_hote", erreurs)
+        if name is not None:
+            ouis_names.append((oui.lower(), name))
     signature = Signature(
         nom=item["nom"],
         categorie=categorie,
@@ -188,11 +253,16 @@ def _signature(item, where: str, categories: dict[str, Categorie], erreurs: list
         mdns=tuple(mdns),
         motifs_fabricants=tuple(_as_list(item.get("fabricants")) or ()),
         motifs_noms_hote=tuple(_as_list(item.get("noms_hote")) or ()),
+        ouis_noms_hote=tuple(ouis_names),
     )
-    if not (signature.fabricants or signature.noms_hote or signature.mdns):
-        erreurs.append(f"{where} (« {item['nom']} ») : aucun critère (fabricants, noms_hote ou mdns)")
+    if not (signature.fabricants or signature.noms_hote or signature.mdns or signature.ouis_noms_hote):
+        erreurs.append(f"{where} (« {item['nom']} ») : aucun critère (fabricants, noms_hote, oui_et_nom_hote ou mdns)")
         return None
     return signature
+
+
+# What the identifier keeps per OUI (see Identificateur._by_oui).
+_EntreeOui = tuple[str | None, Signature | None, Identification, tuple[tuple[re.Pattern, Signature], ...]]
 
 
 class Identificateur:
@@ -206,23 +276,30 @@ class Identificateur:
         self.categories = categories
         self.registre = registre
         # Per OUI ("aa:bb:cc", None for no MAC): (vendor, its signature, the answer for a
-        # device known by its vendor alone). Filled on first sight; answers are immutable.
-        self._by_oui: dict[str | None, tuple[str | None, Signature | None, Identification]] = {}
-        self._no_vendor = (None, None, Identification(None))
+        # device known by its vendor alone, the host names known under this OUI only).
+        # Filled on first sight; answers are immutable.
+        self._by_oui: dict[str | None, _EntreeOui] = {}
+        self._no_vendor: _EntreeOui = (None, None, Identification(None), ())
         self._vendor_patterns = [(s.fabricants, s) for s in signatures if s.fabricants]
-        self._hostname_patterns = [(s.noms_hote, s) for s in signatures if s.noms_hote]
+        # Per signature, the same quick test as for all of them (anchored, then by words).
+        self._hostname_patterns = [(_AnyOf(list(s.motifs_noms_hote)), s) for s in signatures if s.noms_hote]
         # Most vendors and names match no signature: one test says so for all of them.
         self._any_vendor = _AnyOf([e for s in signatures if s.fabricants for e in s.motifs_fabricants])
         self._any_hostname = _AnyOf([e for s in signatures if s.noms_hote for e in s.motifs_noms_hote])
+        self._names_under_oui: dict[str, tuple[tuple[re.Pattern, Signature], ...]] = {}
+        for signature in signatures:
+            for oui, pattern in signature.ouis_noms_hote:
+                self._names_under_oui[oui] = (*self._names_under_oui.get(oui, ()), (pattern, signature))
         self._mdns_rules: dict[str, list[tuple[re.Pattern | None, Signature]]] = {}
         for signature in signatures:
             for rule_service, rule_model in signature.mdns:
                 self._mdns_rules.setdefault(rule_service, []).append((rule_model, signature))
 
-    def _oui(self, prefix: str | None) -> tuple[str | None, Signature | None, Identification]:
+    def _oui(self, prefix: str | None) -> _EntreeOui:
         vendor = self.registre.fabricant(prefix) if prefix else None
-        if vendor is None:
-            return self._no_vendor  # not cached: randomized MACs would fill the cache with their prefixes
+        if vendor is None:  # not cached: randomized MACs would fill the cache with their prefixes
+            under_oui = self._names_under_oui.get(prefix, ()) if prefix else ()
+            return (None, None, self._no_vendor[2], under_oui) if under_oui else self._no_vendor
         signature = None
         if self._any_vendor(vendor):
             signature = next((s for pattern, s in self._vendor_patterns if pattern.search(vendor)), None)
@@ -230,14 +307,14 @@ class Identificateur:
             answer = Identification(vendor)
         else:
             answer = Identification(vendor, signature.nom, signature.categorie, (f"fabricant « {vendor} »",))
-        entry = self._by_oui[prefix] = (vendor, signature, answer)
+        entry = self._by_oui[prefix] = (vendor, signature, answer, self._names_under_oui.get(prefix, ()))
         return entry
 
     def _by_hostname(self, name: str) -> Signature | None:
-        if not self._any_hostname(name):
+        if not self._any_hostname.could_match(name):
             return None
-        for pattern, signature in self._hostname_patterns:
-            if pattern.search(name):
+        for matches, signature in self._hostname_patterns:
+            if matches(name):
                 return signature
         return None
 
@@ -252,13 +329,19 @@ class Identificateur:
         entry = self._by_oui.get(prefix)
         if entry is None:
             entry = self._oui(prefix)
-        vendor, best, vendor_only = entry
+        vendor, best, vendor_only, under_oui = entry
         if not noms_hote and not mdns:
             return vendor_only
         best_force = FORCE_FABRICANT if best else 0
         motifs: list[str] = []
-        # The first host name that matches a signature wins (the first matching signature).
+        # The first host name that matches a signature wins (the first matching signature);
+        # a name known under this device's OUI only comes before names known everywhere.
         for name in noms_hote:
+            found = next((s for pattern, s in under_oui if pattern.search(name)), None) if under_oui else None
+            if found is not None:
+                best_force, best = FORCE_NOM_HOTE, found
+                motifs.append(f"nom d'hôte « {name} » sous l'OUI {prefix}")
+                break
             found = self._by_hostname(name)
             if found is not None:
                 best_force, best = FORCE_NOM_HOTE, found

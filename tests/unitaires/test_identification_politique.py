@@ -44,7 +44,7 @@ def test_registre_charge_une_seule_fois():
         ("34:5e:08:91:2c:4d", [], [], "Roku", "diffusion multimédia"),
         ("60:fd:a6:10:20:31", [], [("_airplay._tcp", "AppleTV6,2")], "Apple TV", "diffusion multimédia"),
         ("60:fd:a6:10:20:32", [], [("_airplay._tcp", "AudioAccessory5,1")], "Apple HomePod", "assistant vocal"),
-        ("60:fd:a6:10:20:33", ["portal-salon"], [], "Meta Portal", "écran intelligent"),
+        ("60:fd:a6:10:20:33", ["Portal-TV-salon"], [], "Meta Portal", "écran intelligent"),
     ],
 )
 def test_signatures_livrees(identificateur, mac, noms, mdns, signature, categorie):
@@ -66,6 +66,32 @@ def test_un_mac_apple_seul_n_est_pas_un_appareil_grand_public(identificateur):
     assert result.signature is None
 
 
+def test_nom_sous_un_oui_seulement():
+    """A name that identifies a device only under one OUI: neither the OUI alone nor the name
+    under another OUI is enough."""
+    local = [{"nom": "Cadre Nixplay", "categorie": "ecran_intelligent",
+              "oui_et_nom_hote": [{"oui": "0C:AE:7D", "nom_hote": ["^cadre"]}]}]
+    identificateur = charger_identificateur(local)
+    result = identificateur.identifier("0c:ae:7d:00:00:01", ["Cadre-salon"], [])
+    assert result.signature == "Cadre Nixplay"
+    assert result.motifs == ("nom d'hôte « Cadre-salon » sous l'OUI 0c:ae:7d",)
+    assert identificateur.identifier("0c:ae:7d:00:00:01").signature is None
+    assert identificateur.identifier("d0:43:1e:00:00:01", ["Cadre-salon"], []).signature is None
+    assert identificateur.identifier(None, ["Cadre-salon"], []).signature is None
+
+
+
+def test_nom_sous_un_oui_absent_du_registre():
+    """An OUI the IEEE registry does not list (not cached, no vendor) still carries its names."""
+    assert registre_ieee().fabricant("a0:00:00:00:00:01") is None
+    local = [{"nom": "Sonde maison", "categorie": "objet_connecte",
+              "oui_et_nom_hote": [{"oui": "a0:00:00", "nom_hote": "^sonde"}]}]
+    identificateur = charger_identificateur(local)
+    assert identificateur.identifier("a0:00:00:00:00:01", ["sonde-3"], []).signature == "Sonde maison"
+    assert identificateur.identifier("a0:00:00:00:00:01", ["poste-3"], []).signature is None
+    assert identificateur.identifier("a0:00:00:00:00:01").signature is None
+
+
 def test_signature_locale_prioritaire():
     local = [{"nom": "Cadre photo Nixplay", "categorie": "ecran_intelligent", "noms_hote": ["^nixplay"]}]
     result = charger_identificateur(local).identifier("00:11:22:33:44:55", ["nixplay-w10"], [])
@@ -79,6 +105,14 @@ def test_signature_locale_prioritaire():
         ([{"nom": "x", "categorie": "ecran_intelligent"}], "aucun critère"),
         ([{"categorie": "ecran_intelligent"}], "au moins « nom »"),
         ([{"nom": "x", "categorie": "ecran_intelligent", "mdns": [{"modele": "y"}]}], "« service » attendu"),
+        ([{"nom": "x", "categorie": "grand_public", "oui_et_nom_hote": [{"oui": "0c:ae", "nom_hote": "^a"}]}],
+         "« oui » (aa:bb:cc) et « nom_hote » attendus"),
+        ([{"nom": "x", "categorie": "grand_public", "oui_et_nom_hote": [{"oui": "0c:ae:7d"}]}],
+         "« oui » (aa:bb:cc) et « nom_hote » attendus"),
+        ([{"nom": "x", "categorie": "grand_public", "oui_et_nom_hote": ["0c:ae:7d"]}],
+         "« oui » (aa:bb:cc) et « nom_hote » attendus"),
+        ([{"nom": "x", "categorie": "grand_public", "oui_et_nom_hote": [{"oui": "0c:ae:7d", "nom_hote": "(x"}]}],
+         "expression régulière invalide"),
     ],
 )
 def test_signature_locale_invalide(local, extrait):
