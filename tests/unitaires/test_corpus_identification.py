@@ -75,7 +75,7 @@ def test_corpus_clinique_sur_le_reseau_de_mission_jamais_critique():
                                         modele_mdns=next((m for _, m in _mdns(famille)[:1]), None)))
         if i % 2:
             autorises[mac] = Autorise(mac, nom, "clinique", "corpus")
-    constats, comptes = evaluer(correler(observations, {"sw": switch}), CarteReseaux([mission]), IDENTIFICATEUR,
+    constats, comptes, _ = evaluer(correler(observations, {"sw": switch}), CarteReseaux([mission]), IDENTIFICATEUR,
                                 autorises, {}, date(2026, 12, 1))
     assert comptes == {"mission": len(observations)}
     assert [c.appareil.mac for c in constats if c.gravite == CRITIQUE] == []

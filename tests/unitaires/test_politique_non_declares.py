@@ -107,19 +107,6 @@ def test_table_sans_colonne_vlan_rend_l_equipement_incomplet_sans_rien_perdre(id
     assert all("telesante_vlan_par_defaut" in c.message for c in constats)
 
 
-def test_vlan_par_defaut_place_la_table_sans_vlan(identificateur):
-    hp = Equipement("sw-hp", "hp_procurve", "nord", ports_liaison=frozenset({"Trk1"}), vlan_par_defaut=110)
-    resultat = _auditer(identificateur, [MISSION, PATIENTS], {
-        hp: [_obs(hp, ECHO, port="5"), _obs(hp, ECHO_2, port="5"), _obs(hp, "e8:0a:b9:00:00:01", ip="10.20.110.1")],
-    })
-    assert resultat.code_sortie == NON_CONFORME
-    assert all(c.complet for c in resultat.collectes) and not resultat.non_declares
-    critiques = {c.appareil.cle for c in resultat.constats_actifs if c.gravite == "critique"}
-    assert critiques == {ECHO, ECHO_2}
-    echo = next(c for c in resultat.constats if c.appareil.cle == ECHO)
-    assert echo.appareil.emplacements == {("sw-hp", "5", 110)}  # the evidence shows the VLAN given
-
-
 def test_vlan_vu_non_declare_liste_et_constat_a_verifier(identificateur):
     """Declared VLAN 111 while the switch sees VLAN 110: nothing was placed, code 0."""
     mission_111 = Reseau("mission-nord", "nord", True, (IPNetwork("10.20.111.0/24"),), frozenset({111}))
