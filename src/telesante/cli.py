@@ -34,9 +34,14 @@ def _date(texte: str) -> date:
         raise argparse.ArgumentTypeError(f"date invalide « {texte} » (attendu : AAAA-MM-JJ)") from exc
 
 
+def _visible(texte: str) -> str:
+    """`texte` with every control character shown inert (\\x1b), for the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in texte)
+
+
 def _cite(texte: str) -> str:
     """A value typed by the user, quoted inert and short in an error message."""
-    visible = "".join(c if c.isprintable() else repr(c)[1:-1] for c in texte)
+    visible = _visible(texte)
     return visible if len(visible) <= 40 else visible[:40] + "…"
 
 
@@ -272,7 +277,7 @@ def _audit(args) -> int:
             run = enregistrer(args.historique, document)
             errors.print(f"Passage n° {run} ajouté à l'historique {args.historique}", markup=False)
         except ErreurHistorique as exc:
-            errors.print(f"Historique : {exc}", style="bold red", markup=False)
+            errors.print(f"Historique : {_visible(str(exc))}", style="bold red", markup=False)
             return max(code, INCOMPLET)
     return code
 
@@ -312,6 +317,7 @@ def _raison(exc: OSError) -> str:
 def _historique(args) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from telesante.audit import ERREUR_CONFIGURATION
     from telesante.historique import ErreurHistorique, derniers_passages
@@ -319,15 +325,18 @@ def _historique(args) -> int:
     try:
         runs = derniers_passages(args.fichier, args.nombre)
     except ErreurHistorique as exc:
-        _console_erreurs().print(str(exc), markup=False)
+        _console_erreurs().print(_visible(str(exc)), style="bold red", markup=False)
         return ERREUR_CONFIGURATION
-    table = Table(title=f"Derniers passages ({args.fichier})")
+    table = Table(title=Text(f"Derniers passages ({_visible(str(args.fichier))})"))
     for title in ("N°", "Début", "Mode", "Code", "Statut", "Constats actifs", "Équipements incomplets"):
         table.add_column(title)
     for run in runs:
-        statut = run["statut"] + (" (interrompu)" if run["interrompu"] else "")
-        table.add_row(str(run["id"]), run["debut"], run["mode"], str(run["code_sortie"]), statut,
-                      str(run["constats_actifs"]), str(run["equipements_incomplets"]))
+        statut = f"{run['statut']}{' (interrompu)' if run['interrompu'] else ''}"
+        cells = (run["id"], run["debut"], run["mode"], run["code_sortie"], statut, run["constats_actifs"],
+                 run["equipements_incomplets"])
+        table.add_row(*(Text(_visible(str(cell))) for cell in cells))  # never read as rich markup
+    if not runs:
+        _console_erreurs().print(f"{_visible(str(args.fichier))} : aucun passage enregistré.", markup=False)
     Console().print(table)
     return 0
 
