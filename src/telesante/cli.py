@@ -31,7 +31,7 @@ def _date(texte: str) -> date:
     try:
         return date.fromisoformat(texte)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"date invalide « {texte} » (attendu : AAAA-MM-JJ)") from exc
+        raise argparse.ArgumentTypeError(f"date invalide « {_cite(texte)} » (attendu : AAAA-MM-JJ)") from exc
 
 
 def _visible(texte: str) -> str:

@@ -53,6 +53,23 @@ def test_home_inexistant_ou_inutilisable(exemple, tmp_path, home):
     assert list((tmp_path / "vide").iterdir()) == []
 
 
+def test_home_inutilisable_en_collecte_directe(exemple, tmp_path):
+    """netmiko, paramiko and Ansible run without HOME too (equipment on a closed loopback port)."""
+    hosts = exemple.read_text()
+    for adresse in {ligne.split()[-1] for ligne in hosts.splitlines() if "ansible_host:" in ligne}:
+        hosts = hosts.replace(f"ansible_host: {adresse}", "ansible_host: 127.0.0.1\n          ansible_port: 9")
+    exemple.write_text(hosts)
+    (exemple.parent / "hotes_connus").write_text("")
+    (tmp_path / "fichier").write_text("un fichier, pas un dossier")
+    result = _audit(exemple, tmp_path / "r", "--source", "direct", "--tentatives", "1", "--delai-connexion", "2",
+                    env={**ENV, "HOME": str(tmp_path / "fichier/absent")})
+    assert result.returncode == 2, result.stderr
+    _sans_trace(result)
+    document = json.loads((tmp_path / "r/rapport.json").read_text())
+    assert {e["statut"] for e in document["equipements"]} == {"incomplet"}
+    assert all("127.0.0.1:9" in e["problemes"][0] for e in document["equipements"])
+
+
 def test_dossier_nomme_comme_le_fichier_temporaire_d_un_rapport(exemple, tmp_path):
     """A leftover folder « rapport.json.tmp » (or anything at any fixed temporary name)
     cannot stop the reports: each write has a temporary file of its own."""
