@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from datetime import date
 from pathlib import Path
 
 from telesante import __version__
-from telesante.audit import ERREUR_CONFIGURATION, ERREUR_INTERNE, INCOMPLET, SIGNIFICATION
 from telesante.francais import AnalyseurFrancais
 
-CODES_SORTIE = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
 FORMATS = ("terminal", "json", "csv", "junit", "html")
+# The process umask, read once before any thread starts (os.umask can only be read by setting it).
+_MASQUE = os.umask(0o022)
+os.umask(_MASQUE)
 FICHIERS = {"json": "rapport.json", "csv": "rapport.csv", "junit": "rapport-junit.xml", "html": "rapport.html"}
 
 
@@ -28,24 +31,54 @@ def _date(texte: str) -> date:
     try:
         return date.fromisoformat(texte)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"date invalide « {texte} » (attendu : AAAA-MM-JJ)") from exc
+        raise argparse.ArgumentTypeError(f"date invalide « {_cite(texte)} » (attendu : AAAA-MM-JJ)") from exc
 
 
-def _positif(texte: str) -> float:
-    try:
-        value = float(texte)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"nombre attendu, reçu « {texte} »") from exc
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"nombre positif attendu, reçu « {texte} »")
-    return value
+def _visible(texte: str) -> str:
+    """`texte` with every control character shown inert (\\x1b), for the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in texte)
 
 
-def _entier_positif(texte: str) -> int:
-    value = _positif(texte)
-    if value != int(value):
-        raise argparse.ArgumentTypeError(f"entier attendu, reçu « {texte} »")
-    return int(value)
+def _cite(texte: str) -> str:
+    """A value typed by the user, quoted inert and short in an error message."""
+    visible = _visible(texte)
+    return visible if len(visible) <= 40 else visible[:40] + "…"
+
+
+def _duree(maximum: float):
+    """Argument type: a finite number of seconds in ]0, maximum] (nan, inf, 1e400 refused)."""
+
+    def duree(texte: str) -> float:
+        try:
+            value = float(texte)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"nombre de secondes attendu, reçu « {_cite(texte)} »") from None
+        if not 0 < value <= maximum:  # also false for nan; inf and 1e400 exceed the maximum
+            raise argparse.ArgumentTypeError(
+                f"nombre de secondes entre 0 (exclu) et {maximum:g} attendu, reçu « {_cite(texte)} »")
+        return value
+
+    return duree
+
+
+def _entier(maximum: int):
+    """Argument type: a whole number written in digits, from 1 to maximum."""
+
+    def entier(texte: str) -> int:
+        try:
+            value = int(texte)
+        except ValueError:  # « 1e400 », « inf », « 2.5 », « » and over 4300 digits alike
+            raise argparse.ArgumentTypeError(f"entier de 1 à {maximum} attendu, reçu « {_cite(texte)} »") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"entier de 1 à {maximum} attendu, reçu « {_cite(texte)} »")
+        return value
+
+    return entier
+
+
+# Bounds of the numeric options: beyond them a value is a typo, and some would overflow
+# (an attempt count doubles a float wait; socket timeouts must fit in a C timeval).
+PARALLELE_MAX, TENTATIVES_MAX, DELAI_MAX, DUREE_CAPTEUR_MAX, PASSAGES_MAX = 256, 10, 3600, 86400, 1_000_000
 
 
 def _inventaire(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +89,9 @@ def _inventaire(parser: argparse.ArgumentParser) -> None:
 
 def construire_analyseur() -> argparse.ArgumentParser:
     """The argument parser, in French."""
+    from telesante.audit import SIGNIFICATION
+
+    codes = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
     parser = AnalyseurFrancais(
         prog="telesante",
         description="Audit de conformité des réseaux de mission et provisionnement des postes DSQ.",
@@ -69,7 +105,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
         help="vérifie qu'aucun appareil interdit ou non autorisé n'est sur un réseau de mission",
         description="Collecte qui est présent sur chaque réseau de mission de l'inventaire, identifie "
         "les appareils grand public et non autorisés, et rend un verdict avec les preuves.",
-        epilog=f"Codes de sortie :\n{CODES_SORTIE}",
+        epilog=f"Codes de sortie :\n{codes}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _inventaire(audit)
@@ -86,14 +122,15 @@ def construire_analyseur() -> argparse.ArgumentParser:
                        help="date de référence pour l'expiration des dérogations et l'âge des sources datées, jugé "
                        "à la fin de ce jour (AAAA-MM-JJ, défaut : aujourd'hui, maintenant)")
     direct = audit.add_argument_group("collecte directe (--source direct)")
-    direct.add_argument("--parallele", type=_entier_positif, default=8, metavar="N",
-                        help="équipements lus en même temps (défaut : 8)")
-    direct.add_argument("--delai-connexion", type=_positif, default=10.0, metavar="S",
-                        help="délai de connexion SSH en secondes (défaut : 10)")
-    direct.add_argument("--delai-commande", type=_positif, default=30.0, metavar="S",
-                        help="délai d'une commande en secondes (défaut : 30)")
-    direct.add_argument("--tentatives", type=_entier_positif, default=3, metavar="N",
-                        help="tentatives par équipement pour les pannes passagères, avec attente doublée (défaut : 3)")
+    direct.add_argument("--parallele", type=_entier(PARALLELE_MAX), default=8, metavar="N",
+                        help=f"équipements lus en même temps (1 à {PARALLELE_MAX}, défaut : 8)")
+    direct.add_argument("--delai-connexion", type=_duree(DELAI_MAX), default=10.0, metavar="S",
+                        help=f"délai de connexion SSH en secondes (au plus {DELAI_MAX}, défaut : 10)")
+    direct.add_argument("--delai-commande", type=_duree(DELAI_MAX), default=30.0, metavar="S",
+                        help=f"délai d'une commande en secondes (au plus {DELAI_MAX}, défaut : 30)")
+    direct.add_argument("--tentatives", type=_entier(TENTATIVES_MAX), default=3, metavar="N",
+                        help="tentatives par équipement pour les pannes passagères, avec attente doublée "
+                        f"(1 à {TENTATIVES_MAX}, défaut : 3)")
     direct.add_argument("--hotes-connus", type=Path, default=None, metavar="FICHIER",
                         help="fichier known_hosts (défaut : telesante_fichier_hotes_connus de l'inventaire, "
                         "sinon hotes_connus à côté de l'inventaire)")
@@ -104,7 +141,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
     history = commands.add_parser("historique", help="affiche les derniers passages enregistrés",
                                   description="Affiche les derniers passages d'audit enregistrés avec --historique.")
     history.add_argument("fichier", type=Path, help="base SQLite de l'historique")
-    history.add_argument("-n", "--nombre", type=_entier_positif, default=10, help="passages affichés (défaut : 10)")
+    history.add_argument("-n", "--nombre", type=_entier(PASSAGES_MAX), default=10, metavar="N",
+                         help=f"passages affichés (1 à {PASSAGES_MAX}, défaut : 10)")
 
     keys = commands.add_parser("cles-hotes", help="gère les clés d'hôtes SSH épinglées des équipements",
                                description="Les clés d'hôtes ne sont jamais acceptées d'office : les épingler "
@@ -129,7 +167,8 @@ def construire_analyseur() -> argparse.ArgumentParser:
                                       description="Écoute mDNS sur une interface pendant une durée bornée et écrit "
                                       "le fichier d'observations que l'audit lit (plateforme capteur_mdns).")
     mdns.add_argument("--interface", required=True, help="interface d'écoute (sur un VLAN de mission)")
-    mdns.add_argument("--duree", type=_positif, default=30.0, metavar="S", help="durée d'écoute en secondes (défaut : 30)")
+    mdns.add_argument("--duree", type=_duree(DUREE_CAPTEUR_MAX), default=30.0, metavar="S",
+                      help=f"durée d'écoute en secondes (au plus {DUREE_CAPTEUR_MAX}, défaut : 30)")
     mdns.add_argument("--sortie", type=Path, required=True, metavar="FICHIER", help="fichier d'observations à écrire")
     mdns.add_argument("--nom", default="", help="nom du capteur (défaut : nom d'hôte)")
     return parser
@@ -143,6 +182,7 @@ def _console_erreurs():
 
 def _configuration(args):
     """Load the inventory, or print the French errors and return None (exit code 3)."""
+    from telesante.audit import ERREUR_CONFIGURATION
     from telesante.inventaire import ErreurConfiguration, charger_configuration
 
     try:
@@ -158,6 +198,8 @@ def _configuration(args):
 
 def _dire_code(console, code: int) -> None:
     """Print an exit code and its meaning (stderr console)."""
+    from telesante.audit import SIGNIFICATION
+
     console.print(f"Code de sortie {code} : {SIGNIFICATION[code]}", markup=False)
 
 
@@ -168,17 +210,20 @@ def _hotes_connus(args, config) -> Path:
 def _audit(args) -> int:
     from functools import partial
 
-    from telesante.audit import auditer
+    from telesante.collecte.parallele import Arret, collecter_en_parallele
+
+    # Before the (slow) inventory load: a stop then still gives a partial report. From here
+    # on a signal only asks the collection to stop: reports and history are written whole.
+    arret = Arret()
+    arret.installer()
+    if _SIGNAUX_RECUS:  # a stop noted while the command started
+        arret(signal.Signals[_SIGNAUX_RECUS[0]], None)
+
+    from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET, auditer
     from telesante.collecte.captures import collecter_captures
     from telesante.rapports import document as doc
     from telesante.rapports import formats, terminal
 
-    arret = None
-    if args.source == "direct":
-        from telesante.collecte.parallele import Arret
-
-        arret = Arret()
-        arret.installer()  # before the (slow) inventory load: a stop then still gives a partial report
     config = _configuration(args)
     if config is None:
         return ERREUR_CONFIGURATION
@@ -193,11 +238,14 @@ def _audit(args) -> int:
             _dire_code(errors, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
     if args.source == "captures":
-        resultat = auditer(config, partial(collecter_captures, racine=config.racine), mode="captures",
-                           aujourd_hui=args.date)
+        # One worker thread, as in direct mode: a stop is obeyed at once, even within a huge capture.
+        resultat = auditer(
+            config, partial(collecter_captures, racine=config.racine), mode="captures", aujourd_hui=args.date,
+            executer=lambda collecter, equipements: collecter_en_parallele(
+                collecter, equipements, 1, errors, arret, afficher=False),
+        )
     else:
         from telesante.collecte.direct import ParametresSSH, collecter_ssh
-        from telesante.collecte.parallele import collecter_en_parallele
 
         parametres = ParametresSSH(
             hotes_connus=_hotes_connus(args, config), delai_connexion=args.delai_connexion,
@@ -217,12 +265,9 @@ def _audit(args) -> int:
     code = resultat.code_sortie
     for name in files:
         path = args.sortie / FICHIERS[name]
-        temporary = path.with_suffix(path.suffix + ".tmp")
         try:
-            temporary.write_bytes(writers[name](document))
-            temporary.replace(path)
+            _ecrire_atomiquement(path, writers[name](document))
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
             errors.print(f"Rapport {name} non écrit ({path}) : {_raison(exc)}", style="bold red", markup=False)
             code = max(code, INCOMPLET)  # the verdict stands, but a report the scheduler expects is missing
             continue
@@ -234,9 +279,27 @@ def _audit(args) -> int:
             run = enregistrer(args.historique, document)
             errors.print(f"Passage n° {run} ajouté à l'historique {args.historique}", markup=False)
         except ErreurHistorique as exc:
-            errors.print(f"Historique : {exc}", style="bold red", markup=False)
+            errors.print(f"Historique : {_visible(str(exc))}", style="bold red", markup=False)
             return max(code, INCOMPLET)
     return code
+
+
+def _ecrire_atomiquement(path: Path, contenu: bytes) -> None:
+    """Write `path` whole or not at all: a temporary file of its own (a name no one else
+    uses, so a leftover file or folder cannot get in the way), synced, then renamed."""
+    import tempfile
+
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(contenu)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_MASQUE)  # mkstemp's 0600 would hide the report from its usual readers
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _raison(exc: OSError) -> str:
@@ -256,27 +319,33 @@ def _raison(exc: OSError) -> str:
 def _historique(args) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    from telesante.audit import ERREUR_CONFIGURATION
     from telesante.historique import ErreurHistorique, derniers_passages
 
     try:
         runs = derniers_passages(args.fichier, args.nombre)
     except ErreurHistorique as exc:
-        _console_erreurs().print(str(exc), markup=False)
+        _console_erreurs().print(_visible(str(exc)), style="bold red", markup=False)
         return ERREUR_CONFIGURATION
-    table = Table(title=f"Derniers passages ({args.fichier})")
+    table = Table(title=Text(f"Derniers passages ({_visible(str(args.fichier))})"))
     for title in ("N°", "Début", "Mode", "Code", "Statut", "Constats actifs", "Équipements incomplets"):
         table.add_column(title)
     for run in runs:
-        statut = run["statut"] + (" (interrompu)" if run["interrompu"] else "")
-        table.add_row(str(run["id"]), run["debut"], run["mode"], str(run["code_sortie"]), statut,
-                      str(run["constats_actifs"]), str(run["equipements_incomplets"]))
+        statut = f"{run['statut']}{' (interrompu)' if run['interrompu'] else ''}"
+        cells = (run["id"], run["debut"], run["mode"], run["code_sortie"], statut, run["constats_actifs"],
+                 run["equipements_incomplets"])
+        table.add_row(*(Text(_visible(str(cell))) for cell in cells))  # never read as rich markup
+    if not runs:
+        _console_erreurs().print(f"{_visible(str(args.fichier))} : aucun passage enregistré.", markup=False)
     Console().print(table)
     return 0
 
 
 def _cles_hotes(args) -> int:
     from telesante import cles_hotes
+    from telesante.audit import ERREUR_CONFIGURATION
 
     config = _configuration(args)
     if config is None:
@@ -331,20 +400,77 @@ def _capteur_mdns(args) -> int:
     return 0
 
 
+class Interruption(BaseException):
+    """SIGINT or SIGTERM in a command other than the audit (a BaseException, as
+    KeyboardInterrupt: no library's `except Exception` may swallow it)."""
+
+
+_SIGNAUX_RECUS: list[str] = []  # SIGINT/SIGTERM noted while the command starts
+
+
+def _noter(signum, _frame) -> None:
+    _SIGNAUX_RECUS.append(signal.Signals(signum).name)
+
+
+def _interrompre(signum, _frame) -> None:
+    raise Interruption(signal.Signals(signum).name)
+
+
+def _capter(handler) -> None:
+    """Route SIGINT and SIGTERM to `handler`, except a signal ignored from the start (nohup...)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `telesante` console script."""
-    args = construire_analyseur().parse_args(argv)
-    commands = {"audit": _audit, "cles-hotes": _cles_hotes, "historique": _historique}
+    """Entry point of the `telesante` console script.
+
+    SIGINT and SIGTERM never give a trace: while the command starts (imports, arguments),
+    they are only noted, and acted on at once after; the audit then turns them into a
+    partial report (code 2), the other commands stop with a message (code 2).
+    """
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _SIGNAUX_RECUS.clear()
+    _capter(_noter)
+    import tempfile
+
+    from rich.console import Console  # noqa: F401 -- loaded whole now, for the messages of a stop
+
+    from telesante.audit import ERREUR_INTERNE, INCOMPLET
+
     try:
+        # Ansible creates its controller temporary folder on load, by default in ~/.ansible/tmp:
+        # a service account whose HOME does not exist (or cannot be written) would stop there.
+        os.environ.setdefault("ANSIBLE_LOCAL_TEMP", tempfile.gettempdir())
+        args = construire_analyseur().parse_args(argv)
+        if args.commande == "audit":
+            return _audit(args)
+        if _SIGNAUX_RECUS:
+            raise Interruption(_SIGNAUX_RECUS[0])
+        _capter(_interrompre)
+        commands = {"cles-hotes": _cles_hotes, "historique": _historique}
         return commands.get(args.commande, _capteur_mdns)(args)
+    except (Interruption, KeyboardInterrupt) as exc:
+        _capter(signal.SIG_IGN)  # stopping already: a second signal must not cut the message
+        console = _console_erreurs()
+        console.print(f"Arrêt demandé ({exc or 'SIGINT'}) : commande interrompue.", style="bold red", markup=False)
+        _dire_code(console, INCOMPLET)
+        return INCOMPLET
     except Exception:  # noqa: BLE001 -- a bug must not exit 1, which means « non-conformités »
         import traceback
 
         traceback.print_exc()
-        _console_erreurs().print(
-            f"Erreur interne de telesante (trace ci-dessus, à joindre au signalement). "
-            f"Code de sortie {ERREUR_INTERNE} : {SIGNIFICATION[ERREUR_INTERNE]}", style="bold red", markup=False)
+        _console_erreurs().print("Erreur interne de telesante (trace ci-dessus, à joindre au signalement).",
+                                 style="bold red", markup=False)
+        _dire_code(_console_erreurs(), ERREUR_INTERNE)
         return ERREUR_INTERNE
+    finally:
+        if argv is None:  # the console script: the code is decided, a late signal must not change it
+            _capter(signal.SIG_IGN)  # (Python restores the default action while it shuts down)
+        else:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -260,14 +260,35 @@ def test_erreur_imprevue_code_4_jamais_1(exemple, monkeypatch, capsys):
 @pytest.mark.parametrize("argv, extrait", [
     (["audit"], "arguments obligatoires manquants : -i/--inventaire"),
     (["audit", "-i", "x.yml", "-f", "pdf"], "format inconnu ['pdf']"),
-    (["audit", "-i", "x.yml", "--parallele", "0"], "nombre positif attendu"),
+    (["audit", "-i", "x.yml", "--parallele", "0"], "entier de 1 à 256 attendu, reçu « 0 »"),
+    (["audit", "-i", "x.yml", "--parallele", "inf"], "entier de 1 à 256 attendu, reçu « inf »"),
+    (["audit", "-i", "x.yml", "--parallele", "nan"], "entier de 1 à 256 attendu"),
+    (["audit", "-i", "x.yml", "--parallele", "-0"], "entier de 1 à 256 attendu"),
+    (["audit", "-i", "x.yml", "--parallele", "1e400"], "entier de 1 à 256 attendu"),
+    (["audit", "-i", "x.yml", "--parallele", str(10**100)], "entier de 1 à 256 attendu"),
+    (["audit", "-i", "x.yml", "--parallele", ""], "entier de 1 à 256 attendu, reçu «  »"),
+    (["audit", "-i", "x.yml", "--parallele", "\x1b[2J"], "reçu « \\x1b[2J »"),
+    (["audit", "-i", "x.yml", "--tentatives", "1e400"], "entier de 1 à 10 attendu"),
+    (["audit", "-i", "x.yml", "--tentatives", str(10**100)], "entier de 1 à 10 attendu"),
+    (["audit", "-i", "x.yml", "--tentatives", "9" * 5000], "entier de 1 à 10 attendu"),
+    (["audit", "-i", "x.yml", "--delai-connexion", "nan"], "nombre de secondes entre 0 (exclu) et 3600"),
+    (["audit", "-i", "x.yml", "--delai-connexion", "inf"], "nombre de secondes entre 0 (exclu) et 3600"),
+    (["audit", "-i", "x.yml", "--delai-commande", "1e400"], "nombre de secondes entre 0 (exclu) et 3600"),
+    (["audit", "-i", "x.yml", "--delai-commande", "-0"], "nombre de secondes entre 0 (exclu) et 3600"),
+    (["audit", "-i", "x.yml", "--delai-commande", "1e-400"], "nombre de secondes entre 0 (exclu) et 3600"),
+    (["audit", "-i", "x.yml", "--delai-commande", ""], "nombre de secondes attendu"),
+    (["historique", "h.sqlite", "-n", "1e400"], "entier de 1 à 1000000 attendu"),
+    (["historique", "h.sqlite", "-n", str(10**100)], "entier de 1 à 1000000 attendu"),
+    (["capteur", "mdns", "--interface", "lo", "--sortie", "m.json", "--duree", "nan"], "et 86400 attendu"),
+    (["capteur", "mdns", "--interface", "lo", "--sortie", "m.json", "--duree", "inf"], "et 86400 attendu"),
 ])
 def test_mauvaise_utilisation_code_3_en_francais(argv, extrait):
     """A usage error must not exit 2, which means "incomplete audit" to schedulers."""
     result = subprocess.run([TELESANTE, *argv], capture_output=True, text=True)
-    assert result.returncode == 3
-    assert "utilisation : telesante audit" in result.stderr and "erreur :" in result.stderr
-    assert extrait in result.stderr
+    assert result.returncode == 3, result.stderr
+    assert f"utilisation : telesante {argv[0]}" in result.stderr and "erreur :" in result.stderr
+    assert extrait in result.stderr and "Traceback" not in result.stderr
+    assert "\x1b" not in result.stderr
 
 
 def test_reseau_de_mission_vu_par_aucun_equipement_jamais_conforme(exemple):

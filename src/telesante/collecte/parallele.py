@@ -36,9 +36,10 @@ class Arret:
         self.evenement.set()
 
     def installer(self) -> None:
-        """Catch SIGINT and SIGTERM from now on (main thread only)."""
+        """Catch SIGINT and SIGTERM from now on (main thread only); an ignored signal stays ignored."""
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self)
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, self)
 
 
 def _travailleur(collecter, todo: queue.Queue, done: queue.Queue, arret: Arret) -> None:
@@ -61,13 +62,15 @@ def collecter_en_parallele(
     parallele: int,
     console: Console | None = None,
     arret: Arret | None = None,
+    afficher: bool = True,
 ) -> tuple[list[ResultatCollecte], bool]:
     """Run `collecter` on every equipment with at most `parallele` at once.
 
     Returns the results and whether the run was interrupted. On SIGINT or SIGTERM
     (caught by `arret`, installed here if the caller has not), no new equipment is
     started and the results so far are returned at once (the caller marks the rest
-    as unread).
+    as unread). `afficher=False` leaves out the progress bar and the line per equipment
+    (reading captures: over in an instant), not the stop message.
     """
     equipements = list(equipements)
     console = console or Console(stderr=True)
@@ -86,7 +89,7 @@ def collecter_en_parallele(
                          name=f"collecte-{index}", daemon=True).start()
     results: list[ResultatCollecte] = []
     progress = Progress(TextColumn("Collecte"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=True)
+                        console=console, transient=True, disable=not afficher)
     try:
         with progress:
             task = progress.add_task("collecte", total=len(equipements))
@@ -97,7 +100,8 @@ def collecter_en_parallele(
                     continue
                 results.append(resultat)
                 progress.advance(task)
-                progress.console.print(_ligne(resultat, seconds))
+                if afficher:
+                    progress.console.print(_ligne(resultat, seconds))
         if arret.evenement.is_set():
             console.print(Text(f"Arrêt demandé ({arret.signal}) : collecte interrompue, rapport partiel.",
                                style="yellow"))
