@@ -155,7 +155,8 @@ def test_arret_pendant_l_ecriture_des_rapports_rapports_entiers_verdict_inchange
     (exemple.parent / "captures/sw-sud-02/show_mac-address.txt").write_text(CAPTURE_COMPLETE_SW_SUD_02)
     base = tmp_path / "historique.sqlite"
     result = _lancer("telesante.rapports.formats", "en_json", "SIGTERM",
-                     "audit", "-i", exemple, "-f", "json,csv", "-o", tmp_path / "r", "--historique", base)
+                     "audit", "-i", exemple, "-f", "json,csv", "-o", tmp_path / "r", "--historique", base,
+                     "--date", "2026-11-21")  # the night of the demo's captures (dated sources)
     assert result.returncode == 1, result.stderr
     _sans_trace(result)
     assert json.loads((tmp_path / "r/rapport.json").read_text())["verdict"]["code_sortie"] == 1
