@@ -11,6 +11,7 @@ from pathlib import Path
 
 from telesante import __version__
 from telesante.francais import AnalyseurFrancais
+from telesante.inerte import citer, inerte
 
 FORMATS = ("terminal", "json", "csv", "junit", "html")
 # The process umask, read once before any thread starts (os.umask can only be read by setting it).
@@ -34,15 +35,9 @@ def _date(texte: str) -> date:
         raise argparse.ArgumentTypeError(f"date invalide « {_cite(texte)} » (attendu : AAAA-MM-JJ)") from exc
 
 
-def _visible(texte: str) -> str:
-    """`texte` with every control character shown inert (\\x1b), for the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in texte)
-
-
 def _cite(texte: str) -> str:
     """A value typed by the user, quoted inert and short in an error message."""
-    visible = _visible(texte)
-    return visible if len(visible) <= 40 else visible[:40] + "…"
+    return citer(texte, 41)
 
 
 def _duree(maximum: float):
@@ -279,7 +274,7 @@ def _audit(args) -> int:
             run = enregistrer(args.historique, document)
             errors.print(f"Passage n° {run} ajouté à l'historique {args.historique}", markup=False)
         except ErreurHistorique as exc:
-            errors.print(f"Historique : {_visible(str(exc))}", style="bold red", markup=False)
+            errors.print(f"Historique : {inerte(str(exc))}", style="bold red", markup=False)
             return max(code, INCOMPLET)
     return code
 
@@ -327,18 +322,18 @@ def _historique(args) -> int:
     try:
         runs = derniers_passages(args.fichier, args.nombre)
     except ErreurHistorique as exc:
-        _console_erreurs().print(_visible(str(exc)), style="bold red", markup=False)
+        _console_erreurs().print(inerte(str(exc)), style="bold red", markup=False)
         return ERREUR_CONFIGURATION
-    table = Table(title=Text(f"Derniers passages ({_visible(str(args.fichier))})"))
+    table = Table(title=Text(f"Derniers passages ({inerte(str(args.fichier))})"))
     for title in ("N°", "Début", "Mode", "Code", "Statut", "Constats actifs", "Équipements incomplets"):
         table.add_column(title)
     for run in runs:
         statut = f"{run['statut']}{' (interrompu)' if run['interrompu'] else ''}"
         cells = (run["id"], run["debut"], run["mode"], run["code_sortie"], statut, run["constats_actifs"],
                  run["equipements_incomplets"])
-        table.add_row(*(Text(_visible(str(cell))) for cell in cells))  # never read as rich markup
+        table.add_row(*(Text(inerte(str(cell))) for cell in cells))  # never read as rich markup
     if not runs:
-        _console_erreurs().print(f"{_visible(str(args.fichier))} : aucun passage enregistré.", markup=False)
+        _console_erreurs().print(f"{inerte(str(args.fichier))} : aucun passage enregistré.", markup=False)
     Console().print(table)
     return 0
 

@@ -11,13 +11,13 @@ import datetime as dt
 import errno
 import os
 import re
-import unicodedata
 from pathlib import Path
 
 from netaddr import AddrFormatError, IPNetwork, IPSet
 
 from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
 from telesante.identification import SignaturesInvalides, charger_identificateur
+from telesante.inerte import inerte
 from telesante.mac import InvalidMac, is_multicast, normalize_mac, vm_mac_from_serial
 from telesante.modele import Autorise, Configuration, Derogation, Equipement, Reseau
 from telesante.fichiers_yaml import FichierYaml, examiner
@@ -46,17 +46,9 @@ class ErreurConfiguration(Exception):
     """The inventory is not usable; carries every problem found (control characters made visible)."""
 
     def __init__(self, erreurs: list[str]):
-        erreurs = [_inerte(e) for e in erreurs]
+        erreurs = [inerte(e) for e in erreurs]
         super().__init__("\n".join(erreurs))
         self.erreurs = erreurs
-
-
-def _inerte(texte: str) -> str:
-    """Control characters (ESC, NUL...) and bidirectional overrides quoted from a file, shown as \\x1b and kept inert."""
-    return "".join(
-        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-        if unicodedata.category(c) == "Cc" or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 else c
-        for c in texte)
 
 
 class _Validation:

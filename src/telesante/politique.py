@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
 from telesante.correlation import Appareil, CarteReseaux, Correlation, Placement, est_ipv4, gc_paused
 from telesante.identification import Identificateur, Identification
+from telesante.inerte import citer
 from telesante.mac import is_locally_administered
 from telesante.modele import Autorise, Derogation, Reseau
 from telesante.observation import Observation
@@ -154,14 +154,9 @@ class NonDeclares:
     problemes: dict[str, list[str]] = field(default_factory=dict)
 
 
-_CONTROLES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _cite(texte: str, longueur: int = 60) -> str:
-    """A device-provided string quoted in a message: control characters made visible and
-    inert (\\x1b), cut to a reasonable length."""
-    texte = _CONTROLES.sub(lambda m: f"\\x{ord(m.group()):02x}", texte)
-    return texte if len(texte) <= longueur else texte[:longueur - 1] + "…"
+def _cite(texte: str) -> str:
+    """A device-provided string quoted in a message: inert, cut to a reasonable length."""
+    return citer(texte, 60)
 
 
 def _plage(ip: str) -> str:

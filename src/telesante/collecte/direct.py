@@ -20,6 +20,7 @@ import paramiko
 from telesante.collecte.captures import FICHIER_DATE
 from telesante.collecte.plateformes import Annexe, Lecture, fichier_capture, lectures
 from telesante.collecte.resultat import ResultatCollecte
+from telesante.inerte import citer
 from telesante.modele import Equipement
 
 # Platforms read through a vendor CLI (netmiko); the others run plain commands (paramiko).
@@ -79,7 +80,7 @@ def _message_ssh(exc: BaseException, equipement: Equipement, parametres: Paramet
         return EchecPassager(f"délai dépassé avec {where}")
     if isinstance(exc, OSError):
         return EchecPassager(f"{where} injoignable ({exc.strerror or exc})")
-    return EchecPassager(f"session SSH avec {where} interrompue ({type(exc).__name__} : {text})")
+    return EchecPassager(f"session SSH avec {where} interrompue ({type(exc).__name__} : {citer(text)})")
 
 
 def _empreinte(key: paramiko.PKey) -> str:
@@ -111,7 +112,7 @@ def _lire_paramiko(client: paramiko.SSHClient, commande: str, parametres: Parame
     status = stdout.channel.recv_exit_status()
     if status != 0:
         error = stderr.read().decode("utf-8", errors="replace").strip().splitlines()
-        raise LectureRefusee(f"« {commande} » a échoué (code {status}{' : ' + error[0] if error else ''})")
+        raise LectureRefusee(f"« {commande} » a échoué (code {status}{' : ' + citer(error[0]) if error else ''})")
     return output
 
 
@@ -150,7 +151,7 @@ def _session(equipement: Equipement, parametres: ParametresSSH):
             text = connection.send_command(commande, read_timeout=parametres.delai_commande)
             refusal = next((line.strip() for line in text.splitlines() if any(m in line for m in _REFUS_CLI)), None)
             if refusal:
-                raise LectureRefusee(f"« {commande} » refusée par l'équipement : {refusal}")
+                raise LectureRefusee(f"« {commande} » refusée par l'équipement : {citer(refusal)}")
             return text
 
         return run, connection.disconnect

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from telesante.rapports.inerte import citer, inerte
+from telesante.inerte import citer, inerte
 
 # A message quotes what it read between « and »: a value, a field, an end of line.
 _CITATION = re.compile("« (.*?) »", re.DOTALL)

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from telesante.collecte.resultat import ResultatCollecte
+from telesante.inerte import inerte
 from telesante.modele import Equipement
 
 
@@ -115,4 +116,4 @@ def _ligne(resultat: ResultatCollecte, seconds: float) -> Text:
     name = resultat.equipement.nom
     if resultat.complet:
         return Text(f"  ✓ {name} : {len(resultat.observations)} observations ({seconds:.1f} s)", style="green")
-    return Text(f"  ✗ {name} : {'; '.join(resultat.problemes)} ({seconds:.1f} s)", style="yellow")
+    return Text(f"  ✗ {name} : {inerte('; '.join(resultat.problemes))} ({seconds:.1f} s)", style="yellow")

@@ -8,7 +8,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
-from telesante.rapports.inerte import document_inerte, inerte
+from telesante.inerte import document_inerte, inerte
 
 CSV_COLONNES = [
     ("gravite", "Gravité"), ("statut", "Statut"), ("reseau", "Réseau"), ("site", "Site"),

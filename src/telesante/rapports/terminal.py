@@ -1,5 +1,5 @@
 """Terminal report with rich. Device-provided strings are shown as plain Text, never as markup,
-and inert (control characters written `\\x1b`...: see rapports.inerte).
+and inert (control characters written `\\x1b`...: see telesante.inerte).
 
 On a wide terminal the findings are one table; on a narrow one (80 columns, a CI log, a
 mail from the scheduler) each finding is a short block instead, so that a MAC or an
@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from telesante.rapports.formats import lieu_non_declare
-from telesante.rapports.inerte import document_inerte
+from telesante.inerte import document_inerte
 
 _STYLES = {"conforme": "green", "non_conforme": "bold red", "incomplet": "yellow"}
 _LIBELLES = {"conforme": "conforme", "non_conforme": "NON CONFORME", "incomplet": "INCOMPLET"}
