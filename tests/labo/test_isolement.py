@@ -72,7 +72,7 @@ def labo():
     """The ward, the gateway routing but its firewall separating patients from mission, a TCP service."""
     _require_lab_host()
     lab = build_lab(TOPOLOGIE)
-    serveur = None
+    serveur = resolveur = None
     try:
         patients, mission = _interface_passerelle(lab, PATIENTS_VLAN), _interface_passerelle(lab, MISSION_VLAN)
         lab.run_in(GATEWAY, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
@@ -89,12 +89,21 @@ def labo():
         while f"{poste.ip}:{PORT}" not in lab.run_in("poste-mission", ["ss", "-Hltn"]).stdout:
             assert time.monotonic() < limite and serveur.poll() is None, "service TCP du poste non démarré"
             time.sleep(0.1)
+        resolveur = subprocess.Popen(
+            ["ip", "netns", "exec", poste.namespace, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+             "--no-resolv", "--no-hosts", "--bind-interfaces", f"--listen-address={poste.ip}", "--user=root",
+             "--group=root", f"--pid-file={lab.tmpdir / 'resolveur.pid'}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while f"{poste.ip}:53" not in lab.run_in("poste-mission", ["ss", "-Hlun"]).stdout:
+            assert time.monotonic() < limite + 10 and resolveur.poll() is None, "résolveur du poste non démarré"
+            time.sleep(0.1)
         lab.interfaces = {"patients": patients, "mission": mission}
         yield lab
     finally:
-        if serveur is not None:
-            serveur.kill()
-            serveur.wait(timeout=5)
+        for processus in (serveur, resolveur):
+            if processus is not None:
+                processus.kill()
+                processus.wait(timeout=5)
         lab.close()
 
 
@@ -104,7 +113,7 @@ def _sonder(lab, methodes=None, **bornes) -> dict:
             "bornes": {"paquets_max": 50, "debit_max": 50.0, "duree_max": 20.0, "delai": 0.5, "ecoute_mdns": 2.0,
                        **bornes},
             "cibles": [{"adresse": MISSION.gateway_ip, "reseau": "mission", "nom": "passerelle"},
-                       {"adresse": poste.ip, "reseau": "mission", "ports": [PORT], "nom": "poste"},
+                       {"adresse": poste.ip, "reseau": "mission", "ports": [PORT], "nom": "poste", "resolveur": True},
                        {"adresse": nest.ip, "reseau": "mission"}]}
     if methodes:
         plan["methodes"] = methodes
@@ -155,7 +164,7 @@ def test_reseaux_separes_aucune_preuve(labo):
     assert document["complet"] is True
     assert _fuites(document) == set()
     methodes = {e["methode"] for e in document["essais"]}
-    assert {"icmp", "tcp", "arp"} <= methodes
+    assert {"icmp", "tcp", "dns", "arp"} <= methodes  # mDNS gives an essay only when something is heard
 
 
 def test_regle_de_pare_feu_elargie_au_port_du_poste(labo):
@@ -177,7 +186,7 @@ def test_route_sans_filtre_entre_les_deux_vlan(labo):
     finally:
         _iptables(labo, "-D", *regle)
     poste, nest = labo.host("poste-mission").ip, labo.host("nest-hub").ip
-    assert _fuites(document) == {("icmp", poste, None), ("tcp", poste, PORT), ("icmp", nest, None)}
+    assert _fuites(document) == {("icmp", poste, None), ("tcp", poste, PORT), ("dns", poste, 53), ("icmp", nest, None)}
 
 
 def test_cable_qui_ponte_les_deux_vlan(labo):
