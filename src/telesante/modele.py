@@ -60,6 +60,18 @@ class Derogation:
     expiration: date
 
 
+@dataclass(frozen=True)
+class DerogationIsolement:
+    """A declared opening from an off-mission network to a mission address (a portal open to patients)."""
+
+    depuis: str  # off-mission network name
+    cible: str  # mission address
+    justification: str
+    expiration: date
+    port: int | None = None  # None: every port
+    methode: str | None = None  # None: every method
+
+
 @dataclass
 class Configuration:
     """Everything the audit needs, read and validated from an Ansible inventory."""

@@ -1,0 +1,225 @@
+"""The isolation probe in the network lab: a patients' VLAN and a mission VLAN behind a Linux gateway.
+
+The separated case (the gateway routes, its firewall blocks patients -> mission) gives no
+evidence; then each leak, one per test and undone after it: a broadened firewall rule, a route
+with no filter, a cable that bridges the two VLANs, a mission host with a leg in the patients'
+VLAN. Each leak must give exactly the expected evidence, by the right method. The probe's bounds
+are measured on the gateway (iptables counters), not taken from what the probe says of itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from importlib import resources
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .conftest import _require_lab_host
+from .topologie import (DEFAULT_HOSTS, GATEWAY, MISSION_VLAN, PATIENTS_VLAN, SWITCH, VLAN_MODE_DOT1Q, DEFAULT_VLANS,
+                        HostSpec, Topology, build_lab)
+
+pytestmark = pytest.mark.racine
+
+PORT = 8443
+NEST = next(h for h in DEFAULT_HOSTS if h.name == "nest-hub")
+TOPOLOGIE = Topology(
+    vlans=DEFAULT_VLANS,
+    hosts=(HostSpec("poste-mission", "d0:43:1e:aa:00:01", MISSION_VLAN, "POSTE-01"), NEST,
+           HostSpec("sonde-patients", "d0:43:1e:aa:00:02", PATIENTS_VLAN, "SONDE-PATIENTS")),
+    probe="sonde-patients",
+)
+MISSION = DEFAULT_VLANS[0]
+SCHEMA = Draft202012Validator(json.loads(
+    resources.files("telesante").joinpath("donnees/sonde-isolement-v1.schema.json").read_text(encoding="utf-8")),
+    format_checker=FormatChecker())
+
+SONDE = """
+import json, sys
+from telesante.capteur_isolement import Bornes, Cible, Plan, sonder
+p = json.loads(sys.argv[1])
+plan = Plan(sonde="sonde-patients", reseau="patients", interface="eth0",
+            cibles=tuple(Cible(**c) for c in p["cibles"]), sous_reseaux_mission={"mission": (p["mission"],)},
+            methodes=tuple(p.get("methodes", ("icmp", "tcp", "dns", "arp", "mdns"))), bornes=Bornes(**p["bornes"]))
+print(json.dumps(sonder(plan)))
+"""
+
+
+def _interface_passerelle(lab, vid: int) -> str:
+    return f"trunk0.{vid}" if lab.vlan_mode == VLAN_MODE_DOT1Q else f"vlan{vid}"
+
+
+def _iptables(lab, *regle: str) -> None:
+    lab.run_in(GATEWAY, ["iptables", "-w", "5", *regle], check=True)
+
+
+def _brancher(lab, extremite: str, vid: int) -> None:
+    """Plug a switch-side veth end into a VLAN's access (untagged) membership."""
+    sw = lab.namespace_of(SWITCH)
+    subprocess.run(["ip", "-n", sw, "link", "set", extremite, "master", lab.switch_bridges[vid]], check=True)
+    if lab.vlan_mode == VLAN_MODE_DOT1Q:
+        subprocess.run(["ip", "netns", "exec", sw, "bridge", "vlan", "add", "dev", extremite, "vid", str(vid),
+                        "pvid", "untagged"], check=True)
+    subprocess.run(["ip", "-n", sw, "link", "set", extremite, "up"], check=True)
+
+
+@pytest.fixture(scope="module")
+def labo():
+    """The ward, the gateway routing but its firewall separating patients from mission, a TCP service."""
+    _require_lab_host()
+    lab = build_lab(TOPOLOGIE)
+    serveur = resolveur = None
+    try:
+        patients, mission = _interface_passerelle(lab, PATIENTS_VLAN), _interface_passerelle(lab, MISSION_VLAN)
+        lab.run_in(GATEWAY, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
+        _iptables(lab, "-P", "FORWARD", "DROP")
+        _iptables(lab, "-A", "FORWARD", "-m", "state", "--state", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+        _iptables(lab, "-A", "INPUT", "-i", patients, "-d", MISSION.network, "-j", "DROP")
+        # Counts every IPv4 packet the probe sends that reaches the gateway (the bound, measured).
+        _iptables(lab, "-t", "mangle", "-A", "PREROUTING", "-i", patients, "-s", lab.host("sonde-patients").ip)
+        poste = lab.host("poste-mission")
+        serveur = subprocess.Popen(["ip", "netns", "exec", poste.namespace, sys.executable, "-m", "http.server",
+                                    str(PORT), "--bind", poste.ip], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        limite = time.monotonic() + 10
+        while f"{poste.ip}:{PORT}" not in lab.run_in("poste-mission", ["ss", "-Hltn"]).stdout:
+            assert time.monotonic() < limite and serveur.poll() is None, "service TCP du poste non démarré"
+            time.sleep(0.1)
+        resolveur = subprocess.Popen(
+            ["ip", "netns", "exec", poste.namespace, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+             "--no-resolv", "--no-hosts", "--bind-interfaces", f"--listen-address={poste.ip}", "--user=root",
+             "--group=root", f"--pid-file={lab.tmpdir / 'resolveur.pid'}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while f"{poste.ip}:53" not in lab.run_in("poste-mission", ["ss", "-Hlun"]).stdout:
+            assert time.monotonic() < limite + 10 and resolveur.poll() is None, "résolveur du poste non démarré"
+            time.sleep(0.1)
+        lab.interfaces = {"patients": patients, "mission": mission}
+        yield lab
+    finally:
+        for processus in (serveur, resolveur):
+            if processus is not None:
+                processus.kill()
+                processus.wait(timeout=5)
+        lab.close()
+
+
+def _sonder(lab, methodes=None, **bornes) -> dict:
+    poste, nest = lab.host("poste-mission"), lab.host("nest-hub")
+    plan = {"mission": MISSION.network,
+            "bornes": {"paquets_max": 50, "debit_max": 50.0, "duree_max": 20.0, "delai": 0.5, "ecoute_mdns": 2.0,
+                       **bornes},
+            "cibles": [{"adresse": MISSION.gateway_ip, "reseau": "mission", "nom": "passerelle"},
+                       {"adresse": poste.ip, "reseau": "mission", "ports": [PORT], "nom": "poste", "resolveur": True},
+                       {"adresse": nest.ip, "reseau": "mission"}]}
+    if methodes:
+        plan["methodes"] = methodes
+    sortie = lab.run_in("sonde-patients", [sys.executable, "-c", SONDE, json.dumps(plan)], timeout=60, check=True)
+    document = json.loads(sortie.stdout)
+    SCHEMA.validate(document)
+    return document
+
+
+def _fuites(document: dict) -> set[tuple]:
+    return {(e["methode"], e["cible"], e.get("port")) for e in document["essais"] if e["resultat"] == "joint"}
+
+
+def _paquets_comptes(lab) -> int:
+    """Packets counted by the probe's accounting rule (first column of its row)."""
+    sortie = lab.run_in(GATEWAY, ["iptables", "-w", "5", "-t", "mangle", "-nvxL", "PREROUTING"], check=True).stdout
+    sonde = lab.host("sonde-patients").ip
+    [ligne] = [ligne for ligne in sortie.splitlines() if re.search(rf"\s{re.escape(sonde)}\s", ligne)]
+    return int(ligne.split()[0])
+
+
+def _remettre_compteur(lab) -> None:
+    _iptables(lab, "-t", "mangle", "-Z", "PREROUTING")
+
+
+def test_bornes_tenues_et_mesurees_sur_la_passerelle(labo):
+    _remettre_compteur(labo)
+    debut = time.monotonic()
+    document = _sonder(labo, methodes=["icmp", "tcp"], paquets_max=3, debit_max=5.0)
+    duree = time.monotonic() - debut
+    assert document["complet"] is False and "3 paquets" in document["arret"]
+    assert document["paquets_envoyes"] == 3
+    # What reached the gateway: the 3 probe packets (+ the TCP SYN retransmissions the kernel may add: none
+    # here, the SYN is dropped within 0.5 s), never more.
+    assert _paquets_comptes(labo) == 3
+    assert duree >= 2 / 5.0  # 3 packets at 5 per second: at least 0.4 s between the first and the last
+
+
+def test_duree_maximale_tenue(labo):
+    debut = time.monotonic()
+    document = _sonder(labo, methodes=["icmp"], duree_max=1.0, delai=0.8, debit_max=1.0)
+    assert time.monotonic() - debut < 1.0 + 0.8 + 3.0  # the bound, one reply wait, process start-up
+    assert document["complet"] is False and "durée maximale" in document["arret"]
+
+
+def test_reseaux_separes_aucune_preuve(labo):
+    document = _sonder(labo)
+    assert document["complet"] is True
+    assert _fuites(document) == set()
+    methodes = {e["methode"] for e in document["essais"]}
+    assert {"icmp", "tcp", "dns", "arp"} <= methodes  # mDNS gives an essay only when something is heard
+
+
+def test_regle_de_pare_feu_elargie_au_port_du_poste(labo):
+    regle = ["FORWARD", "-i", labo.interfaces["patients"], "-o", labo.interfaces["mission"], "-p", "tcp",
+             "--dport", str(PORT), "-j", "ACCEPT"]
+    _iptables(labo, "-I", *regle)
+    try:
+        document = _sonder(labo)
+    finally:
+        _iptables(labo, "-D", *regle)
+    assert _fuites(document) == {("tcp", labo.host("poste-mission").ip, PORT)}
+
+
+def test_route_sans_filtre_entre_les_deux_vlan(labo):
+    regle = ["FORWARD", "-i", labo.interfaces["patients"], "-o", labo.interfaces["mission"], "-j", "ACCEPT"]
+    _iptables(labo, "-I", *regle)
+    try:
+        document = _sonder(labo)
+    finally:
+        _iptables(labo, "-D", *regle)
+    poste, nest = labo.host("poste-mission").ip, labo.host("nest-hub").ip
+    assert _fuites(document) == {("icmp", poste, None), ("tcp", poste, PORT), ("dns", poste, 53), ("icmp", nest, None)}
+
+
+def test_cable_qui_ponte_les_deux_vlan(labo):
+    sw = labo.namespace_of(SWITCH)
+    subprocess.run(["ip", "-n", sw, "link", "add", "pont-m", "type", "veth", "peer", "name", "pont-p"], check=True)
+    try:
+        _brancher(labo, "pont-m", MISSION_VLAN)
+        _brancher(labo, "pont-p", PATIENTS_VLAN)
+        document = _sonder(labo)
+    finally:
+        subprocess.run(["ip", "-n", sw, "link", "del", "pont-m"], check=False)
+    poste, nest = labo.host("poste-mission").ip, labo.host("nest-hub").ip
+    fuites = _fuites(document)
+    # One broadcast domain: the mission addresses answer ARP, the mission's mDNS reaches the probe.
+    assert {("arp", MISSION.gateway_ip, None), ("arp", poste, None), ("arp", nest, None)} <= fuites
+    assert ("mdns", nest, None) in fuites
+    # Routing is still filtered; only the gateway's own mission address may answer a ping: its ARP
+    # replies now come from both its interfaces, and the probe may have learned the mission one.
+    assert fuites - {("icmp", MISSION.gateway_ip, None)} == {(m, c, p) for m, c, p in fuites if m in ("arp", "mdns")}
+    arp = next(e for e in document["essais"] if e["methode"] == "arp" and e["cible"] == nest)
+    assert arp["detail"] == f"réponse ARP de {NEST.mac}"
+
+
+def test_poste_de_mission_a_deux_pattes(labo):
+    sw = labo.namespace_of(SWITCH)
+    poste = labo.host("poste-mission")
+    subprocess.run(["ip", "-n", sw, "link", "add", "jambe-p", "type", "veth", "peer", "name", "eth1",
+                    "netns", poste.namespace], check=True)
+    try:
+        _brancher(labo, "jambe-p", PATIENTS_VLAN)
+        subprocess.run(["ip", "-n", poste.namespace, "addr", "add", "172.31.120.250/24", "dev", "eth1"], check=True)
+        subprocess.run(["ip", "-n", poste.namespace, "link", "set", "eth1", "up"], check=True)
+        document = _sonder(labo)
+    finally:
+        subprocess.run(["ip", "-n", sw, "link", "del", "jambe-p"], check=False)
+    assert _fuites(document) == {("arp", poste.ip, None)}
