@@ -317,9 +317,13 @@ def test_vm_en_marche_jamais_modifiee_sauf_arret_demande(fabrique_mac_simule, in
     assert demarrage.returncode == 0, demarrage.stdout + demarrage.stderr
     avant = mac.chemin(VMX).read_bytes()
 
-    passage = jouer(inventaire, "-e", "vm_windows_memoire_mio=8192")
+    passage = jouer(inventaire, "-e", "vm_windows_memoire_mio=8192", "-e", "jeton_gemalto_mode=exclusif")
     assert passage.code == 0, passage.sortie
     assert "est en cours d'exécution (verrou" in passage.sortie
+    # AWX sees it in the run's statistics, not only in a warning lost in the output
+    assert "telesante_vm_pas_a_l_etat_voulu" in passage.sortie
+    assert "VM en cours d'exécution, .vmx non modifié (memsize)" in passage.sortie
+    assert "connexion du jeton non écrite" in passage.sortie
     assert mac.chemin(VMX).read_bytes() == avant
 
     arret = jouer(inventaire, "-e", "vm_windows_memoire_mio=8192", "-e", "vm_windows_arreter_si_en_marche=true")
@@ -378,3 +382,34 @@ def test_macos_trop_ancien_refuse_avant_tout(fabrique_mac_simule, installateurs,
     assert passage.code != 0
     assert "macOS 11.7.10 ; le provisionnement exige macOS 12.0 ou plus récent" in passage.sortie
     assert not mac.chemin(APPLICATION).exists()
+
+
+VMX_CHIFFRE = (
+    b'.encoding = "UTF-8"\n'
+    b'displayName = "Windows DSQ"\n'
+    b'encryption.keySafe = "vmware:key/list/(pair/(phrase/abc%2f/pass2key%3dPBKDF2-HMAC-SHA-1)"\n'
+    b'encryption.data = "U2ltdWxlIDogZG9ubsOpZXMgY2hpZmZyw6llcw=="\n'
+)
+
+
+def test_vm_chiffree_jamais_modifiee_et_l_hote_echoue(fabrique_mac_simule, installateurs, tmp_path):
+    """A VM encrypted by Fusion (vTPM) is never edited, by vm_windows or by jeton_gemalto alone."""
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path)
+    vmx = mac.chemin(VMX)
+    vmx.parent.mkdir(parents=True)
+    vmx.write_bytes(VMX_CHIFFRE)
+
+    passage = jouer(inventaire)
+    assert passage.code != 0 and passage.echecs() == 1, passage.sortie
+    assert "est chiffrée par VMware" in passage.sortie and "pas à l'état voulu" in passage.sortie
+    assert vmx.read_bytes() == VMX_CHIFFRE
+    assert not mac.chemin(VMDK).exists(), "un disque a été créé à côté d'une VM chiffrée"
+
+    # the token role alone goes through the module, whose refusal is never turned into a warning
+    jeton = jouer(inventaire, "--tags", "jeton_gemalto")
+    assert jeton.code != 0 and jeton.echecs() == 1, jeton.sortie
+    assert "est chiffrée par VMware (encryption.keySafe, encryption.data)" in jeton.sortie
+    assert "usb.autoConnect.device0" in jeton.sortie
+    assert vmx.read_bytes() == VMX_CHIFFRE
+    assert list(vmx.parent.glob("*.vmx.*~")) == []
