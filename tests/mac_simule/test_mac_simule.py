@@ -295,6 +295,39 @@ def test_system_profiler_usb_jeton(fabrique_mac_simule: Callable[..., MacSimule]
     assert [j["product_id"] for j in jetons()] == ["0x3438"]
 
 
+def test_system_profiler_usb_macos_26(fabrique_mac_simule: Callable[..., MacSimule]) -> None:
+    """macOS 26 (Tahoe): SPUSBDataType is empty and unlisted, the token is in SPUSBHostDataType.
+
+    Shape of macOS 26 (keys USBDeviceKey*, ids without the vendor name): real
+    captures quoted in Neradoc/discotool#14 and in the README (« macOS 26 »).
+    """
+    mac = fabrique_mac_simule(version_macos="26.1", jeton_branche=True)
+    assert mac.executer(["uname", "-r"]).stdout.strip() == "25.1.0"
+    assert mac.executer(["sw_vers", "-buildVersion"]).stdout.strip().startswith("25")
+    ancien = mac.executer(["system_profiler", "SPUSBDataType", "-json"])
+    assert ancien.returncode == 0 and json.loads(ancien.stdout) == {"SPUSBDataType": []}
+    types = mac.executer(["system_profiler", "-listDataTypes"]).stdout.split()
+    assert "SPUSBHostDataType" in types and "SPUSBDataType" not in types
+
+    def jetons() -> list[dict]:
+        donnees = json.loads(mac.executer(["system_profiler", "SPUSBHostDataType", "-json"]).stdout)
+        return [appareil for bus in donnees["SPUSBHostDataType"] for appareil in bus.get("_items", [])]
+
+    (jeton,) = jetons()
+    assert jeton["_name"] == "USB Shell Token V2"
+    assert jeton["USBDeviceKeyVendorID"] == "0x08e6" and jeton["USBDeviceKeyProductID"] == "0x3438"
+    assert jeton["USBDeviceKeyVendorName"] == "Gemalto" and "vendor_id" not in jeton
+    assert "USB Vendor ID: 0x08e6" in mac.executer(["system_profiler", "SPUSBHostDataType"]).stdout
+    mac.debrancher_jeton()
+    assert jetons() == []
+
+
+def test_system_profiler_usb_host_absent_avant_macos_26(ssh_arm: Session) -> None:
+    resultat = ssh_arm.lancer("system_profiler", "SPUSBHostDataType", "-json")
+    assert resultat.code != 0
+    assert "SPUSBHostDataType" not in ssh_arm.reussir("system_profiler", "-listDataTypes")
+
+
 # -- Command Line Tools and Rosetta ------------------------------------------------
 
 

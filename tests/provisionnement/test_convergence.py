@@ -413,3 +413,18 @@ def test_vm_chiffree_jamais_modifiee_et_l_hote_echoue(fabrique_mac_simule, insta
     assert "usb.autoConnect.device0" in jeton.sortie
     assert vmx.read_bytes() == VMX_CHIFFRE
     assert list(vmx.parent.glob("*.vmx.*~")) == []
+
+
+def test_macos_26_jeton_lu_dans_spusbhostdatatype(fabrique_mac_simule, installateurs, tmp_path):
+    """macOS 26 (Tahoe) reports an empty SPUSBDataType: the token is found in SPUSBHostDataType."""
+    mac = fabrique_mac_simule(architecture="arm64", version_macos="26.1", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path)
+    passage = jouer(inventaire)
+    assert passage.code == 0, passage.sortie
+    assert "system_profiler SPUSBHostDataType" in passage.sortie
+    assert "Jeton Gemalto branché sur mac-" in passage.sortie and "AVERTISSEMENT : aucun jeton" not in passage.sortie
+    verifier_poste(mac, "arm64", "FVFXK2LLQ05Q")
+    mac.debrancher_jeton()
+    seul = jouer(inventaire, "--tags", "jeton_gemalto")
+    assert seul.code == 0 and seul.changes() == 0, seul.sortie
+    assert "AVERTISSEMENT : aucun jeton Gemalto" in seul.sortie
