@@ -554,20 +554,24 @@ def test_fusion_licence_disque_et_vm(fabrique_mac_simule: Callable[..., MacSimul
         vm = "/Users/Shared/Machines virtuelles/Windows 11.vmwarevm"
         s.reussir("mkdir", "-p", vm)
         vdisk = f"{OUTILS_VMWARE}/vmware-vdiskmanager"
-        cree = s.reussir(vdisk, "-c", "-s", "80GB", "-a", "nvme", "-t", "0", f"{vm}/Windows 11.vmdk")
+        cree = s.reussir(vdisk, "-c", "-s", "80GB", "-a", "lsilogic", "-t", "0", f"{vm}/Windows 11.vmdk")
         assert cree.splitlines()[-1] == "Virtual disk creation successful."
         disque = mac.chemin(f"{vm}/Windows 11.vmdk").read_bytes()
         assert disque[:4] == b"KDMV" and b'createType="monolithicSparse"' in disque
         assert b"RW 167772160 SPARSE" in disque
-        double = s.lancer(vdisk, "-c", "-s", "80GB", "-a", "nvme", "-t", "0", f"{vm}/Windows 11.vmdk")
+        double = s.lancer(vdisk, "-c", "-s", "80GB", "-a", "lsilogic", "-t", "0", f"{vm}/Windows 11.vmdk")
         assert double.code != 0 and "Failed to create disk: The file already exists" in double.erreurs
-        assert s.lancer(vdisk, "-c", "-s", "80GB", "-a", "floppy", "-t", "0", f"{vm}/b.vmdk").code != 0
+        # the real tool's help: "(ide, buslogic, lsilogic). Pass lsilogic for other adapter types."
+        for autre in ("floppy", "nvme", "sata", "pvscsi"):
+            refus = s.lancer(vdisk, "-c", "-s", "80GB", "-a", autre, "-t", "0", f"{vm}/b.vmdk")
+            assert refus.code != 0 and f"Invalid adapter type: {autre}" in refus.erreurs, autre
+            assert not mac.chemin(f"{vm}/b.vmdk").exists()
         s.reussir(vdisk, "-c", "-s", "6GB", "-a", "lsilogic", "-t", "1", f"{vm}/partage.vmdk")
         descripteur = mac.chemin(f"{vm}/partage.vmdk").read_text()
         assert 'createType="twoGbMaxExtentSparse"' in descripteur
         assert descripteur.count(" SPARSE ") == 4
         mac.regler_espace_libre(20)
-        plein = s.lancer(vdisk, "-c", "-s", "80GB", "-a", "nvme", "-t", "0", f"{vm}/plein.vmdk")
+        plein = s.lancer(vdisk, "-c", "-s", "80GB", "-a", "lsilogic", "-t", "0", f"{vm}/plein.vmdk")
         assert plein.code != 0 and "not enough space" in plein.erreurs
 
         vmx = f"{vm}/Windows 11.vmx"
