@@ -143,6 +143,38 @@ def lire_vmx(chemin: Path) -> dict[str, str]:
     return {cle.lower(): valeur for cle, valeur in document.items()}
 
 
+# Real .vmx written by VMware: Workstation 16/17 (shared fixtures, read in place) and Fusion
+# on Apple Silicon (vmx_reels/, source and licence in vmx_reels/PROVENANCE.md).
+VMX_REELS = sorted((RACINE.parent / "shared" / "fixtures" / "vmx").glob("*.vmx")) + sorted(
+    (Path(__file__).resolve().parent / "vmx_reels").glob("*.vmx"))
+# Written by VMware itself when the VM powers on (never by whoever creates the VM).
+_ECRITES_AU_DEMARRAGE = re.compile(
+    r"(\.pcislotnumber$|^ethernet0\.generatedaddress|^vmci0\.id$|^uuid\.|^numa\.|^monitor\.|"
+    r"^svga\.vramsize$|^vmotion\.|^vmxstats\.)")
+# Deliberate choices of the role, where it differs from what the Fusion wizard writes.
+CHOIX_DU_ROLE = {
+    "ethernet0.addresstype": "static : la MAC dérivée du numéro de série, attendue par l'audit",
+    "ethernet0.connectiontype": "pont sur l'interface filaire (la MAC doit sortir sur le réseau)",
+    "memsize": "taille choisie par l'inventaire",
+}
+
+
+def ecarts_avec_fusion(vmx: dict[str, str]) -> list[str]:
+    """Keys that every real .vmx has (same value when they all agree) and vmx lacks or changes."""
+    reels = [lire_vmx(chemin) for chemin in VMX_REELS]
+    ecarts = []
+    for cle, valeur in sorted(reels[0].items()):
+        if cle in CHOIX_DU_ROLE or _ECRITES_AU_DEMARRAGE.search(cle):
+            continue
+        if not all(cle in reel for reel in reels[1:]):
+            continue
+        if cle not in vmx:
+            ecarts.append(f"{cle} absente (présente dans tous les .vmx réels)")
+        elif all(reel[cle] == valeur for reel in reels[1:]) and vmx[cle] != valeur:
+            ecarts.append(f"{cle} = {vmx[cle]!r}, tous les .vmx réels ont {valeur!r}")
+    return ecarts
+
+
 def empreinte(chemin: Path) -> str:
     sha = hashlib.sha256()
     with open(chemin, "rb") as fichier:

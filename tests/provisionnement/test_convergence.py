@@ -17,8 +17,8 @@ import pytest
 
 from telesante.mac import vm_mac_from_serial
 
-from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, differences, empreinte, installer_outils,
-                   instantane, jouer, lire_vmx)
+from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, VMX_REELS, differences, ecarts_avec_fusion, empreinte,
+                   installer_outils, instantane, jouer, lire_vmx)
 from .iso import lire_iso
 
 pytestmark = pytest.mark.racine
@@ -76,6 +76,10 @@ def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
     assert quarantaine.returncode != 0, "l'attribut de quarantaine est resté sur Fusion"
     # the VM
     vmx = lire_vmx(mac.chemin(VMX))
+    # what Fusion itself writes for a new VM (PCIe bridges, VMCI, HPET...), compared to real .vmx
+    assert len(VMX_REELS) >= 3
+    assert ecarts_avec_fusion(vmx) == []
+    assert vmx["usb_xhci.present"] == "TRUE"
     assert vmx["guestos"] == profil["systeme"]
     assert vmx["firmware"] == profil["microcode"]
     mac_attendue = vm_mac_from_serial(serie)
