@@ -306,6 +306,10 @@ class MacSimule:
                         "private/var/run", "private/var/db/receipts", "private/var/telesante-etat",
                         "opt/telesante-macos/bin", "opt/telesante-macos/lib"):
             (r / dossier).mkdir(parents=True, exist_ok=True)
+        # the simulation's state is written by stand-ins run by any account (vmrun as the clinician)
+        os.chmod(r / "private/var/telesante-etat", 0o777)
+        # /Users/Shared is drwxrwxrwt on macOS
+        os.chmod(r / "Users/Shared", 0o1777)
         (r / "private/tmp").mkdir(mode=0o1777)
         os.chmod(r / "private/tmp", 0o1777)
         (r / "private/var/root/.ssh").mkdir(parents=True, mode=0o700)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import pwd
 import re
 import shutil
 import stat
@@ -113,6 +114,15 @@ def jouer(inventaire: Path, *options: str, forks: int | None = None, timeout: in
     duree = time.monotonic() - debut
     sortie = resultat.stdout + resultat.stderr
     return Passage(resultat.returncode, sortie, duree, lire_recap(resultat.stdout))
+
+
+def compte_clinicien() -> str | None:
+    """A host account that can stand for the clinician (uid 501 and more, not nobody), or None.
+
+    The simulated Mac shares the host's accounts (its /etc is the host's).
+    """
+    comptes = sorted((p.pw_uid, p.pw_name) for p in pwd.getpwall() if 501 <= p.pw_uid < 65534)
+    return comptes[0][1] if comptes else None
 
 
 def installer_outils(mac) -> None:

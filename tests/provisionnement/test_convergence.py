@@ -9,6 +9,7 @@ in check mode; then the fault cases, one per test.
 from __future__ import annotations
 
 import functools
+import pwd
 import http.server
 import shutil
 import threading
@@ -17,8 +18,8 @@ import pytest
 
 from telesante.mac import vm_mac_from_serial
 
-from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, VMX_REELS, differences, ecarts_avec_fusion, empreinte,
-                   installer_outils, instantane, jouer, lire_vmx)
+from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, VMX_REELS, compte_clinicien, differences,
+                   ecarts_avec_fusion, empreinte, installer_outils, instantane, jouer, lire_vmx)
 from .iso import lire_iso
 
 pytestmark = pytest.mark.racine
@@ -26,6 +27,10 @@ pytestmark = pytest.mark.racine
 VERSION_FUSION = "13.6.2"
 LICENCE = "ABCDE-12345-FGHIJ-67890-KLMNO"
 MOT_DE_PASSE_ADMIN = "Mot-de-passe-de-test-42"
+CLINICIEN = compte_clinicien()
+if CLINICIEN is None:  # pragma: no cover - depends on the host
+    pytest.skip("aucun compte d'uid 501 ou plus sur l'hôte pour tenir lieu de clinicien",
+                allow_module_level=True)
 
 PROFILS = {
     "arm64": {"systeme": "arm-windows11-64", "serie": "FVFXK2LLQ05Q", "bus": "nvme0",
@@ -60,6 +65,7 @@ def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
         "vm_windows_iso_chemin": ISO_MAC,
         "vm_windows_iso_sha256": installateurs["sha256"](installateurs["iso"]),
         "vm_windows_mot_de_passe_admin": MOT_DE_PASSE_ADMIN,
+        "vm_windows_proprietaire": CLINICIEN,
     }
     valeurs.update(variables)
     return mac.ecrire_inventaire(dossier, **valeurs)
@@ -82,6 +88,16 @@ def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
     assert vmx["usb_xhci.present"] == "TRUE"
     assert vmx["guestos"] == profil["systeme"]
     assert vmx["firmware"] == profil["microcode"]
+    # the clinician owns the VM, other accounts have no access; the answer file stays root's
+    uid = pwd.getpwnam(CLINICIEN).pw_uid
+    paquet = mac.chemin(VMX).parent
+    for chemin in [paquet, mac.chemin(VMX), mac.chemin(VMDK)]:
+        info = chemin.stat()
+        assert info.st_uid == uid, f"{chemin} appartient à l'uid {info.st_uid}"
+        assert info.st_mode & 0o007 == 0, f"{chemin} : mode {oct(info.st_mode)}"
+        assert info.st_mode & 0o600 == 0o600
+    for chemin in paquet.glob("autounattend*"):
+        assert chemin.stat().st_uid == 0, chemin
     mac_attendue = vm_mac_from_serial(serie)
     assert vmx["ethernet0.addresstype"] == "static"
     assert vmx["ethernet0.address"] == mac_attendue
@@ -317,7 +333,8 @@ def test_vm_en_marche_jamais_modifiee_sauf_arret_demande(fabrique_mac_simule, in
     inventaire = preparer(mac, installateurs, tmp_path)
     assert jouer(inventaire).code == 0
     vmrun = f"{APPLICATION}/Contents/Library/vmrun"
-    demarrage = mac.executer([vmrun, "-T", "fusion", "start", VMX, "nogui"])
+    # the clinician starts the VM in their session: the role's vmrun runs as them (become_user)
+    demarrage = mac.executer(["sudo", "-u", CLINICIEN, vmrun, "-T", "fusion", "start", VMX, "nogui"])
     assert demarrage.returncode == 0, demarrage.stdout + demarrage.stderr
     avant = mac.chemin(VMX).read_bytes()
 
@@ -432,3 +449,17 @@ def test_macos_26_jeton_lu_dans_spusbhostdatatype(fabrique_mac_simule, installat
     seul = jouer(inventaire, "--tags", "jeton_gemalto")
     assert seul.code == 0 and seul.changes() == 0, seul.sortie
     assert "AVERTISSEMENT : aucun jeton Gemalto" in seul.sortie
+
+
+@pytest.mark.parametrize("proprietaire, message", [
+    ("", "vm_windows_proprietaire est vide"),
+    ("root", "est un compte système (uid 0)"),
+    ("compte-absent-dsq", "n'est pas un compte de mac-"),
+])
+def test_proprietaire_de_la_vm_exige_et_valide(fabrique_mac_simule, installateurs, tmp_path, proprietaire, message):
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, vm_windows_proprietaire=proprietaire)
+    refus = jouer(inventaire, "--tags", "vm_windows")
+    assert refus.code != 0 and refus.echecs() == 1, refus.sortie
+    assert message in refus.sortie and "compte du clinicien qui l'ouvre" in refus.sortie
+    assert not mac.chemin(VMX).parent.exists()

@@ -104,6 +104,8 @@ def ecrire(nom: str, donnees: Any, racine: Path = RACINE) -> None:
         with open(temporaire, "x", encoding="utf-8") as sortie:
             json.dump(donnees, sortie, indent=2, sort_keys=True, ensure_ascii=False)
             sortie.write("\n")
+        # the simulation's state, written by stand-ins run by any account (vmrun as the clinician)
+        os.chmod(temporaire, 0o666)
         os.replace(temporaire, cible)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -116,7 +118,9 @@ def modifier(nom: str, defaut: Any, racine: Path = RACINE) -> Iterator[Any]:
     """Read-modify-write of state file ``nom`` under an exclusive lock."""
     verrou = racine / ETAT / f".{nom}.verrou"
     verrou.parent.mkdir(parents=True, exist_ok=True)
-    with open(verrou, "a") as poignee:
+    with os.fdopen(os.open(verrou, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666), "a") as poignee:
+        if os.fstat(poignee.fileno()).st_uid == os.getuid():
+            os.fchmod(poignee.fileno(), 0o666)
         fcntl.flock(poignee, fcntl.LOCK_EX)
         donnees = lire(nom, defaut, racine)
         yield donnees
