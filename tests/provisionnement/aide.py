@@ -116,6 +116,18 @@ def jouer(inventaire: Path, *options: str, forks: int | None = None, timeout: in
     return Passage(resultat.returncode, sortie, duree, lire_recap(resultat.stdout))
 
 
+def macs_attendues_par_l_audit(inventaire: Path) -> dict[str, str]:
+    """MAC -> name of what the network audit allows, read from the same inventory by the audit's code."""
+    from telesante import inventaire as lecture
+
+    loader, inventory, variables = lecture._ansible_inventory(Path(inventaire), None)
+    par_hote = {hote.name: lecture._host_vars(loader, variables, hote) for hote in inventory.get_hosts()}
+    validation = lecture._Validation(Path(inventaire))
+    autorises = lecture._autorises(validation, par_hote)
+    assert validation.erreurs == [], validation.erreurs
+    return {mac: autorise.nom for mac, autorise in autorises.items()}
+
+
 def compte_clinicien() -> str | None:
     """A host account that can stand for the clinician (uid 501 and more, not nobody), or None.
 

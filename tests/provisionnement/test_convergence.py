@@ -19,7 +19,8 @@ import pytest
 from telesante.mac import vm_mac_from_serial
 
 from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, VMX_REELS, compte_clinicien, differences,
-                   ecarts_avec_fusion, empreinte, installer_outils, instantane, jouer, lire_vmx)
+                   ecarts_avec_fusion, empreinte, installer_outils, instantane, jouer, lire_vmx,
+                   macs_attendues_par_l_audit)
 from .iso import lire_iso
 
 pytestmark = pytest.mark.racine
@@ -38,6 +39,10 @@ PROFILS = {
     "x86_64": {"systeme": "windows11-64", "serie": "C02ZK1ABMD6R", "bus": "nvme0",
                "microcode": "efi", "arch_windows": "amd64"},
 }
+
+
+# Inventory of each simulated Mac (by name), written by preparer() for the test under way.
+INVENTAIRES = {}
 
 
 @pytest.fixture
@@ -68,7 +73,8 @@ def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
         "vm_windows_proprietaire": CLINICIEN,
     }
     valeurs.update(variables)
-    return mac.ecrire_inventaire(dossier, **valeurs)
+    INVENTAIRES[mac.nom] = mac.ecrire_inventaire(dossier, **valeurs)
+    return INVENTAIRES[mac.nom]
 
 
 def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
@@ -102,6 +108,11 @@ def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
     assert vmx["ethernet0.addresstype"] == "static"
     assert vmx["ethernet0.address"] == mac_attendue
     assert "ethernet0.generatedaddress" not in vmx
+    # bridged on the wired interface: the static MAC is the one the switch sees, and the one the
+    # audit reads from the same inventory (its own code) as this Mac's VM
+    assert vmx["ethernet0.connectiontype"] == "bridged" and vmx["ethernet0.bsdname"] == "en0"
+    inventaire = INVENTAIRES[mac.nom]
+    assert macs_attendues_par_l_audit(inventaire).get(vmx["ethernet0.address"]) == f"{mac.nom} (VM Windows)"
     for cle in ("copy", "paste", "dnd", "hgfs"):
         assert vmx[f"isolation.tools.{cle}.disable"] == "TRUE", cle
     assert vmx["sharedfolder.maxnum"] == "0"
@@ -463,3 +474,14 @@ def test_proprietaire_de_la_vm_exige_et_valide(fabrique_mac_simule, installateur
     assert refus.code != 0 and refus.echecs() == 1, refus.sortie
     assert message in refus.sortie and "compte du clinicien qui l'ouvre" in refus.sortie
     assert not mac.chemin(VMX).parent.exists()
+
+
+def test_vm_en_nat_avertit_que_l_audit_ne_la_verra_pas(fabrique_mac_simule, installateurs, tmp_path):
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, vm_windows_reseau="nat")
+    passage = jouer(inventaire)
+    assert passage.code == 0, passage.sortie
+    vmx = lire_vmx(mac.chemin(VMX))
+    assert vmx["ethernet0.connectiontype"] == "nat" and "ethernet0.bsdname" not in vmx
+    assert "l'audit réseau ne la verra pas sur le commutateur" in passage.sortie
+    assert "MAC de la VM invisible de l'audit" in passage.sortie  # set_stats, seen by AWX
