@@ -56,7 +56,7 @@ POINTS_DE_MONTAGE = ("/Applications", "/Library", "/Users", "/Volumes", "/privat
                      "/opt/telesante-macos")
 CHEMIN_MAC = "/opt/telesante-macos/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 PYTHON_MAC = "/usr/bin/python3"
-OUTILS_MACOS = ("arch", "defaults", "df", "ditto", "hdiutil", "installer", "pkgutil",
+OUTILS_MACOS = ("arch", "codesign", "defaults", "df", "ditto", "hdiutil", "installer", "pkgutil",
                 "PlistBuddy", "softwareupdate", "sw_vers", "sysctl", "system_profiler", "uname",
                 "xattr", "xcode-select")
 OUTILS_FUSION = ("vmrun", "vmware-vdiskmanager", "Initialize VMware Fusion.tool")
@@ -64,7 +64,7 @@ OUTILS_FUSION = ("vmrun", "vmware-vdiskmanager", "Initialize VMware Fusion.tool"
 # paths (/bin is /usr/bin on Debian), through overlays on the host's folders
 # holding links to /opt/telesante-macos/bin.
 EMPLACEMENTS_MACOS = {
-    "/usr/bin": ("arch", "defaults", "df", "ditto", "hdiutil", "sw_vers", "uname", "xattr",
+    "/usr/bin": ("arch", "codesign", "defaults", "df", "ditto", "hdiutil", "sw_vers", "uname", "xattr",
                  "xcode-select"),
     "/usr/sbin": ("installer", "pkgutil", "softwareupdate", "sysctl", "system_profiler"),
     "/usr/libexec": ("PlistBuddy",),

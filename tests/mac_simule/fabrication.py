@@ -36,6 +36,8 @@ PAQUET_DANS_DMG = "VMware Fusion.pkg"
 BUILDS_FUSION = {"13.6.2": "24409261", "13.6.1": "24319021", "13.6.0": "24238079",
                  "13.5.2": "23775688", "13.5.1": "23298085", "12.2.5": "20904517"}
 FORMATS = ("dmg", "pkg", "zip")
+# Developer ID team of VMware, Inc., that signs VMware Fusion.
+EQUIPE_VMWARE = ("EG7KH642X6", "VMware, Inc.")
 
 
 def _formats() -> ModuleType:
@@ -116,13 +118,31 @@ def fabriquer_dmg(dossier: Path | str, nom: str, volume: str, contenu: Path | st
     return sortie
 
 
-def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str = "dmg") -> Path:
+def signer(app: Path, equipe: tuple[str, str] = EQUIPE_VMWARE) -> None:
+    """Seal ``app`` as the simulated codesign reads it (outils/codesign): CodeResources plist."""
+    contenu = app / "Contents"
+    fichiers = {}
+    for chemin in sorted(contenu.rglob("*")):
+        relatif = str(chemin.relative_to(contenu))
+        if chemin.is_symlink():
+            fichiers[relatif] = {"hash2": hashlib.sha256(str(chemin.readlink()).encode()).digest()}
+        elif chemin.is_file():
+            fichiers[relatif] = {"hash2": hashlib.sha256(chemin.read_bytes()).digest()}
+    (contenu / "_CodeSignature").mkdir()
+    with open(contenu / "_CodeSignature" / "CodeResources", "wb") as flux:
+        plistlib.dump({"files": {}, "files2": fichiers, "rules": {}, "rules2": {},
+                       "telesante-signature": {"TeamIdentifier": equipe[0], "NomEquipe": equipe[1]}}, flux)
+
+
+def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str = "dmg",
+                     equipe: tuple[str, str] | None = EQUIPE_VMWARE) -> Path:
     """Write a test installer of VMware Fusion ``version`` into ``dossier``.
 
     ``format``: ``dmg`` (volume "VMware Fusion" with ``VMware Fusion.pkg``),
     ``pkg`` (flat package, identifier com.vmware.fusion, installs into
     /Applications) or ``zip`` (``VMware Fusion.app`` at the archive's top).
     File name: ``VMware-Fusion-<version>-<build>_universal.<format>``.
+    ``equipe``: (Team ID, name) that signs the app (outils/codesign), None: unsigned.
     """
     if format not in FORMATS:
         raise ValueError(f"Format d'installateur inconnu : {format!r} ({', '.join(FORMATS)})")
@@ -133,6 +153,8 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
         charge = Path(brouillon) / "charge"
         charge.mkdir()
         app = _application_fusion(charge, version)
+        if equipe is not None:
+            signer(app, equipe)
         if format == "zip":
             with zipfile.ZipFile(sortie, "w") as archive:
                 _formats().ajouter_arbre(archive, app, f"{APP_FUSION}/")

@@ -13,6 +13,7 @@ import os
 import plistlib
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -743,3 +744,30 @@ def test_echec_de_construction_ne_laisse_rien(mac_simule_prerequis: None,
     assert {n for n in _espaces_de_noms() if n.startswith(prefixe)} == avant_ns
     assert set(Path("/tmp").glob(f"{prefixe}*")) == avant_dossiers
     assert {n for n in _liens() if n.startswith(prefixe_lien)} == avant_liens
+
+
+@racine
+def test_codesign_sceau_et_equipe(fabrique_mac_simule: Callable[..., MacSimule], tmp_path: Path) -> None:
+    """codesign: valid seal and VMware's Team ID; a changed file breaks the seal; unsigned app refused."""
+    from .fabrication import fabriquer_fusion
+
+    mac = fabrique_mac_simule()
+    installateur = fabriquer_fusion(tmp_path / "signe", format="zip")
+    depot = mac.chemin("/private/tmp/fusion.zip")
+    shutil.copy2(installateur, depot)
+    assert mac.executer(["ditto", "-x", "-k", "/private/tmp/fusion.zip", "/Applications"]).returncode == 0
+    app = "/Applications/VMware Fusion.app"
+    valide = mac.executer(["codesign", "--verify", "--deep", "--strict", "--verbose=2", app])
+    assert valide.returncode == 0 and valide.stdout == "", valide.stderr
+    assert f"{app}: valid on disk" in valide.stderr
+    identite = mac.executer(["codesign", "-dv", "--verbose=4", app])
+    assert identite.returncode == 0 and "TeamIdentifier=EG7KH642X6" in identite.stderr
+    assert "Authority=Developer ID Application: VMware, Inc. (EG7KH642X6)" in identite.stderr
+    vmrun = mac.chemin(f"{app}/Contents/Library/vmrun")
+    vmrun.write_text(vmrun.read_text() + "\n# modifié\n")
+    altere = mac.executer(["codesign", "--verify", "--deep", "--strict", app])
+    assert altere.returncode == 1 and "a sealed resource is missing or invalid" in altere.stderr
+    shutil.rmtree(mac.chemin(f"{app}/Contents/_CodeSignature"))
+    nue = mac.executer(["codesign", "-dv", app])
+    assert nue.returncode == 1 and "code object is not signed at all" in nue.stderr
+    assert mac.executer(["codesign", "-s", "-", app]).returncode != 0

@@ -52,7 +52,7 @@ def installateurs(tmp_path_factory, fabrication):
     fusion = {fmt: fabrication.fabriquer_fusion(dossier / fmt, VERSION_FUSION, format=fmt)
               for fmt in ("dmg", "pkg", "zip")}
     iso = fabrication.fabriquer_iso(dossier, "Win11_Simule.iso")
-    return {"fusion": fusion, "iso": iso, "sha256": fabrication.sha256}
+    return {"fusion": fusion, "iso": iso, "sha256": fabrication.sha256, "fabrication": fabrication}
 
 
 def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
@@ -459,7 +459,7 @@ def test_macos_26_jeton_lu_dans_spusbhostdatatype(fabrique_mac_simule, installat
     mac.debrancher_jeton()
     seul = jouer(inventaire, "--tags", "jeton_gemalto")
     assert seul.code == 0 and seul.changes() == 0, seul.sortie
-    assert "AVERTISSEMENT : aucun jeton Gemalto" in seul.sortie
+    assert "AVERTISSEMENT : aucun jeton Gemalto (USB 08e6:3438) n'est branché sur mac-" in seul.sortie
 
 
 @pytest.mark.parametrize("proprietaire, message", [
@@ -485,3 +485,56 @@ def test_vm_en_nat_avertit_que_l_audit_ne_la_verra_pas(fabrique_mac_simule, inst
     assert vmx["ethernet0.connectiontype"] == "nat" and "ethernet0.bsdname" not in vmx
     assert "l'audit réseau ne la verra pas sur le commutateur" in passage.sortie
     assert "MAC de la VM invisible de l'audit" in passage.sortie  # set_stats, seen by AWX
+
+
+def _fusion(installateurs, dossier, version, **options):
+    """Inventory values for another Fusion installer (another version, or another signer)."""
+    source = installateurs["fabrication"].fabriquer_fusion(dossier, version, format="pkg", **options)
+    return {"fusion_version": version, "fusion_source": str(source),
+            "fusion_sha256": installateurs["sha256"](source)}
+
+
+def test_mise_a_jour_de_fusion_refusee_vm_en_marche_et_retrogradation(fabrique_mac_simule, installateurs, tmp_path):
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path)
+    premier = jouer(inventaire)
+    assert premier.code == 0, premier.sortie
+    vmrun = f"{APPLICATION}/Contents/Library/vmrun"
+    assert mac.executer(["sudo", "-u", CLINICIEN, vmrun, "-T", "fusion", "start", VMX, "nogui"]).returncode == 0
+
+    plus_recente = preparer(mac, installateurs, tmp_path / "maj", **_fusion(installateurs, tmp_path / "i1", "13.7.0"))
+    refus = jouer(plus_recente, "--tags", "fusion")
+    assert refus.code != 0, refus.sortie
+    assert "des VM sont en cours d'exécution (/Users/Shared/Virtual Machines/Windows DSQ.vmwarevm)" in refus.sortie, \
+        refus.sortie[-1500:]
+    assert mac.executer(["defaults", "read", f"{APPLICATION}/Contents/Info.plist",
+                         "CFBundleShortVersionString"]).stdout.strip() == VERSION_FUSION
+    assert mac.executer(["sudo", "-u", CLINICIEN, vmrun, "-T", "fusion", "stop", VMX, "soft"]).returncode == 0
+    assert jouer(plus_recente, "--tags", "fusion").code == 0
+
+    ancienne = preparer(mac, installateurs, tmp_path / "retro", **_fusion(installateurs, tmp_path / "i2", "13.6.2"))
+    retro = jouer(ancienne, "--tags", "fusion")
+    assert retro.code != 0 and "ce serait une rétrogradation" in retro.sortie, retro.sortie
+    voulue = jouer(ancienne, "--tags", "fusion", "-e", "fusion_retrogradation_permise=true")
+    assert voulue.code == 0, voulue.sortie
+
+
+@pytest.mark.parametrize("equipe, message", [
+    (("ABCDE12345", "Quelqu'un d'autre"), "est signé par l'équipe « ABCDE12345 » et non « EG7KH642X6 »"),
+    (None, "a un sceau de signature invalide (/Applications/VMware Fusion.app: code object is not signed at all)"),
+])
+def test_fusion_signe_par_une_autre_equipe_refuse_et_retire(fabrique_mac_simule, installateurs, tmp_path, equipe, message):
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, **_fusion(installateurs, tmp_path / "i", "13.6.2", equipe=equipe))
+    refus = jouer(inventaire, "--tags", "fusion")
+    assert refus.code != 0 and message in refus.sortie, refus.sortie
+    assert not mac.chemin(APPLICATION).exists(), "l'application refusée est restée installée"
+
+
+def test_fusion_sans_licence(fabrique_mac_simule, installateurs, tmp_path):
+    """Fusion is free: no serial number, no licence file, the run succeeds."""
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, fusion_numero_licence="")
+    passage = jouer(inventaire, "--tags", "fusion")
+    assert passage.code == 0, passage.sortie
+    assert not list(mac.chemin("/Library/Preferences/VMware Fusion").glob("license-*"))
