@@ -538,3 +538,18 @@ def test_fusion_sans_licence(fabrique_mac_simule, installateurs, tmp_path):
     passage = jouer(inventaire, "--tags", "fusion")
     assert passage.code == 0, passage.sortie
     assert not list(mac.chemin("/Library/Preferences/VMware Fusion").glob("license-*"))
+
+
+def test_windows_7_sans_usb_3_et_avertissement_de_fin_de_support(fabrique_mac_simule, installateurs, tmp_path):
+    mac = fabrique_mac_simule(architecture="x86_64", numero_serie="C02ZK1ABMD6R")
+    inventaire = preparer(mac, installateurs, tmp_path, format_fusion="pkg", vm_windows_profil_intel="windows7_x64")
+    passage = jouer(inventaire)
+    assert passage.code == 0, passage.sortie
+    assert "AVERTISSEMENT : Windows 7 x64 (profil patrimonial) n'est plus pris en charge par Microsoft" in passage.sortie
+    assert "hors support depuis le 14 janvier 2020" in passage.sortie  # set_stats, seen by AWX
+    vmx = lire_vmx(mac.chemin(VMX))
+    assert vmx["guestos"] == "windows7-64"
+    # Windows 7 has no USB 3 driver: the token must hang on the USB 2 controller
+    assert vmx["usb_xhci.present"] == "FALSE" and vmx["ehci.present"] == "TRUE"
+    assert vmx["usb.autoconnect.device0"] == "deviceType:virtual-smartcard"
+    assert jouer(inventaire).changes() == 0
