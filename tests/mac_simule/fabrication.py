@@ -19,6 +19,7 @@ packages.
 from __future__ import annotations
 
 import hashlib
+import io
 import plistlib
 import shutil
 import tempfile
@@ -167,10 +168,19 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
         return fabriquer_dmg(dossier, sortie.name, VOLUME_FUSION, volume)
 
 
-def fabriquer_iso(dossier: Path | str, nom: str) -> Path:
-    """Write a small file standing for a Windows ISO (an ISO 9660 volume descriptor only).
+# EFI loader of a Windows medium, by architecture (efi/boot/ of the UDF volume).
+CHARGEURS_EFI = {"arm64": "bootaa64.efi", "x86_64": "bootx64.efi"}
 
-    The content depends on ``nom`` only, so its sha256 is stable.
+
+def fabriquer_iso(dossier: Path | str, nom: str,
+                  architectures: tuple[str, ...] = ("arm64", "x86_64")) -> Path:
+    """Write a small file standing for a Windows ISO: ISO 9660 descriptors, then its files.
+
+    The files (``efi/boot/<chargeur>`` for each architecture, ``sources/``) are a
+    zip after the descriptors, which the simulated ``hdiutil attach`` mounts
+    (macos_formats._lire_iso). A real medium holds one architecture; the default
+    holds both, for tests that do not care. The content depends on the
+    arguments only, so its sha256 is stable.
     """
     dossier = Path(dossier)
     dossier.mkdir(parents=True, exist_ok=True)
@@ -178,8 +188,14 @@ def fabriquer_iso(dossier: Path | str, nom: str) -> Path:
     etiquette = Path(nom).stem.upper().replace(" ", "_")[:32].ljust(32).encode("ascii", "replace")
     descripteur = (b"\x01CD001\x01\x00" + b"WIN32".ljust(32) + etiquette).ljust(2048, b"\0")
     terminateur = b"\xffCD001\x01".ljust(2048, b"\0")
-    sortie.write_bytes(b"\0" * 16 * 2048 + descripteur + terminateur
-                       + f"Image Windows de test ({nom}) : aucun système dedans.\n".encode())
+    fichiers = io.BytesIO()
+    with zipfile.ZipFile(fichiers, "w") as archive:
+        for architecture in architectures:
+            info = zipfile.ZipInfo(f"efi/boot/{CHARGEURS_EFI[architecture]}", date_time=(2024, 10, 1, 0, 0, 0))
+            archive.writestr(info, f"chargeur EFI {architecture} de test\n")
+        info = zipfile.ZipInfo("sources/lisezmoi.txt", date_time=(2024, 10, 1, 0, 0, 0))
+        archive.writestr(info, f"Image Windows de test ({nom}) : aucun système dedans.\n")
+    sortie.write_bytes(b"\0" * 16 * 2048 + descripteur + terminateur + fichiers.getvalue())
     return sortie
 
 

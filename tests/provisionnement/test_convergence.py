@@ -553,3 +553,16 @@ def test_windows_7_sans_usb_3_et_avertissement_de_fin_de_support(fabrique_mac_si
     assert vmx["usb_xhci.present"] == "FALSE" and vmx["ehci.present"] == "TRUE"
     assert vmx["usb.autoconnect.device0"] == "deviceType:virtual-smartcard"
     assert jouer(inventaire).changes() == 0
+
+
+def test_media_d_une_autre_architecture_refuse_avant_tout(fabrique_mac_simule, installateurs, tmp_path):
+    """An x64 Windows medium on an Apple Silicon Mac: refused from its EFI loader, nothing created."""
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    iso_x64 = installateurs["fabrication"].fabriquer_iso(tmp_path / "media", "Win11_x64.iso", architectures=("x86_64",))
+    inventaire = preparer(mac, installateurs, tmp_path, vm_windows_iso_sha256=installateurs["sha256"](iso_x64))
+    shutil.copy2(iso_x64, mac.chemin(ISO_MAC))  # in place of the default medium preparer put there
+    refus = jouer(inventaire)
+    assert refus.code != 0 and refus.echecs() == 1, refus.sortie
+    assert "démarre par bootx64.efi, pas par bootaa64.efi" in refus.sortie
+    assert not mac.chemin(VMDK).exists() and not mac.chemin(VMX).exists()
+    assert mac.executer(["hdiutil", "info"]).stdout.count("/dev/disk") == 0, "le média est resté attaché"
