@@ -240,7 +240,7 @@ def test_installateur_depuis_une_url_interne(fabrique_mac_simule, installateurs,
     assert not mac.chemin("/private/var/tmp/telesante-fusion").exists(), "dossier de travail resté"
 
     faux = preparer(mac, installateurs, tmp_path / "faux", format_fusion="zip",
-                    fusion_source=f"{base}/{source.name}", fusion_sha256="a" * 64, fusion_version="13.6.1")
+                    fusion_source=f"{base}/{source.name}", fusion_sha256="a" * 64, fusion_version="13.7.0")  # an update: a downgrade stops earlier
     refus = jouer(faux, "--tags", "fusion")
     assert refus.code != 0
     assert "Fichier tronqué ou altéré" in refus.sortie
