@@ -69,20 +69,30 @@ def _walk_usb(items):
             yield from _walk_usb(item.get("_items"))
 
 
+# Device keys of system_profiler: SPUSBDataType (up to macOS 15), SPUSBHostDataType (macOS 26).
+_CLES_USB = {
+    "SPUSBDataType": ("vendor_id", "product_id"),
+    "SPUSBHostDataType": ("USBDeviceKeyVendorID", "USBDeviceKeyProductID"),
+}
+
+
 def telesante_usb_appareils(donnees, vendor_id, product_id):
-    """Devices of `system_profiler SPUSBDataType -json` matching vendor_id/product_id.
+    """Devices of `system_profiler SPUSBDataType|SPUSBHostDataType -json` matching vendor_id/product_id.
 
     The tree is walked at any depth (hubs nest their devices in `_items`).
-    Returns the list of matching device names (empty when the device is absent).
+    Returns the list of matching device names (empty when the device is absent);
+    an output holding neither data type is an error, never "absent".
     """
-    if not isinstance(donnees, dict):
-        raise AnsibleFilterError("telesante_usb_appareils : sortie JSON de system_profiler attendue")
+    if not isinstance(donnees, dict) or not any(cle in donnees for cle in _CLES_USB):
+        raise AnsibleFilterError("telesante_usb_appareils : sortie JSON de system_profiler "
+                                 "SPUSBDataType ou SPUSBHostDataType attendue")
     wanted = (_hex_id(vendor_id), _hex_id(product_id))
     found = []
-    for bus in donnees.get("SPUSBDataType", []) or []:
-        for device in _walk_usb([bus]):
-            if (_hex_id(device.get("vendor_id")), _hex_id(device.get("product_id"))) == wanted:
-                found.append(device.get("_name", "?"))
+    for type_usb, (cle_vendor, cle_produit) in _CLES_USB.items():
+        for bus in donnees.get(type_usb, []) or []:
+            for device in _walk_usb([bus]):
+                if (_hex_id(device.get(cle_vendor)), _hex_id(device.get(cle_produit))) == wanted:
+                    found.append(device.get("_name", "?"))
     return found
 
 

@@ -21,6 +21,12 @@ description:
     (ou supprimée) à chacune de ses occurrences.
   - Les valeurs sont échappées comme le fait VMware, C(|XX) en hexadécimal pour
     C("), C(|), C(#) et les caractères de contrôle ; elles sont déséchappées à la lecture.
+  - Un C(.vmx) chiffré par VMware (clé C(encryption.keySafe) ou C(encryption.data)) n'est
+    jamais modifié : le module échoue en nommant les clés non appliquées et ce qu'il faut faire.
+    VMware ne documente aucune clé modifiable à la main dans un C(.vmx) chiffré (ses réglages
+    sont dans C(encryption.data), protégés par le mot de passe ; guide de Fusion 13,
+    « Encrypt a Virtual Machine », et de Workstation Pro, « Encrypting and Restricting Virtual
+    Machines ») ; seul un fichier déjà conforme est signalé inchangé.
   - L'écriture est atomique (fichier temporaire dans le même répertoire puis renommage) et
     conserve le mode, et si possible le propriétaire, du fichier.
 version_added: "0.1.0"
@@ -124,6 +130,12 @@ backup_file:
   returned: when changed, O(backup=true), the file existed and not in check mode
   type: str
   sample: /srv/vm/DSQ.vmwarevm/DSQ.vmx.4242.2024-05-02@14:03:11~
+encrypted:
+  description: Clés de chiffrement trouvées quand le module refuse de modifier une VM chiffrée.
+  returned: when the change is refused because the .vmx is encrypted
+  type: list
+  elements: str
+  sample: ["encryption.keySafe", "encryption.data"]
 lock:
   description: Verrou VMware trouvé quand le module refuse de modifier une VM en cours d'exécution.
   returned: when the change is refused because of O(refuse_if_running)
@@ -476,6 +488,27 @@ def apply_settings(doc, settings):
     return [key for key in settings if key in changed]
 
 
+ENCRYPTION_KEYS = ("encryption.keySafe", "encryption.data")
+
+
+def encryption_keys(doc):
+    """Keys (file spelling) showing that VMware encrypted this .vmx; empty if none."""
+    found = []
+    for key in doc.keys():
+        if key.lower() in (k.lower() for k in ENCRYPTION_KEYS) and key not in found:
+            found.append(key)
+    return found
+
+
+def encrypted_message(path, keys, changed_keys):
+    """French refusal for an encrypted .vmx: what was not applied and what to do."""
+    return (u"La VM %s est chiffrée par VMware (%s) : ses réglages sont dans encryption.data, "
+            u"protégés par son mot de passe, et VMware ne permet pas de modifier ce .vmx à la main. "
+            u"Non appliqué : %s. Ouvrir la VM dans Fusion avec son mot de passe et faire ces "
+            u"réglages (Réglages de la VM), ou retirer le chiffrement (Réglages > Chiffrement) "
+            u"puis relancer le provisionnement." % (path, u", ".join(keys), u", ".join(changed_keys)))
+
+
 def find_lock(vmx_path):
     """Return the path of a VMware lock (*.lck) beside vmx_path, or None."""
     own = vmx_path + ".lck"
@@ -562,6 +595,11 @@ def main():
 
     changed = after != before or not exists
     result = dict(changed=changed, changed_keys=changed_keys, encoding=doc.encoding)
+
+    encrypted = encryption_keys(parse_vmx(before)) if exists else []
+    if changed and encrypted:
+        module.fail_json(msg=encrypted_message(path, encrypted, changed_keys), changed=False,
+                         changed_keys=changed_keys, encoding=doc.encoding, encrypted=encrypted)
 
     if changed and module.params["refuse_if_running"]:
         lock = find_lock(path)

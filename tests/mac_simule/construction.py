@@ -56,7 +56,7 @@ POINTS_DE_MONTAGE = ("/Applications", "/Library", "/Users", "/Volumes", "/privat
                      "/opt/telesante-macos")
 CHEMIN_MAC = "/opt/telesante-macos/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 PYTHON_MAC = "/usr/bin/python3"
-OUTILS_MACOS = ("arch", "defaults", "df", "ditto", "hdiutil", "installer", "pkgutil",
+OUTILS_MACOS = ("arch", "codesign", "defaults", "df", "ditto", "hdiutil", "installer", "pkgutil",
                 "PlistBuddy", "softwareupdate", "sw_vers", "sysctl", "system_profiler", "uname",
                 "xattr", "xcode-select")
 OUTILS_FUSION = ("vmrun", "vmware-vdiskmanager", "Initialize VMware Fusion.tool")
@@ -64,7 +64,7 @@ OUTILS_FUSION = ("vmrun", "vmware-vdiskmanager", "Initialize VMware Fusion.tool"
 # paths (/bin is /usr/bin on Debian), through overlays on the host's folders
 # holding links to /opt/telesante-macos/bin.
 EMPLACEMENTS_MACOS = {
-    "/usr/bin": ("arch", "defaults", "df", "ditto", "hdiutil", "sw_vers", "uname", "xattr",
+    "/usr/bin": ("arch", "codesign", "defaults", "df", "ditto", "hdiutil", "sw_vers", "uname", "xattr",
                  "xcode-select"),
     "/usr/sbin": ("installer", "pkgutil", "softwareupdate", "sysctl", "system_profiler"),
     "/usr/libexec": ("PlistBuddy",),
@@ -306,6 +306,10 @@ class MacSimule:
                         "private/var/run", "private/var/db/receipts", "private/var/telesante-etat",
                         "opt/telesante-macos/bin", "opt/telesante-macos/lib"):
             (r / dossier).mkdir(parents=True, exist_ok=True)
+        # the simulation's state is written by stand-ins run by any account (vmrun as the clinician)
+        os.chmod(r / "private/var/telesante-etat", 0o777)
+        # /Users/Shared is drwxrwxrwt on macOS
+        os.chmod(r / "Users/Shared", 0o1777)
         (r / "private/tmp").mkdir(mode=0o1777)
         os.chmod(r / "private/tmp", 0o1777)
         (r / "private/var/root/.ssh").mkdir(parents=True, mode=0o700)

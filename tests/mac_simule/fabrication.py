@@ -19,6 +19,7 @@ packages.
 from __future__ import annotations
 
 import hashlib
+import io
 import plistlib
 import shutil
 import tempfile
@@ -36,6 +37,8 @@ PAQUET_DANS_DMG = "VMware Fusion.pkg"
 BUILDS_FUSION = {"13.6.2": "24409261", "13.6.1": "24319021", "13.6.0": "24238079",
                  "13.5.2": "23775688", "13.5.1": "23298085", "12.2.5": "20904517"}
 FORMATS = ("dmg", "pkg", "zip")
+# Developer ID team of VMware, Inc., that signs VMware Fusion.
+EQUIPE_VMWARE = ("EG7KH642X6", "VMware, Inc.")
 
 
 def _formats() -> ModuleType:
@@ -116,13 +119,31 @@ def fabriquer_dmg(dossier: Path | str, nom: str, volume: str, contenu: Path | st
     return sortie
 
 
-def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str = "dmg") -> Path:
+def signer(app: Path, equipe: tuple[str, str] = EQUIPE_VMWARE) -> None:
+    """Seal ``app`` as the simulated codesign reads it (outils/codesign): CodeResources plist."""
+    contenu = app / "Contents"
+    fichiers = {}
+    for chemin in sorted(contenu.rglob("*")):
+        relatif = str(chemin.relative_to(contenu))
+        if chemin.is_symlink():
+            fichiers[relatif] = {"hash2": hashlib.sha256(str(chemin.readlink()).encode()).digest()}
+        elif chemin.is_file():
+            fichiers[relatif] = {"hash2": hashlib.sha256(chemin.read_bytes()).digest()}
+    (contenu / "_CodeSignature").mkdir()
+    with open(contenu / "_CodeSignature" / "CodeResources", "wb") as flux:
+        plistlib.dump({"files": {}, "files2": fichiers, "rules": {}, "rules2": {},
+                       "telesante-signature": {"TeamIdentifier": equipe[0], "NomEquipe": equipe[1]}}, flux)
+
+
+def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str = "dmg",
+                     equipe: tuple[str, str] | None = EQUIPE_VMWARE) -> Path:
     """Write a test installer of VMware Fusion ``version`` into ``dossier``.
 
     ``format``: ``dmg`` (volume "VMware Fusion" with ``VMware Fusion.pkg``),
     ``pkg`` (flat package, identifier com.vmware.fusion, installs into
     /Applications) or ``zip`` (``VMware Fusion.app`` at the archive's top).
     File name: ``VMware-Fusion-<version>-<build>_universal.<format>``.
+    ``equipe``: (Team ID, name) that signs the app (outils/codesign), None: unsigned.
     """
     if format not in FORMATS:
         raise ValueError(f"Format d'installateur inconnu : {format!r} ({', '.join(FORMATS)})")
@@ -133,6 +154,8 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
         charge = Path(brouillon) / "charge"
         charge.mkdir()
         app = _application_fusion(charge, version)
+        if equipe is not None:
+            signer(app, equipe)
         if format == "zip":
             with zipfile.ZipFile(sortie, "w") as archive:
                 _formats().ajouter_arbre(archive, app, f"{APP_FUSION}/")
@@ -145,10 +168,19 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
         return fabriquer_dmg(dossier, sortie.name, VOLUME_FUSION, volume)
 
 
-def fabriquer_iso(dossier: Path | str, nom: str) -> Path:
-    """Write a small file standing for a Windows ISO (an ISO 9660 volume descriptor only).
+# EFI loader of a Windows medium, by architecture (efi/boot/ of the UDF volume).
+CHARGEURS_EFI = {"arm64": "bootaa64.efi", "x86_64": "bootx64.efi"}
 
-    The content depends on ``nom`` only, so its sha256 is stable.
+
+def fabriquer_iso(dossier: Path | str, nom: str,
+                  architectures: tuple[str, ...] = ("arm64", "x86_64")) -> Path:
+    """Write a small file standing for a Windows ISO: ISO 9660 descriptors, then its files.
+
+    The files (``efi/boot/<chargeur>`` for each architecture, ``sources/``) are a
+    zip after the descriptors, which the simulated ``hdiutil attach`` mounts
+    (macos_formats._lire_iso). A real medium holds one architecture; the default
+    holds both, for tests that do not care. The content depends on the
+    arguments only, so its sha256 is stable.
     """
     dossier = Path(dossier)
     dossier.mkdir(parents=True, exist_ok=True)
@@ -156,8 +188,14 @@ def fabriquer_iso(dossier: Path | str, nom: str) -> Path:
     etiquette = Path(nom).stem.upper().replace(" ", "_")[:32].ljust(32).encode("ascii", "replace")
     descripteur = (b"\x01CD001\x01\x00" + b"WIN32".ljust(32) + etiquette).ljust(2048, b"\0")
     terminateur = b"\xffCD001\x01".ljust(2048, b"\0")
-    sortie.write_bytes(b"\0" * 16 * 2048 + descripteur + terminateur
-                       + f"Image Windows de test ({nom}) : aucun système dedans.\n".encode())
+    fichiers = io.BytesIO()
+    with zipfile.ZipFile(fichiers, "w") as archive:
+        for architecture in architectures:
+            info = zipfile.ZipInfo(f"efi/boot/{CHARGEURS_EFI[architecture]}", date_time=(2024, 10, 1, 0, 0, 0))
+            archive.writestr(info, f"chargeur EFI {architecture} de test\n")
+        info = zipfile.ZipInfo("sources/lisezmoi.txt", date_time=(2024, 10, 1, 0, 0, 0))
+        archive.writestr(info, f"Image Windows de test ({nom}) : aucun système dedans.\n")
+    sortie.write_bytes(b"\0" * 16 * 2048 + descripteur + terminateur + fichiers.getvalue())
     return sortie
 
 

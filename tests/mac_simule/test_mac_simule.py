@@ -13,6 +13,7 @@ import os
 import plistlib
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -295,6 +296,39 @@ def test_system_profiler_usb_jeton(fabrique_mac_simule: Callable[..., MacSimule]
     assert [j["product_id"] for j in jetons()] == ["0x3438"]
 
 
+def test_system_profiler_usb_macos_26(fabrique_mac_simule: Callable[..., MacSimule]) -> None:
+    """macOS 26 (Tahoe): SPUSBDataType is empty and unlisted, the token is in SPUSBHostDataType.
+
+    Shape of macOS 26 (keys USBDeviceKey*, ids without the vendor name): real
+    captures quoted in Neradoc/discotool#14 and in the README (« macOS 26 »).
+    """
+    mac = fabrique_mac_simule(version_macos="26.1", jeton_branche=True)
+    assert mac.executer(["uname", "-r"]).stdout.strip() == "25.1.0"
+    assert mac.executer(["sw_vers", "-buildVersion"]).stdout.strip().startswith("25")
+    ancien = mac.executer(["system_profiler", "SPUSBDataType", "-json"])
+    assert ancien.returncode == 0 and json.loads(ancien.stdout) == {"SPUSBDataType": []}
+    types = mac.executer(["system_profiler", "-listDataTypes"]).stdout.split()
+    assert "SPUSBHostDataType" in types and "SPUSBDataType" not in types
+
+    def jetons() -> list[dict]:
+        donnees = json.loads(mac.executer(["system_profiler", "SPUSBHostDataType", "-json"]).stdout)
+        return [appareil for bus in donnees["SPUSBHostDataType"] for appareil in bus.get("_items", [])]
+
+    (jeton,) = jetons()
+    assert jeton["_name"] == "USB Shell Token V2"
+    assert jeton["USBDeviceKeyVendorID"] == "0x08e6" and jeton["USBDeviceKeyProductID"] == "0x3438"
+    assert jeton["USBDeviceKeyVendorName"] == "Gemalto" and "vendor_id" not in jeton
+    assert "USB Vendor ID: 0x08e6" in mac.executer(["system_profiler", "SPUSBHostDataType"]).stdout
+    mac.debrancher_jeton()
+    assert jetons() == []
+
+
+def test_system_profiler_usb_host_absent_avant_macos_26(ssh_arm: Session) -> None:
+    resultat = ssh_arm.lancer("system_profiler", "SPUSBHostDataType", "-json")
+    assert resultat.code != 0
+    assert "SPUSBHostDataType" not in ssh_arm.reussir("system_profiler", "-listDataTypes")
+
+
 # -- Command Line Tools and Rosetta ------------------------------------------------
 
 
@@ -521,20 +555,24 @@ def test_fusion_licence_disque_et_vm(fabrique_mac_simule: Callable[..., MacSimul
         vm = "/Users/Shared/Machines virtuelles/Windows 11.vmwarevm"
         s.reussir("mkdir", "-p", vm)
         vdisk = f"{OUTILS_VMWARE}/vmware-vdiskmanager"
-        cree = s.reussir(vdisk, "-c", "-s", "80GB", "-a", "nvme", "-t", "0", f"{vm}/Windows 11.vmdk")
+        cree = s.reussir(vdisk, "-c", "-s", "80GB", "-a", "lsilogic", "-t", "0", f"{vm}/Windows 11.vmdk")
         assert cree.splitlines()[-1] == "Virtual disk creation successful."
         disque = mac.chemin(f"{vm}/Windows 11.vmdk").read_bytes()
         assert disque[:4] == b"KDMV" and b'createType="monolithicSparse"' in disque
         assert b"RW 167772160 SPARSE" in disque
-        double = s.lancer(vdisk, "-c", "-s", "80GB", "-a", "nvme", "-t", "0", f"{vm}/Windows 11.vmdk")
+        double = s.lancer(vdisk, "-c", "-s", "80GB", "-a", "lsilogic", "-t", "0", f"{vm}/Windows 11.vmdk")
         assert double.code != 0 and "Failed to create disk: The file already exists" in double.erreurs
-        assert s.lancer(vdisk, "-c", "-s", "80GB", "-a", "floppy", "-t", "0", f"{vm}/b.vmdk").code != 0
+        # the real tool's help: "(ide, buslogic, lsilogic). Pass lsilogic for other adapter types."
+        for autre in ("floppy", "nvme", "sata", "pvscsi"):
+            refus = s.lancer(vdisk, "-c", "-s", "80GB", "-a", autre, "-t", "0", f"{vm}/b.vmdk")
+            assert refus.code != 0 and f"Invalid adapter type: {autre}" in refus.erreurs, autre
+            assert not mac.chemin(f"{vm}/b.vmdk").exists()
         s.reussir(vdisk, "-c", "-s", "6GB", "-a", "lsilogic", "-t", "1", f"{vm}/partage.vmdk")
         descripteur = mac.chemin(f"{vm}/partage.vmdk").read_text()
         assert 'createType="twoGbMaxExtentSparse"' in descripteur
         assert descripteur.count(" SPARSE ") == 4
         mac.regler_espace_libre(20)
-        plein = s.lancer(vdisk, "-c", "-s", "80GB", "-a", "nvme", "-t", "0", f"{vm}/plein.vmdk")
+        plein = s.lancer(vdisk, "-c", "-s", "80GB", "-a", "lsilogic", "-t", "0", f"{vm}/plein.vmdk")
         assert plein.code != 0 and "not enough space" in plein.erreurs
 
         vmx = f"{vm}/Windows 11.vmx"
@@ -706,3 +744,30 @@ def test_echec_de_construction_ne_laisse_rien(mac_simule_prerequis: None,
     assert {n for n in _espaces_de_noms() if n.startswith(prefixe)} == avant_ns
     assert set(Path("/tmp").glob(f"{prefixe}*")) == avant_dossiers
     assert {n for n in _liens() if n.startswith(prefixe_lien)} == avant_liens
+
+
+@racine
+def test_codesign_sceau_et_equipe(fabrique_mac_simule: Callable[..., MacSimule], tmp_path: Path) -> None:
+    """codesign: valid seal and VMware's Team ID; a changed file breaks the seal; unsigned app refused."""
+    from .fabrication import fabriquer_fusion
+
+    mac = fabrique_mac_simule()
+    installateur = fabriquer_fusion(tmp_path / "signe", format="zip")
+    depot = mac.chemin("/private/tmp/fusion.zip")
+    shutil.copy2(installateur, depot)
+    assert mac.executer(["ditto", "-x", "-k", "/private/tmp/fusion.zip", "/Applications"]).returncode == 0
+    app = "/Applications/VMware Fusion.app"
+    valide = mac.executer(["codesign", "--verify", "--deep", "--strict", "--verbose=2", app])
+    assert valide.returncode == 0 and valide.stdout == "", valide.stderr
+    assert f"{app}: valid on disk" in valide.stderr
+    identite = mac.executer(["codesign", "-dv", "--verbose=4", app])
+    assert identite.returncode == 0 and "TeamIdentifier=EG7KH642X6" in identite.stderr
+    assert "Authority=Developer ID Application: VMware, Inc. (EG7KH642X6)" in identite.stderr
+    vmrun = mac.chemin(f"{app}/Contents/Library/vmrun")
+    vmrun.write_text(vmrun.read_text() + "\n# modifié\n")
+    altere = mac.executer(["codesign", "--verify", "--deep", "--strict", app])
+    assert altere.returncode == 1 and "a sealed resource is missing or invalid" in altere.stderr
+    shutil.rmtree(mac.chemin(f"{app}/Contents/_CodeSignature"))
+    nue = mac.executer(["codesign", "-dv", app])
+    assert nue.returncode == 1 and "code object is not signed at all" in nue.stderr
+    assert mac.executer(["codesign", "-s", "-", app]).returncode != 0

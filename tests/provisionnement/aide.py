@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import pwd
 import re
 import shutil
 import stat
@@ -115,6 +116,27 @@ def jouer(inventaire: Path, *options: str, forks: int | None = None, timeout: in
     return Passage(resultat.returncode, sortie, duree, lire_recap(resultat.stdout))
 
 
+def macs_attendues_par_l_audit(inventaire: Path) -> dict[str, str]:
+    """MAC -> name of what the network audit allows, read from the same inventory by the audit's code."""
+    from telesante import inventaire as lecture
+
+    loader, inventory, variables = lecture._ansible_inventory(Path(inventaire), None)
+    par_hote = {hote.name: lecture._host_vars(loader, variables, hote) for hote in inventory.get_hosts()}
+    validation = lecture._Validation(Path(inventaire))
+    autorises = lecture._autorises(validation, par_hote)
+    assert validation.erreurs == [], validation.erreurs
+    return {mac: autorise.nom for mac, autorise in autorises.items()}
+
+
+def compte_clinicien() -> str | None:
+    """A host account that can stand for the clinician (uid 501 and more, not nobody), or None.
+
+    The simulated Mac shares the host's accounts (its /etc is the host's).
+    """
+    comptes = sorted((p.pw_uid, p.pw_name) for p in pwd.getpwall() if 501 <= p.pw_uid < 65534)
+    return comptes[0][1] if comptes else None
+
+
 def installer_outils(mac) -> None:
     """Add the provisioning's own stand-ins (hdiutil makehybrid) to a simulated Mac."""
     bin_mac = mac.chemin(BIN_MAC)
@@ -141,6 +163,38 @@ def lire_vmx(chemin: Path) -> dict[str, str]:
     """Keys of a .vmx (lower-cased) -> value, as VMware reads them (last occurrence wins)."""
     document = _VMX.parse_vmx(Path(chemin).read_bytes())
     return {cle.lower(): valeur for cle, valeur in document.items()}
+
+
+# Real .vmx written by VMware: Workstation 16/17 (shared fixtures, read in place) and Fusion
+# on Apple Silicon (vmx_reels/, source and licence in vmx_reels/PROVENANCE.md).
+VMX_REELS = sorted((RACINE.parent / "shared" / "fixtures" / "vmx").glob("*.vmx")) + sorted(
+    (Path(__file__).resolve().parent / "vmx_reels").glob("*.vmx"))
+# Written by VMware itself when the VM powers on (never by whoever creates the VM).
+_ECRITES_AU_DEMARRAGE = re.compile(
+    r"(\.pcislotnumber$|^ethernet0\.generatedaddress|^vmci0\.id$|^uuid\.|^numa\.|^monitor\.|"
+    r"^svga\.vramsize$|^vmotion\.|^vmxstats\.)")
+# Deliberate choices of the role, where it differs from what the Fusion wizard writes.
+CHOIX_DU_ROLE = {
+    "ethernet0.addresstype": "static : la MAC dérivée du numéro de série, attendue par l'audit",
+    "ethernet0.connectiontype": "pont sur l'interface filaire (la MAC doit sortir sur le réseau)",
+    "memsize": "taille choisie par l'inventaire",
+}
+
+
+def ecarts_avec_fusion(vmx: dict[str, str]) -> list[str]:
+    """Keys that every real .vmx has (same value when they all agree) and vmx lacks or changes."""
+    reels = [lire_vmx(chemin) for chemin in VMX_REELS]
+    ecarts = []
+    for cle, valeur in sorted(reels[0].items()):
+        if cle in CHOIX_DU_ROLE or _ECRITES_AU_DEMARRAGE.search(cle):
+            continue
+        if not all(cle in reel for reel in reels[1:]):
+            continue
+        if cle not in vmx:
+            ecarts.append(f"{cle} absente (présente dans tous les .vmx réels)")
+        elif all(reel[cle] == valeur for reel in reels[1:]) and vmx[cle] != valeur:
+            ecarts.append(f"{cle} = {vmx[cle]!r}, tous les .vmx réels ont {valeur!r}")
+    return ecarts
 
 
 def empreinte(chemin: Path) -> str:

@@ -9,6 +9,7 @@ in check mode; then the fault cases, one per test.
 from __future__ import annotations
 
 import functools
+import pwd
 import http.server
 import shutil
 import threading
@@ -17,8 +18,9 @@ import pytest
 
 from telesante.mac import vm_mac_from_serial
 
-from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, differences, empreinte, installer_outils,
-                   instantane, jouer, lire_vmx)
+from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, VMX_REELS, compte_clinicien, differences,
+                   ecarts_avec_fusion, empreinte, installer_outils, instantane, jouer, lire_vmx,
+                   macs_attendues_par_l_audit)
 from .iso import lire_iso
 
 pytestmark = pytest.mark.racine
@@ -26,6 +28,10 @@ pytestmark = pytest.mark.racine
 VERSION_FUSION = "13.6.2"
 LICENCE = "ABCDE-12345-FGHIJ-67890-KLMNO"
 MOT_DE_PASSE_ADMIN = "Mot-de-passe-de-test-42"
+CLINICIEN = compte_clinicien()
+if CLINICIEN is None:  # pragma: no cover - depends on the host
+    pytest.skip("aucun compte d'uid 501 ou plus sur l'hôte pour tenir lieu de clinicien",
+                allow_module_level=True)
 
 PROFILS = {
     "arm64": {"systeme": "arm-windows11-64", "serie": "FVFXK2LLQ05Q", "bus": "nvme0",
@@ -35,6 +41,10 @@ PROFILS = {
 }
 
 
+# Inventory of each simulated Mac (by name), written by preparer() for the test under way.
+INVENTAIRES = {}
+
+
 @pytest.fixture
 def installateurs(tmp_path_factory, fabrication):
     """Fusion installers (one per format) and a Windows ISO, built once per test."""
@@ -42,7 +52,7 @@ def installateurs(tmp_path_factory, fabrication):
     fusion = {fmt: fabrication.fabriquer_fusion(dossier / fmt, VERSION_FUSION, format=fmt)
               for fmt in ("dmg", "pkg", "zip")}
     iso = fabrication.fabriquer_iso(dossier, "Win11_Simule.iso")
-    return {"fusion": fusion, "iso": iso, "sha256": fabrication.sha256}
+    return {"fusion": fusion, "iso": iso, "sha256": fabrication.sha256, "fabrication": fabrication}
 
 
 def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
@@ -60,9 +70,11 @@ def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
         "vm_windows_iso_chemin": ISO_MAC,
         "vm_windows_iso_sha256": installateurs["sha256"](installateurs["iso"]),
         "vm_windows_mot_de_passe_admin": MOT_DE_PASSE_ADMIN,
+        "vm_windows_proprietaire": CLINICIEN,
     }
     valeurs.update(variables)
-    return mac.ecrire_inventaire(dossier, **valeurs)
+    INVENTAIRES[mac.nom] = mac.ecrire_inventaire(dossier, **valeurs)
+    return INVENTAIRES[mac.nom]
 
 
 def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
@@ -76,12 +88,31 @@ def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
     assert quarantaine.returncode != 0, "l'attribut de quarantaine est resté sur Fusion"
     # the VM
     vmx = lire_vmx(mac.chemin(VMX))
+    # what Fusion itself writes for a new VM (PCIe bridges, VMCI, HPET...), compared to real .vmx
+    assert len(VMX_REELS) >= 3
+    assert ecarts_avec_fusion(vmx) == []
+    assert vmx["usb_xhci.present"] == "TRUE"
     assert vmx["guestos"] == profil["systeme"]
     assert vmx["firmware"] == profil["microcode"]
+    # the clinician owns the VM, other accounts have no access; the answer file stays root's
+    uid = pwd.getpwnam(CLINICIEN).pw_uid
+    paquet = mac.chemin(VMX).parent
+    for chemin in [paquet, mac.chemin(VMX), mac.chemin(VMDK)]:
+        info = chemin.stat()
+        assert info.st_uid == uid, f"{chemin} appartient à l'uid {info.st_uid}"
+        assert info.st_mode & 0o007 == 0, f"{chemin} : mode {oct(info.st_mode)}"
+        assert info.st_mode & 0o600 == 0o600
+    for chemin in paquet.glob("autounattend*"):
+        assert chemin.stat().st_uid == 0, chemin
     mac_attendue = vm_mac_from_serial(serie)
     assert vmx["ethernet0.addresstype"] == "static"
     assert vmx["ethernet0.address"] == mac_attendue
     assert "ethernet0.generatedaddress" not in vmx
+    # bridged on the wired interface: the static MAC is the one the switch sees, and the one the
+    # audit reads from the same inventory (its own code) as this Mac's VM
+    assert vmx["ethernet0.connectiontype"] == "bridged" and vmx["ethernet0.bsdname"] == "en0"
+    inventaire = INVENTAIRES[mac.nom]
+    assert macs_attendues_par_l_audit(inventaire).get(vmx["ethernet0.address"]) == f"{mac.nom} (VM Windows)"
     for cle in ("copy", "paste", "dnd", "hgfs"):
         assert vmx[f"isolation.tools.{cle}.disable"] == "TRUE", cle
     assert vmx["sharedfolder.maxnum"] == "0"
@@ -209,7 +240,7 @@ def test_installateur_depuis_une_url_interne(fabrique_mac_simule, installateurs,
     assert not mac.chemin("/private/var/tmp/telesante-fusion").exists(), "dossier de travail resté"
 
     faux = preparer(mac, installateurs, tmp_path / "faux", format_fusion="zip",
-                    fusion_source=f"{base}/{source.name}", fusion_sha256="a" * 64, fusion_version="13.6.1")
+                    fusion_source=f"{base}/{source.name}", fusion_sha256="a" * 64, fusion_version="13.7.0")  # an update: a downgrade stops earlier
     refus = jouer(faux, "--tags", "fusion")
     assert refus.code != 0
     assert "Fichier tronqué ou altéré" in refus.sortie
@@ -313,13 +344,18 @@ def test_vm_en_marche_jamais_modifiee_sauf_arret_demande(fabrique_mac_simule, in
     inventaire = preparer(mac, installateurs, tmp_path)
     assert jouer(inventaire).code == 0
     vmrun = f"{APPLICATION}/Contents/Library/vmrun"
-    demarrage = mac.executer([vmrun, "-T", "fusion", "start", VMX, "nogui"])
+    # the clinician starts the VM in their session: the role's vmrun runs as them (become_user)
+    demarrage = mac.executer(["sudo", "-u", CLINICIEN, vmrun, "-T", "fusion", "start", VMX, "nogui"])
     assert demarrage.returncode == 0, demarrage.stdout + demarrage.stderr
     avant = mac.chemin(VMX).read_bytes()
 
-    passage = jouer(inventaire, "-e", "vm_windows_memoire_mio=8192")
+    passage = jouer(inventaire, "-e", "vm_windows_memoire_mio=8192", "-e", "jeton_gemalto_mode=exclusif")
     assert passage.code == 0, passage.sortie
     assert "est en cours d'exécution (verrou" in passage.sortie
+    # AWX sees it in the run's statistics, not only in a warning lost in the output
+    assert "telesante_vm_pas_a_l_etat_voulu" in passage.sortie
+    assert "VM en cours d'exécution, .vmx non modifié (memsize)" in passage.sortie
+    assert "connexion du jeton non écrite" in passage.sortie
     assert mac.chemin(VMX).read_bytes() == avant
 
     arret = jouer(inventaire, "-e", "vm_windows_memoire_mio=8192", "-e", "vm_windows_arreter_si_en_marche=true")
@@ -378,3 +414,155 @@ def test_macos_trop_ancien_refuse_avant_tout(fabrique_mac_simule, installateurs,
     assert passage.code != 0
     assert "macOS 11.7.10 ; le provisionnement exige macOS 12.0 ou plus récent" in passage.sortie
     assert not mac.chemin(APPLICATION).exists()
+
+
+VMX_CHIFFRE = (
+    b'.encoding = "UTF-8"\n'
+    b'displayName = "Windows DSQ"\n'
+    b'encryption.keySafe = "vmware:key/list/(pair/(phrase/abc%2f/pass2key%3dPBKDF2-HMAC-SHA-1)"\n'
+    b'encryption.data = "U2ltdWxlIDogZG9ubsOpZXMgY2hpZmZyw6llcw=="\n'
+)
+
+
+def test_vm_chiffree_jamais_modifiee_et_l_hote_echoue(fabrique_mac_simule, installateurs, tmp_path):
+    """A VM encrypted by Fusion (vTPM) is never edited, by vm_windows or by jeton_gemalto alone."""
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path)
+    vmx = mac.chemin(VMX)
+    vmx.parent.mkdir(parents=True)
+    vmx.write_bytes(VMX_CHIFFRE)
+
+    passage = jouer(inventaire)
+    assert passage.code != 0 and passage.echecs() == 1, passage.sortie
+    assert "est chiffrée par VMware" in passage.sortie and "pas à l'état voulu" in passage.sortie
+    assert vmx.read_bytes() == VMX_CHIFFRE
+    assert not mac.chemin(VMDK).exists(), "un disque a été créé à côté d'une VM chiffrée"
+
+    # the token role alone goes through the module, whose refusal is never turned into a warning
+    jeton = jouer(inventaire, "--tags", "jeton_gemalto")
+    assert jeton.code != 0 and jeton.echecs() == 1, jeton.sortie
+    assert "est chiffrée par VMware (encryption.keySafe, encryption.data)" in jeton.sortie
+    assert "usb.autoConnect.device0" in jeton.sortie
+    assert vmx.read_bytes() == VMX_CHIFFRE
+    assert list(vmx.parent.glob("*.vmx.*~")) == []
+
+
+def test_macos_26_jeton_lu_dans_spusbhostdatatype(fabrique_mac_simule, installateurs, tmp_path):
+    """macOS 26 (Tahoe) reports an empty SPUSBDataType: the token is found in SPUSBHostDataType."""
+    mac = fabrique_mac_simule(architecture="arm64", version_macos="26.1", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path)
+    passage = jouer(inventaire)
+    assert passage.code == 0, passage.sortie
+    assert "system_profiler SPUSBHostDataType" in passage.sortie
+    assert "Jeton Gemalto branché sur mac-" in passage.sortie and "AVERTISSEMENT : aucun jeton" not in passage.sortie
+    verifier_poste(mac, "arm64", "FVFXK2LLQ05Q")
+    mac.debrancher_jeton()
+    seul = jouer(inventaire, "--tags", "jeton_gemalto")
+    assert seul.code == 0 and seul.changes() == 0, seul.sortie
+    assert "AVERTISSEMENT : aucun jeton Gemalto (USB 08e6:3438) n'est branché sur mac-" in seul.sortie
+
+
+@pytest.mark.parametrize("proprietaire, message", [
+    ("", "vm_windows_proprietaire est vide"),
+    ("root", "est un compte système (uid 0)"),
+    ("compte-absent-dsq", "n'est pas un compte de mac-"),
+])
+def test_proprietaire_de_la_vm_exige_et_valide(fabrique_mac_simule, installateurs, tmp_path, proprietaire, message):
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, vm_windows_proprietaire=proprietaire)
+    refus = jouer(inventaire, "--tags", "vm_windows")
+    assert refus.code != 0 and refus.echecs() == 1, refus.sortie
+    assert message in refus.sortie and "compte du clinicien qui l'ouvre" in refus.sortie
+    assert not mac.chemin(VMX).parent.exists()
+
+
+def test_vm_en_nat_avertit_que_l_audit_ne_la_verra_pas(fabrique_mac_simule, installateurs, tmp_path):
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, vm_windows_reseau="nat")
+    passage = jouer(inventaire)
+    assert passage.code == 0, passage.sortie
+    vmx = lire_vmx(mac.chemin(VMX))
+    assert vmx["ethernet0.connectiontype"] == "nat" and "ethernet0.bsdname" not in vmx
+    assert "l'audit réseau ne la verra pas sur le commutateur" in passage.sortie
+    assert "MAC de la VM invisible de l'audit" in passage.sortie  # set_stats, seen by AWX
+
+
+def _fusion(installateurs, dossier, version, **options):
+    """Inventory values for another Fusion installer (another version, or another signer)."""
+    source = installateurs["fabrication"].fabriquer_fusion(dossier, version, format="pkg", **options)
+    return {"fusion_version": version, "fusion_source": str(source),
+            "fusion_sha256": installateurs["sha256"](source)}
+
+
+def test_mise_a_jour_de_fusion_refusee_vm_en_marche_et_retrogradation(fabrique_mac_simule, installateurs, tmp_path):
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path)
+    premier = jouer(inventaire)
+    assert premier.code == 0, premier.sortie
+    vmrun = f"{APPLICATION}/Contents/Library/vmrun"
+    assert mac.executer(["sudo", "-u", CLINICIEN, vmrun, "-T", "fusion", "start", VMX, "nogui"]).returncode == 0
+
+    plus_recente = preparer(mac, installateurs, tmp_path / "maj", **_fusion(installateurs, tmp_path / "i1", "13.7.0"))
+    refus = jouer(plus_recente, "--tags", "fusion")
+    assert refus.code != 0, refus.sortie
+    assert "des VM sont en cours d'exécution (/Users/Shared/Virtual Machines/Windows DSQ.vmwarevm)" in refus.sortie, \
+        refus.sortie[-1500:]
+    assert mac.executer(["defaults", "read", f"{APPLICATION}/Contents/Info.plist",
+                         "CFBundleShortVersionString"]).stdout.strip() == VERSION_FUSION
+    assert mac.executer(["sudo", "-u", CLINICIEN, vmrun, "-T", "fusion", "stop", VMX, "soft"]).returncode == 0
+    assert jouer(plus_recente, "--tags", "fusion").code == 0
+
+    ancienne = preparer(mac, installateurs, tmp_path / "retro", **_fusion(installateurs, tmp_path / "i2", "13.6.2"))
+    retro = jouer(ancienne, "--tags", "fusion")
+    assert retro.code != 0 and "ce serait une rétrogradation" in retro.sortie, retro.sortie
+    voulue = jouer(ancienne, "--tags", "fusion", "-e", "fusion_retrogradation_permise=true")
+    assert voulue.code == 0, voulue.sortie
+
+
+@pytest.mark.parametrize("equipe, message", [
+    (("ABCDE12345", "Quelqu'un d'autre"), "est signé par l'équipe « ABCDE12345 » et non « EG7KH642X6 »"),
+    (None, "a un sceau de signature invalide (/Applications/VMware Fusion.app: code object is not signed at all)"),
+])
+def test_fusion_signe_par_une_autre_equipe_refuse_et_retire(fabrique_mac_simule, installateurs, tmp_path, equipe, message):
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, **_fusion(installateurs, tmp_path / "i", "13.6.2", equipe=equipe))
+    refus = jouer(inventaire, "--tags", "fusion")
+    assert refus.code != 0 and message in refus.sortie, refus.sortie
+    assert not mac.chemin(APPLICATION).exists(), "l'application refusée est restée installée"
+
+
+def test_fusion_sans_licence(fabrique_mac_simule, installateurs, tmp_path):
+    """Fusion is free: no serial number, no licence file, the run succeeds."""
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, fusion_numero_licence="")
+    passage = jouer(inventaire, "--tags", "fusion")
+    assert passage.code == 0, passage.sortie
+    assert not list(mac.chemin("/Library/Preferences/VMware Fusion").glob("license-*"))
+
+
+def test_windows_7_sans_usb_3_et_avertissement_de_fin_de_support(fabrique_mac_simule, installateurs, tmp_path):
+    mac = fabrique_mac_simule(architecture="x86_64", numero_serie="C02ZK1ABMD6R")
+    inventaire = preparer(mac, installateurs, tmp_path, format_fusion="pkg", vm_windows_profil_intel="windows7_x64")
+    passage = jouer(inventaire)
+    assert passage.code == 0, passage.sortie
+    assert "AVERTISSEMENT : Windows 7 x64 (profil patrimonial) n'est plus pris en charge par Microsoft" in passage.sortie
+    assert "hors support depuis le 14 janvier 2020" in passage.sortie  # set_stats, seen by AWX
+    vmx = lire_vmx(mac.chemin(VMX))
+    assert vmx["guestos"] == "windows7-64"
+    # Windows 7 has no USB 3 driver: the token must hang on the USB 2 controller
+    assert vmx["usb_xhci.present"] == "FALSE" and vmx["ehci.present"] == "TRUE"
+    assert vmx["usb.autoconnect.device0"] == "deviceType:virtual-smartcard"
+    assert jouer(inventaire).changes() == 0
+
+
+def test_media_d_une_autre_architecture_refuse_avant_tout(fabrique_mac_simule, installateurs, tmp_path):
+    """An x64 Windows medium on an Apple Silicon Mac: refused from its EFI loader, nothing created."""
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    iso_x64 = installateurs["fabrication"].fabriquer_iso(tmp_path / "media", "Win11_x64.iso", architectures=("x86_64",))
+    inventaire = preparer(mac, installateurs, tmp_path, vm_windows_iso_sha256=installateurs["sha256"](iso_x64))
+    shutil.copy2(iso_x64, mac.chemin(ISO_MAC))  # in place of the default medium preparer put there
+    refus = jouer(inventaire)
+    assert refus.code != 0 and refus.echecs() == 1, refus.sortie
+    assert "démarre par bootx64.efi, pas par bootaa64.efi" in refus.sortie
+    assert not mac.chemin(VMDK).exists() and not mac.chemin(VMX).exists()
+    assert mac.executer(["hdiutil", "info"]).stdout.count("/dev/disk") == 0, "le média est resté attaché"

@@ -73,3 +73,31 @@ def test_jeton_trouve_derriere_un_concentrateur():
 def test_jeton_absent():
     assert FILTRES["telesante_usb_appareils"](USB, "08e6", "3437") == []
     assert FILTRES["telesante_usb_appareils"]({"SPUSBDataType": []}, "08e6", "3438") == []
+
+
+# macOS 26 (Tahoe): SPUSBHostDataType, keys USBDeviceKey* (shape of real macOS 26 captures).
+USB_HOTE = {
+    "SPUSBHostDataType": [
+        {"_name": "USB 4.0 Bus", "Driver": "AppleT6050USBXHCIAUSS", "USBKeyHardwareType": "Built-in"},
+        {"_name": "USB 3.1 Bus", "Driver": "AppleT8142USBXHCI", "USBKeyHardwareType": "Built-in", "_items": [
+            {"_name": "USB3.1 Hub", "USBDeviceKeyVendorID": "0x2109", "USBDeviceKeyVendorName": "Anker",
+             "_items": [
+                 {"_name": "USB Shell Token V2", "USBDeviceKeyVendorID": "0x08e6",
+                  "USBDeviceKeyProductID": "0x3438", "USBDeviceKeyVendorName": "Gemalto",
+                  "USBKeyHardwareType": "Removable"},
+             ]},
+        ]},
+    ]
+}
+
+
+def test_jeton_trouve_dans_spusbhostdatatype_de_macos_26():
+    assert FILTRES["telesante_usb_appareils"](USB_HOTE, "08e6", "3438") == ["USB Shell Token V2"]
+    assert FILTRES["telesante_usb_appareils"](USB_HOTE, "08e6", "3437") == []
+
+
+def test_sortie_usb_sans_type_connu_refusee():
+    from ansible.errors import AnsibleFilterError
+
+    with pytest.raises(AnsibleFilterError, match="SPUSBDataType ou SPUSBHostDataType"):
+        FILTRES["telesante_usb_appareils"]({"SPHardwareDataType": []}, "08e6", "3438")

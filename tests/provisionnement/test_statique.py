@@ -67,3 +67,27 @@ def test_chaque_role_a_ses_specifications_d_arguments_et_ses_defauts():
             assert option.get("description"), (role.name, nom)
             if not option.get("required"):
                 assert nom in defauts, f"{role.name} : {nom} documentée sans valeur par défaut"
+
+
+def _taches(racine: Path):
+    """Every task of the roles (blocks flattened), with its file."""
+    import yaml
+
+    def parcourir(taches, fichier):
+        for tache in taches or []:
+            if isinstance(tache, dict):
+                yield fichier, tache
+                for cle in ("block", "rescue", "always"):
+                    yield from parcourir(tache.get(cle), fichier)
+
+    for fichier in sorted(racine.glob("roles/*/tasks/*.yml")):
+        yield from parcourir(yaml.safe_load(fichier.read_text()), fichier)
+
+
+def test_aucun_secret_en_argument_de_processus_sans_no_log():
+    """vmrun -vp is never used; the Fusion serial (no other way with Initialize VMware Fusion.tool) is no_log."""
+    for fichier, tache in _taches(RACINE):
+        texte = str({k: v for k, v in tache.items() if k not in ("block", "rescue", "always")})
+        assert "'-vp'" not in texte and '"-vp"' not in texte, f"{fichier} : {tache.get('name')}"
+        if "fusion_numero_licence" in texte and ("ansible.builtin.command" in tache or "command" in tache):
+            assert tache.get("no_log") is True, f"{fichier} : {tache.get('name')} sans no_log"

@@ -493,3 +493,55 @@ def test_module_missing_file_and_create(tmp_path):
     assert backups_of(path) == []
     counters, output = run_playbook(tmp_path, args)
     assert counters["changed"] == 0, output
+
+
+# --------------------------------------------------------------------------
+# Encrypted virtual machines (vTPM): the module never edits their .vmx
+# --------------------------------------------------------------------------
+
+# What Fusion leaves in clear in an encrypted .vmx: everything else is inside
+# encryption.data (values shortened; see the README, « VM chiffrée »).
+VMX_CHIFFRE = (
+    b'.encoding = "UTF-8"\n'
+    b'displayName = "Windows 11 venue d\'ailleurs"\n'
+    b'encryption.keySafe = "vmware:key/list/(pair/(phrase/abc%2f/pass2key%3dPBKDF2-HMAC-SHA-1)"\n'
+    b'encryption.data = "U2ltdWxlIDogZG9ubsOpZXMgY2hpZmZyw6llcw=="\n'
+)
+
+
+@pytest.mark.parametrize("cle", ["encryption.keySafe", "ENCRYPTION.DATA"])
+def test_encryption_detected_case_insensitively(cle):
+    doc = vmx.parse_vmx(b'config.version = "8"\n%s = "x"\n' % cle.encode())
+    assert vmx.encryption_keys(doc) == [cle]
+    assert vmx.encryption_keys(vmx.parse_vmx(WIN10.read_bytes())) == []
+
+
+@pytest.mark.parametrize("options", [[], ["--check"]])
+def test_module_refuses_to_edit_an_encrypted_vmx(tmp_path, options):
+    path = tmp_path / "DSQ.vmx"
+    path.write_bytes(VMX_CHIFFRE)
+    args = {"path": str(path), "settings": {"usb.autoConnect.device0": "deviceType:virtual-smartcard"},
+            "refuse_if_running": False}
+    counters, output = run_playbook(tmp_path, args, *options)
+    assert counters["failed"] == 1 and counters["changed"] == 0, output
+    assert "est chiffrée par VMware (encryption.keySafe, encryption.data)" in output
+    assert "usb.autoConnect.device0" in output  # says what was not applied
+    assert "Réglages" in output and "mot de passe" in output  # says what to do
+    assert path.read_bytes() == VMX_CHIFFRE
+    assert backups_of(path) == []
+
+
+def test_module_refuses_to_remove_a_key_from_an_encrypted_vmx(tmp_path):
+    path = tmp_path / "DSQ.vmx"
+    path.write_bytes(VMX_CHIFFRE)
+    counters, output = run_playbook(tmp_path, {"path": str(path), "settings": {"displayName": None}})
+    assert counters["failed"] == 1, output
+    assert path.read_bytes() == VMX_CHIFFRE
+
+
+def test_module_encrypted_vmx_already_as_wanted_is_unchanged(tmp_path):
+    path = tmp_path / "DSQ.vmx"
+    path.write_bytes(VMX_CHIFFRE)
+    counters, output = run_playbook(tmp_path, {"path": str(path),
+                                               "settings": {"displayName": "Windows 11 venue d'ailleurs"}})
+    assert counters["failed"] == 0 and counters["changed"] == 0, output

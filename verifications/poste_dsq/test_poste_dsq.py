@@ -186,8 +186,12 @@ def test_jeton_branche_sur_le_mac(workstation, filters):
         pytest.skip(f"{mac.name} : jeton_gemalto_verifier_presence est faux dans l'inventaire.")
     vendor = str(mac.vars["jeton_gemalto_vendor_id"])
     product = str(mac.vars["jeton_gemalto_product_id"])
-    usb = mac.host.run("system_profiler SPUSBDataType -json")
-    assert usb.rc == 0, (f"{mac.name} : « system_profiler SPUSBDataType -json » a échoué "
+    # macOS 26 (Tahoe) replaced SPUSBDataType (now empty) by SPUSBHostDataType, as the role reads it
+    version = mac.host.run("sw_vers -productVersion")
+    assert version.rc == 0, f"{mac.name} : « sw_vers -productVersion » a échoué ({version.stderr.strip()})."
+    type_usb = "SPUSBHostDataType" if int(version.stdout.strip().split(".")[0]) >= 26 else "SPUSBDataType"
+    usb = mac.host.run(f"system_profiler {type_usb} -json")
+    assert usb.rc == 0, (f"{mac.name} : « system_profiler {type_usb} -json » a échoué "
                          f"({usb.stderr.strip()}).")
     plugged = filters.telesante_usb_appareils(json.loads(usb.stdout), vendor, product)
     if not plugged:

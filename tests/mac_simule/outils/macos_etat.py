@@ -48,6 +48,7 @@ BUILDS = {
     "14.5": "23F79",
     "14.6": "23G80",
     "14.6.1": "23G93",
+    "26.0": "25A354",
     "14.7": "23H124",
     "15.0": "24A335",
     "15.1": "24B83",
@@ -103,6 +104,8 @@ def ecrire(nom: str, donnees: Any, racine: Path = RACINE) -> None:
         with open(temporaire, "x", encoding="utf-8") as sortie:
             json.dump(donnees, sortie, indent=2, sort_keys=True, ensure_ascii=False)
             sortie.write("\n")
+        # the simulation's state, written by stand-ins run by any account (vmrun as the clinician)
+        os.chmod(temporaire, 0o666)
         os.replace(temporaire, cible)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -115,7 +118,9 @@ def modifier(nom: str, defaut: Any, racine: Path = RACINE) -> Iterator[Any]:
     """Read-modify-write of state file ``nom`` under an exclusive lock."""
     verrou = racine / ETAT / f".{nom}.verrou"
     verrou.parent.mkdir(parents=True, exist_ok=True)
-    with open(verrou, "a") as poignee:
+    with os.fdopen(os.open(verrou, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666), "a") as poignee:
+        if os.fstat(poignee.fileno()).st_uid == os.getuid():
+            os.fchmod(poignee.fileno(), 0o666)
         fcntl.flock(poignee, fcntl.LOCK_EX)
         donnees = lire(nom, defaut, racine)
         yield donnees
@@ -142,13 +147,23 @@ def build_macos(version: str) -> str:
     if version in BUILDS:
         return BUILDS[version]
     parties = [int(p) for p in version.split(".")] + [0, 0]
-    return f"{parties[0] + 9}{chr(ord('A') + min(parties[1], 25))}{100 + parties[2]}"
+    return f"{_darwin_majeur(parties[0])}{chr(ord('A') + min(parties[1], 25))}{100 + parties[2]}"
+
+
+def _darwin_majeur(majeur_macos: int) -> int:
+    """Darwin major of a macOS major: 11-15 -> 20-24, then 26 (Tahoe) -> 25 (Apple skipped 16-25)."""
+    return majeur_macos - 1 if majeur_macos >= 26 else majeur_macos + 9
+
+
+def majeur_macos(mac: dict[str, Any]) -> int:
+    """Major version of the simulated macOS (14 for 14.6.1, 26 for 26.1)."""
+    return int(mac["version_macos"].split(".")[0])
 
 
 def version_darwin(version_macos: str) -> str:
     """Darwin kernel release of a macOS version (macOS 14.6 -> 23.6.0)."""
     parties = [int(p) for p in version_macos.split(".")] + [0]
-    return f"{parties[0] + 9}.{parties[1]}.0"
+    return f"{_darwin_majeur(parties[0])}.{parties[1]}.0"
 
 
 def profil_materiel(mac: dict[str, Any]) -> dict[str, Any]:

@@ -190,6 +190,24 @@ def ecrire_image(source: Path, sortie: Path, volume: str, format_udif: str = "UD
     sortie.write_bytes(fourche + plist + trailer)
 
 
+# ISO 9660 primary volume descriptor at sector 16 (ECMA-119 8.4); volume identifier at 40..72.
+ISO_DESCRIPTEUR = 16 * 2048
+
+
+def _lire_iso(contenu: bytes) -> ImageDisque:
+    """A Windows ISO as hdiutil attaches it: its UDF file tree, here a zip after the descriptors.
+
+    Simplification: the UDF volume of a Windows medium is represented by a zip
+    appended after the ISO 9660 descriptors (fabrication.fabriquer_iso); an ISO
+    without it has no files to show.
+    """
+    volume = contenu[ISO_DESCRIPTEUR + 40:ISO_DESCRIPTEUR + 72].decode("ascii", "replace").strip()
+    debut = contenu.find(b"PK\x03\x04", ISO_DESCRIPTEUR + 2 * 2048)
+    if debut == -1:
+        raise FormatInvalide("no mountable file systems")
+    return ImageDisque(volume=volume or "CDROM", format="ISO", donnees=contenu[debut:], crc32=0)
+
+
 def lire_image(chemin: Path, verifier: bool = True) -> ImageDisque:
     """Parse a disk image; FormatInvalide("image not recognized") when it is not UDIF.
 
@@ -197,6 +215,8 @@ def lire_image(chemin: Path, verifier: bool = True) -> ImageDisque:
     (FormatInvalide("corrupt image") otherwise), as ``hdiutil attach`` checks.
     """
     contenu = chemin.read_bytes()
+    if contenu[ISO_DESCRIPTEUR + 1:ISO_DESCRIPTEUR + 6] == b"CD001" and contenu[ISO_DESCRIPTEUR] == 1:
+        return _lire_iso(contenu)
     if len(contenu) < KOLY.size:
         raise FormatInvalide("image not recognized")
     champs = KOLY.unpack(contenu[-KOLY.size:])
