@@ -51,6 +51,7 @@ import yaml
 from ..labo.topologie import SSHD_OPTIONS_COMMUNES, _base36, _free_mgmt_block, _mgmt_lock, _pid_alive
 
 PREFIXE = "tm-"
+CLINICIEN = "clinicien"  # the Mac's own user account (uid 501), who runs the VM
 OUTILS = Path(__file__).resolve().parent / "outils"
 POINTS_DE_MONTAGE = ("/Applications", "/Library", "/Users", "/Volumes", "/private",
                      "/opt/telesante-macos")
@@ -104,6 +105,9 @@ for couche in bin sbin libexec; do
 done
 mount --bind /private/tmp /tmp
 mount --bind /private/var/root /root
+for fichier in passwd group shadow; do
+    mount --bind "/private/etc/comptes/$fichier" "/etc/$fichier"
+done
 hostname "$NOM"
 exec /usr/sbin/sshd -D -e -f /private/etc/ssh/sshd_config
 """
@@ -299,6 +303,20 @@ class MacSimule:
         self._attendre_sshd()
         self.duree_construction = time.monotonic() - debut
 
+    def _preparer_comptes(self) -> None:
+        """The Mac's own accounts: the host's, plus the clinician (uid 501, the first account
+        macOS creates), bind-mounted over /etc/passwd, group and shadow inside the Mac only."""
+        comptes = self.racine / "private/etc/comptes"
+        comptes.mkdir(mode=0o755)
+        for fichier, ligne in (("passwd", f"{CLINICIEN}:x:501:501:Clinicien:/Users/{CLINICIEN}:/bin/sh"),
+                               ("group", f"{CLINICIEN}:x:501:"), ("shadow", f"{CLINICIEN}:*:20000:0:99999:7:::")):
+            texte = Path("/etc", fichier).read_text(encoding="utf-8")
+            (comptes / fichier).write_text(texte.rstrip("\n") + "\n" + ligne + "\n", encoding="utf-8")
+            shutil.copymode(Path("/etc", fichier), comptes / fichier)
+        accueil = self.racine / "Users" / CLINICIEN
+        accueil.mkdir(mode=0o750)
+        os.chown(accueil, 501, 501)
+
     def _preparer_racine(self) -> None:
         r = self.racine
         for dossier in ("Applications", "Library/Preferences", "Library/Application Support",
@@ -314,6 +332,7 @@ class MacSimule:
         os.chmod(r / "private/tmp", 0o1777)
         (r / "private/var/root/.ssh").mkdir(parents=True, mode=0o700)
         os.chmod(r / "private/var/root", 0o750)
+        self._preparer_comptes()
         for nom in OUTILS_MACOS:
             shutil.copy2(OUTILS / nom, r / "opt/telesante-macos/bin" / nom)
         for nom in MODULES_MACOS:

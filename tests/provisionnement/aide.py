@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import pwd
 import re
 import shutil
 import stat
@@ -126,15 +125,6 @@ def macs_attendues_par_l_audit(inventaire: Path) -> dict[str, str]:
     autorises = lecture._autorises(validation, par_hote)
     assert validation.erreurs == [], validation.erreurs
     return {mac: autorise.nom for mac, autorise in autorises.items()}
-
-
-def compte_clinicien() -> str | None:
-    """A host account that can stand for the clinician (uid 501 and more, not nobody), or None.
-
-    The simulated Mac shares the host's accounts (its /etc is the host's).
-    """
-    comptes = sorted((p.pw_uid, p.pw_name) for p in pwd.getpwall() if 501 <= p.pw_uid < 65534)
-    return comptes[0][1] if comptes else None
 
 
 def installer_outils(mac) -> None:

@@ -9,7 +9,6 @@ in check mode; then the fault cases, one per test.
 from __future__ import annotations
 
 import functools
-import pwd
 import http.server
 import shutil
 import threading
@@ -18,7 +17,8 @@ import pytest
 
 from telesante.mac import vm_mac_from_serial
 
-from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, VMX_REELS, compte_clinicien, differences,
+from ..mac_simule.construction import CLINICIEN
+from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, VMX_REELS, differences,
                    ecarts_avec_fusion, empreinte, installer_outils, instantane, jouer, lire_vmx,
                    macs_attendues_par_l_audit)
 from .iso import lire_iso
@@ -28,10 +28,6 @@ pytestmark = pytest.mark.racine
 VERSION_FUSION = "13.6.2"
 LICENCE = "ABCDE-12345-FGHIJ-67890-KLMNO"
 MOT_DE_PASSE_ADMIN = "Mot-de-passe-de-test-42"
-CLINICIEN = compte_clinicien()
-if CLINICIEN is None:  # pragma: no cover - depends on the host
-    pytest.skip("aucun compte d'uid 501 ou plus sur l'hôte pour tenir lieu de clinicien",
-                allow_module_level=True)
 
 PROFILS = {
     "arm64": {"systeme": "arm-windows11-64", "serie": "FVFXK2LLQ05Q", "bus": "nvme0",
@@ -95,7 +91,7 @@ def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
     assert vmx["guestos"] == profil["systeme"]
     assert vmx["firmware"] == profil["microcode"]
     # the clinician owns the VM, other accounts have no access; the answer file stays root's
-    uid = pwd.getpwnam(CLINICIEN).pw_uid
+    uid = 501  # the simulated Mac's clinician account (tests/mac_simule/construction.py)
     paquet = mac.chemin(VMX).parent
     for chemin in [paquet, mac.chemin(VMX), mac.chemin(VMDK)]:
         info = chemin.stat()
