@@ -95,7 +95,10 @@ def lire_iso(chemin: Path) -> dict[str, bytes]:
                 sortie[(prefixe + nom).lower()] = image[ext * SECTEUR:ext * SECTEUR + tai]
 
     racine = vd[156:190]
-    parcourir(int.from_bytes(racine[2:6], "little"), int.from_bytes(racine[10:14], "little"), "")
+    try:
+        parcourir(int.from_bytes(racine[2:6], "little"), int.from_bytes(racine[10:14], "little"), "")
+    except (IndexError, UnicodeDecodeError, RecursionError):
+        return {}  # not a readable ISO: the guest sees an empty CD
     return sortie
 
 
@@ -190,7 +193,7 @@ def demarrer(vmx: Path, valeurs: dict[str, str]) -> None:
                 return
             donnees["reinstallations"] += 1
             shutil.rmtree(_dossier(vmx) / "C", ignore_errors=True)
-            donnees.update(produits={}, registre={})
+            donnees.update(produits={}, registre={}, tools=False)
         donnees.update(windows=True, reponses=lu, phase="installation",
                        bureau_a=time.time() + float(_options().get("secondes_installation", 1)),
                        premiere_ouverture_faite=False)
@@ -263,6 +266,8 @@ def _preparer(vmx: Path, donnees: dict, media: dict[str, bytes]) -> int:
                 else:
                     donnees["produits"][cle] = etape["nom"]
                     entree["resultat"] = "installe"
+                if etape["type"] == "vmware_tools" and entree["resultat"] != "echec":
+                    donnees["tools"] = True
         elif etape["type"] == "registre":
             cle = f"{etape['cle']}\\{etape['valeur']}"
             if donnees["registre"].get(cle) == etape["donnee"]:
@@ -297,7 +302,7 @@ def _preparer(vmx: Path, donnees: dict, media: dict[str, bytes]) -> int:
 def etat_des_tools(vmx: Path) -> str:
     """checkToolsState: running once the Tools are installed and the guest is at its desktop."""
     donnees = _avancer(vmx)
-    tools = any(nom for cle, nom in donnees["produits"].items() if '"vmware_tools"' in cle)
+    tools = donnees.get("tools", False)
     if donnees["phase"] == "bureau" and tools:
         return "running"
     return "installed" if tools else "unknown"
