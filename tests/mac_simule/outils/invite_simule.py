@@ -244,7 +244,11 @@ def _media_preparation(vmx: Path) -> dict[str, bytes] | None:
 def _preparer(vmx: Path, donnees: dict, media: dict[str, bytes]) -> int:
     """Play the manifest as telesante\\preparation.ps1 does; write the journal in the guest."""
     donnees["preparations"] += 1
-    manifeste = json.loads(media["telesante/manifeste.json"])
+    try:
+        manifeste = json.loads(media["telesante/manifeste.json"])
+        manifeste["etapes"][0]  # noqa: B018 (a manifest has steps)
+    except (ValueError, KeyError, IndexError, TypeError):
+        manifeste = {"etapes": [{"nom": "Manifeste", "type": "manifeste_illisible"}]}
     en_echec = set(_options().get("etapes_en_echec", []))
     journal = {"version": 1, "manifeste_sha256": hashlib.sha256(media["telesante/manifeste.json"]).hexdigest(),
                "etapes": [], "resultat": "reussi"}
