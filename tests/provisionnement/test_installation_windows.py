@@ -112,10 +112,39 @@ def test_installation_sans_personne_puis_second_passage_sans_changement(
         assert not mac.chemin(f"{PAQUET}/{reste}").exists(), reste
     assert json.loads(mac.chemin(f"{PAQUET}/telesante-installation.json").read_text())["etat"] == "installe"
 
+    # the site list is the documented v.2 format (Microsoft, "Enterprise Mode schema v.2 guidance":
+    # <site-list version=N>, <created-by>, <site url> with <compat-mode> and <open-in>)
+    assert sites.tag == "site-list" and sites.get("version").isdigit()
+    assert [e.tag for e in sites] == ["created-by", "site", "site"]
+    for site in sites.iter("site"):
+        assert [e.tag for e in site] == ["compat-mode", "open-in"]
+        assert site.findtext("compat-mode") in {"Default", "IE8Enterprise", "IE7Enterprise", "IE7", "IE8",
+                                                "IE9", "IE10", "IE11"}
+        assert site.findtext("open-in") in {"None", "IE11", "MSEdge"}
+
     second = jouer(inventaire)
     assert second.code == 0, second.sortie
     assert second.changes() == 0, second.sortie
     assert invite(mac)[0]["reinstallations"] == 0 and vm_en_marche(mac) == 0
+
+    # verifications/poste_dsq, guest part: through vmrun's guest operations, in JUnit
+    from .test_verifications import run_suite
+    suite = run_suite(inventaire, tmp_path / "verifications", "-k", "test_invite")
+    assert suite.code == 0, suite.output
+    assert suite.functions("passed") == {"test_invite_preparation_reussie",
+                                         "test_invite_logiciels_de_l_inventaire_presents",
+                                         "test_invite_liste_de_sites_du_mode_entreprise"}, suite.output
+    assert MOT_DE_PASSE_ADMIN not in suite.output
+    assert vm_en_marche(mac) == 0, "les vérifications ont laissé la VM allumée"
+    # the guest altered: a tool gone from the journal is named
+    journal_invite = invite(mac)[1] / "ProgramData/Telesante/preparation.json"
+    modifie = json.loads(journal_invite.read_text(encoding="utf-8"))
+    modifie["etapes"] = [e for e in modifie["etapes"] if e["nom"] != "Composant du Visualiseur DSQ"]
+    journal_invite.write_text(json.dumps(modifie), encoding="utf-8")
+    altere = run_suite(inventaire, tmp_path / "verifications-altere", "-k", "test_invite")
+    assert altere.code != 0
+    assert "Composant du Visualiseur DSQ (absent du journal)" in altere.with_outcome("failed")[
+        "test_invite_logiciels_de_l_inventaire_presents"]
 
 
 @pytest.mark.parametrize("cas", ["somme_fausse", "fichier_absent", "doublon"])
