@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -170,17 +171,29 @@ def test_fichier_refuse_avant_la_gravure(fabrique_mac_simule, installateurs, fab
     assert not mac.chemin("/private/var/telesante-etat/invites").exists()
 
 
-def test_etape_en_echec_nommee_et_publiee(fabrique_mac_simule, installateurs, fabrication, tmp_path):  # noqa: F811
+def test_etape_en_echec_nommee_et_publiee(fabrique_mac_simule, installateurs, fabrication, tmp_path,  # noqa: F811
+                                         monkeypatch):
     mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
     sommes = poser_installateurs(mac, fabrication)
     options_invite(mac, etapes_en_echec=["SafeNet Authentication Client"])
+    # set_stats read as AWX reads its artifacts (tests/provisionnement/rappels/artefacts_awx.py)
+    artefacts = tmp_path / "artefacts.json"
+    monkeypatch.setenv("ANSIBLE_CALLBACK_PLUGINS", str(Path(__file__).resolve().parent / "rappels"))
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "artefacts_awx")
+    monkeypatch.setenv("TELESANTE_ARTEFACTS", str(artefacts))
     passage = jouer(preparer(mac, installateurs, tmp_path, **variables_preparation(sommes)))
+    publie = json.loads(artefacts.read_text(encoding="utf-8"))["preparation_invite"][mac.nom]
+    assert publie == {"resultat": "echec", "etapes": ["VMware Tools : installe",
+                                                      "SafeNet Authentication Client : echec"]}
     assert passage.code != 0
     assert ("Préparation de l'invité échouée sur " + mac.nom + " à l'étape « SafeNet Authentication Client »"
             " : l'installateur a rendu le code 1603 (code 1603)") in passage.sortie, passage.sortie
     assert MOT_DE_PASSE_ADMIN not in passage.sortie
     journal = json.loads(mac.chemin(f"{PAQUET}/preparation/journal.json").read_text(encoding="utf-8"))
     assert [e["resultat"] for e in journal["etapes"]] == ["installe", "echec"]
+    # Windows is on the disk: no later run boots the answer CD again
+    assert json.loads(mac.chemin(f"{PAQUET}/telesante-installation.json").read_text()) == {
+        "etat": "installe", "preparation": "non_terminee"}
 
 
 def test_invite_qui_n_atteint_jamais_le_bureau(fabrique_mac_simule, installateurs, fabrication, tmp_path):  # noqa: F811

@@ -62,9 +62,8 @@ class Invite:
         copy = self.run("copyFileFromGuestToHost", self.mac.vmx_path, guest_path, local, guest=True)
         if copy.rc != 0:
             return None
-        content = self.mac.host.file(local).content
-        self.mac.host.run(f"rm -f {_quote(local)}")
-        return content
+        content = self.mac.host.run(f"cat {_quote(local)} && rm -f {_quote(local)}")
+        return content.stdout.encode("utf-8") if content.rc == 0 else None
 
     def stop(self) -> None:
         if self.started_here:
