@@ -23,6 +23,13 @@ SITES = r"C:\ProgramData\Telesante\sites-ie.xml"
 ATTENTE_TOOLS_S = 600
 
 
+class Sortie:
+    """Exit status and standard output of one vmrun call."""
+
+    def __init__(self, rc: int, stdout: str):
+        self.rc, self.stdout = rc, stdout
+
+
 class Invite:
     """The Windows guest of one Mac's VM, through vmrun as the VM's owner."""
 
@@ -40,7 +47,13 @@ class Invite:
         argv += list(args)
         if self.owner:
             argv = ["sudo", "-u", self.owner, "--", *argv]
-        return self.mac.host.run(" ".join(_quote(a) for a in argv))
+        # vmrun exits 255 on every error, the status ssh keeps for its own failures (testinfra
+        # would take it for a lost connection): the status travels on the last output line.
+        result = self.mac.host.run(" ".join(_quote(a) for a in argv) + '; echo "vmrun:$?"')
+        lines = result.stdout.rstrip("\n").split("\n")
+        if not lines or not lines[-1].startswith("vmrun:"):
+            pytest.fail(f"{self.mac.name} : vmrun n'a pas pu être lancé ({result.stderr.strip()}).", pytrace=False)
+        return Sortie(int(lines[-1].split(":", 1)[1]), "\n".join(lines[:-1]) + ("\n" if lines[:-1] else ""))
 
     def start(self) -> None:
         running = self.run("list").stdout.splitlines()[1:]
