@@ -70,7 +70,7 @@ EMPLACEMENTS_MACOS = {
     "/usr/sbin": ("installer", "pkgutil", "softwareupdate", "sysctl", "system_profiler"),
     "/usr/libexec": ("PlistBuddy",),
 }
-MODULES_MACOS = ("macos_etat.py", "macos_formats.py")
+MODULES_MACOS = ("macos_etat.py", "macos_formats.py", "invite_simule.py")
 OUTILS_HOTE = {"ip": "iproute2", "unshare": "util-linux", "nsenter": "util-linux",
                "mount": "mount", "sshd": "openssh-server", "ssh-keygen": "openssh-client",
                "ssh": "openssh-client", "sudo": "sudo"}

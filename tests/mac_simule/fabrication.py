@@ -84,6 +84,11 @@ def _application_fusion(dossier: Path, version: str) -> Path:
         (contenu / "Library" / nom).chmod(0o755)
     for nom in ("vmrun", "vmware-vdiskmanager"):
         (contenu / "Public" / nom).symlink_to(f"../Library/{nom}")
+    # VMware Tools for Windows guests, one image per guest architecture, as Fusion ships them
+    for architecture in ("x86_x64", "arm64"):
+        image = contenu / "Library" / "isoimages" / architecture / "windows.iso"
+        image.parent.mkdir(parents=True, exist_ok=True)
+        image.write_bytes(f"VMware Tools {version} pour Windows {architecture} (Mac simulé)\n".encode() * 64)
     return app
 
 

@@ -67,6 +67,8 @@ def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
         "vm_windows_iso_sha256": installateurs["sha256"](installateurs["iso"]),
         "vm_windows_mot_de_passe_admin": MOT_DE_PASSE_ADMIN,
         "vm_windows_proprietaire": CLINICIEN,
+        # these tests check the VM as created; test_installation_windows.py starts it
+        "vm_windows_installation_automatique": False,
     }
     valeurs.update(variables)
     INVENTAIRES[mac.nom] = mac.ecrire_inventaire(dossier, **valeurs)

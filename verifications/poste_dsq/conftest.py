@@ -24,7 +24,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-ROLES = ("amorcage", "fusion", "vm_windows", "jeton_gemalto")
+ROLES = ("amorcage", "fusion", "vm_windows", "preparation_invite", "jeton_gemalto")
 USAGE = ("py.test --hosts='ansible://postes_dsq' --ansible-inventory=inventaires/<site>/hosts.yml "
          "verifications/poste_dsq")
 
