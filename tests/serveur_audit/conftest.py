@@ -52,9 +52,7 @@ def roues(tmp_path_factory) -> Path:
     return dossier
 
 
-@pytest.fixture(scope="module")
-def hote() -> Iterator[HoteServeur]:
-    """A Debian test host (network and mount namespaces, sshd), torn down at the end of the module."""
+def _hote(nom: str) -> Iterator[HoteServeur]:
     raisons = prerequis_hote()
     if raisons:
         pytest.skip("L'hôte de test exige root (espaces de noms réseau et de montage) : " + " ; ".join(raisons))
@@ -62,9 +60,21 @@ def hote() -> Iterator[HoteServeur]:
 
     nettoyer_restes()
     debut = time.monotonic()
-    serveur = construire_hote()
-    DUREES["construction de l'hôte de test"] = time.monotonic() - debut
+    serveur = construire_hote(nom)
+    DUREES[f"construction de l'hôte de test {nom}"] = time.monotonic() - debut
     try:
         yield serveur
     finally:
         serveur.close()
+
+
+@pytest.fixture(scope="module")
+def hote() -> Iterator[HoteServeur]:
+    """A Debian test host (network and mount namespaces, sshd), torn down at the end of the module."""
+    yield from _hote("serveur-audit")
+
+
+@pytest.fixture
+def hote_neuf() -> Iterator[HoteServeur]:
+    """Another, untouched test host, torn down at the end of the test."""
+    yield from _hote("serveur-neuf")

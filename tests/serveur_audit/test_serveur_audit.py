@@ -73,21 +73,25 @@ class Deploiement:
     second: Passage
 
 
+def _variables(dossier: Path, roues: Path) -> dict:
+    """The role's variables for the test: demo inventory with a Vault file, replayed captures."""
+    hotes_connus = dossier / "hotes_connus"
+    hotes_connus.write_text("192.0.2.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBtt0XhDUdSnhmIqjZ08jXoUETsAkJMUJCF7RJHfGyHh\n")
+    return {
+        "serveur_audit_roues": str(roues),
+        "serveur_audit_inventaire": str(_inventaire_audit(dossier)),
+        "serveur_audit_hotes_connus": str(hotes_connus),
+        "serveur_audit_mot_de_passe_vault": MOT_DE_PASSE_VAULT,
+        "serveur_audit_source": "captures",
+        "serveur_audit_conserver_nuits": 30,
+    }
+
+
 @pytest.fixture(scope="module")
 def deploiement(hote, roues, tmp_path_factory):
     """The playbook converged twice on the test host."""
     dossier = tmp_path_factory.mktemp("serveur-audit")
-    hotes_connus = dossier / "hotes_connus"
-    hotes_connus.write_text("192.0.2.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBtt0XhDUdSnhmIqjZ08jXoUETsAkJMUJCF7RJHfGyHh\n")
-    inventaire = hote.ecrire_inventaire(
-        dossier,
-        serveur_audit_roues=str(roues),
-        serveur_audit_inventaire=str(_inventaire_audit(dossier)),
-        serveur_audit_hotes_connus=str(hotes_connus),
-        serveur_audit_mot_de_passe_vault=MOT_DE_PASSE_VAULT,
-        serveur_audit_source="captures",
-        serveur_audit_conserver_nuits=30,
-    )
+    inventaire = hote.ecrire_inventaire(dossier, **_variables(dossier, roues))
     try:
         premier = jouer(inventaire)
         DUREES["premier passage du playbook"] = premier.duree
@@ -96,11 +100,6 @@ def deploiement(hote, roues, tmp_path_factory):
         yield Deploiement(inventaire, premier, second)
     finally:
         shutil.rmtree(dossier_controle_ssh(inventaire), ignore_errors=True)
-
-
-def _executer(hote, argv, **options):
-    resultat = hote.executer(argv, **options)
-    return resultat
 
 
 def _stat(hote, chemin: str) -> str:
@@ -137,6 +136,20 @@ def test_mode_check_sans_effet(hote, deploiement):
     assert _empreinte(hote, TIMER) == timer_avant  # announced, not done
 
 
+def test_mode_check_sur_un_serveur_neuf_ne_cree_rien(hote_neuf, roues, tmp_path):
+    inventaire = hote_neuf.ecrire_inventaire(tmp_path, **_variables(tmp_path, roues))
+    try:
+        passage = jouer(inventaire, "--check")
+    finally:
+        shutil.rmtree(dossier_controle_ssh(inventaire), ignore_errors=True)
+    DUREES["--check sur un serveur neuf"] = passage.duree
+    assert passage.code == 0, passage.sortie[-4000:]
+    assert passage.changes() > 0
+    existants = hote_neuf.executer(["ls", "-d", "/etc/telesante", "/opt/telesante", ETAT, SERVICE, TIMER, LIEN])
+    assert existants.stdout == "", existants.stdout
+    assert hote_neuf.executer(["getent", "passwd", COMPTE]).returncode == 2
+
+
 def test_heure_invalide_refusee_avant_tout_changement(hote, deploiement):
     passage = jouer(deploiement.inventaire, "-e", "serveur_audit_heure=25:00")
     assert passage.code != 0
@@ -151,6 +164,11 @@ def test_unites_valides_pour_systemd(hote, deploiement):
     verification = hote.executer(["systemd-analyze", "verify", SERVICE, TIMER])
     assert verification.returncode == 0, verification.stdout + verification.stderr
     assert verification.stderr.strip() == "", verification.stderr
+    # the same check catches a unit whose program is missing (this test can fail)
+    casse = hote.lire(SERVICE).replace("/opt/telesante/venv/bin/telesante", "/opt/telesante/absent/telesante")
+    hote.executer(["sh", "-c", 'cat > /tmp/telesante-casse.service'], entree=casse)
+    verification = hote.executer(["systemd-analyze", "verify", "/tmp/telesante-casse.service"])
+    assert verification.returncode != 0 and "/opt/telesante/absent/telesante" in verification.stderr
     calendrier = hote.executer(["systemd-analyze", "calendar", "*-*-* 02:00:00"])
     assert calendrier.returncode == 0 and "Normalized form: *-*-* 02:00:00" in calendrier.stdout
 
