@@ -179,7 +179,10 @@ def test_durcissement_de_l_unite(hote, deploiement):
                   "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
                   "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "SystemCallFilter=@system-service",
                   "CapabilityBoundingSet=\n", "StateDirectory=telesante", "UMask=0027",
-                  "StandardOutput=journal", "LoadCredential=vault:/etc/telesante/mot-de-passe-vault"):
+                  "StandardOutput=journal", "LoadCredential=vault:/etc/telesante/mot-de-passe-vault",
+                  "Environment=ANSIBLE_VAULT_PASSWORD_FILE=%d/vault",
+                  '--hotes-connus "/etc/telesante/hotes_connus"',
+                  '--historique "/var/lib/telesante/historique.sqlite"'):
         assert ligne in service, ligne
     assert MOT_DE_PASSE_VAULT not in service
     # systemd's own exposure score of the unit (0 = locked down, 10 = unprotected)
