@@ -92,6 +92,8 @@ def deploiement(hote, roues, tmp_path_factory):
     """The playbook converged twice on the test host."""
     dossier = tmp_path_factory.mktemp("serveur-audit")
     inventaire = hote.ecrire_inventaire(dossier, **_variables(dossier, roues))
+    # left by an earlier deployment: an equipment since removed from the inventory
+    hote.executer(["install", "-D", "-m", "0640", "/dev/null", "/etc/telesante/inventaire/host_vars/sw-retire.yml"])
     try:
         premier = jouer(inventaire)
         DUREES["premier passage du playbook"] = premier.duree
@@ -229,6 +231,8 @@ def test_droits_des_fichiers(hote, deploiement):
     }
     assert {chemin: _stat(hote, chemin) for chemin in attendus} == attendus
     assert hote.lire("/etc/telesante/mot-de-passe-vault") == MOT_DE_PASSE_VAULT + "\n"
+    # a file no longer in the inventory does not stay on the server
+    assert hote.executer(["ls", "/etc/telesante/inventaire/host_vars/sw-retire.yml"]).returncode != 0
     # Vault files travel encrypted: never a decrypted copy on the server
     assert hote.lire("/etc/telesante/inventaire/group_vars/all/secret.yml").startswith("$ANSIBLE_VAULT;")
     # nothing else in the configuration is readable or writable by others
