@@ -138,6 +138,9 @@ def construire_analyseur() -> argparse.ArgumentParser:
     history.add_argument("fichier", type=Path, help="base SQLite de l'historique")
     history.add_argument("-n", "--nombre", type=_entier(PASSAGES_MAX), default=10, metavar="N",
                          help=f"passages affichés (1 à {PASSAGES_MAX}, défaut : 10)")
+    history.add_argument("--conserver-nuits", type=_entier(PASSAGES_MAX), default=None, metavar="N",
+                         help="ne garde que les N dernières nuits où l'audit a tourné, puis compacte la base "
+                              "(VACUUM) ; rien d'autre n'est affiché")
 
     keys = commands.add_parser("cles-hotes", help="gère les clés d'hôtes SSH épinglées des équipements",
                                description="Les clés d'hôtes ne sont jamais acceptées d'office : les épingler "
@@ -311,6 +314,23 @@ def _raison(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def _retention(args) -> int:
+    """`telesante historique FICHIER --conserver-nuits N`: drop older nights, then VACUUM."""
+    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.retention import ErreurRetention, appliquer_retention
+
+    try:
+        bilan = appliquer_retention(args.fichier, args.conserver_nuits)
+    except ErreurRetention as exc:
+        _console_erreurs().print(inerte(str(exc)), style="bold red", markup=False)
+        return ERREUR_CONFIGURATION
+    depuis = f", depuis le {bilan.premiere_nuit_conservee}" if bilan.premiere_nuit_conservee else ""
+    print(f"Historique {inerte(str(args.fichier))} : {bilan.passages_supprimes} passage(s) supprimé(s), "
+          f"{bilan.passages_conserves} conservé(s) sur {bilan.nuits_conservees} nuit(s){depuis} ; "
+          f"taille {bilan.taille_avant} → {bilan.taille_apres} octets")
+    return 0
+
+
 def _historique(args) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -319,6 +339,8 @@ def _historique(args) -> int:
     from telesante.audit import ERREUR_CONFIGURATION
     from telesante.historique import ErreurHistorique, derniers_passages
 
+    if args.conserver_nuits is not None:
+        return _retention(args)
     try:
         runs = derniers_passages(args.fichier, args.nombre)
     except ErreurHistorique as exc:

@@ -158,3 +158,20 @@ def test_echec_au_milieu_ne_supprime_rien(document, tmp_path):
     with sqlite3.connect(base) as db:
         assert db.execute("SELECT COUNT(*) FROM passages").fetchone() == (5,)
         assert db.execute("SELECT COUNT(DISTINCT passage_id) FROM constats").fetchone() == (5,)
+
+
+
+def test_commande_conserver_nuits(document, tmp_path):
+    """`telesante historique FICHIER --conserver-nuits N` through the real command: the older
+    nights go, the answer says what was kept; a file that is no history: code 3."""
+    base = tmp_path / "historique.sqlite"
+    _remplir(base, document, ["2026-11-01T07:00:00+00:00", "2026-11-02T07:00:00+00:00", "2026-11-03T07:00:00+00:00"])
+    resultat = subprocess.run([TELESANTE, "historique", base, "--conserver-nuits", "2"],
+                              capture_output=True, text=True, timeout=60)
+    assert resultat.returncode == 0, resultat.stderr
+    assert "1 passage(s) supprimé(s), 2 conservé(s) sur 2 nuit(s), depuis le 2026-11-02" in resultat.stdout
+    assert len(derniers_passages(base, 10)) == 2
+    (tmp_path / "texte").write_text("pas une base")
+    refus = subprocess.run([TELESANTE, "historique", tmp_path / "texte", "--conserver-nuits", "2"],
+                           capture_output=True, text=True, timeout=60)
+    assert refus.returncode == 3 and "texte" in refus.stderr
