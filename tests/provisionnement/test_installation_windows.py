@@ -9,7 +9,6 @@ here proves that a real Windows does the same: see README, « Windows dans la VM
 from __future__ import annotations
 
 import json
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
