@@ -13,7 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from telesante.rapports.formats import lieu_non_declare
+from telesante.rapports.formats import lieu_non_declare, preuve_isolement
 from telesante.inerte import document_inerte
 
 _STYLES = {"conforme": "green", "non_conforme": "bold red", "incomplet": "yellow"}
@@ -97,6 +97,24 @@ def _reseaux(document: dict) -> Table:
     return table
 
 
+_ISOLEMENT = {"separe": ("séparé", "green"), "non_separe": ("NON SÉPARÉ", "bold red"),
+              "non_verifie": ("non vérifié", "yellow")}
+
+
+def _isolement(document: dict) -> Table:
+    table = Table(title="Isolement des réseaux", caption="depuis chaque réseau hors mission, par ses sondes d'isolement")
+    table.add_column("Site", overflow="fold")
+    table.add_column("Depuis", overflow="fold")
+    table.add_column("Vers", overflow="fold")
+    table.add_column("Statut", no_wrap=True)
+    table.add_column("Sondes", overflow="fold")
+    for p in document["isolement"]["paires"]:
+        libelle, style = _ISOLEMENT[p["statut"]]
+        table.add_row(Text(p["site"]), Text(p["depuis"]), Text(p["vers"]), Text(libelle, style=style),
+                      Text(", ".join(p["sondes"]) or "aucune"))
+    return table
+
+
 def _non_declares(document: dict) -> Table:
     table = Table(title="VLAN et plages vus mais non déclarés",
                   caption="à déclarer dans telesante_reseaux (type mission ou hors_mission) ; "
@@ -150,6 +168,13 @@ def afficher(document: dict, console: Console | None = None) -> None:
             for constat in document["constats"]:
                 console.print(_fiche(constat))
     console.print(_reseaux(document))
+    if document.get("isolement", {}).get("paires"):
+        console.print(_isolement(document))
+        for constat in document["isolement"]["constats"]:
+            leve = constat["statut"] != "actif"
+            console.print(Text(f"{'Levé' if leve else 'CRITIQUE'} : {constat['message']}",
+                               style="dim" if leve else "bold red"))
+            console.print(Padding(Text(f"- {preuve_isolement(constat)}"), (0, 0, 0, 2), expand=False))
     if document.get("non_declares"):
         if console.width >= LARGEUR_NON_DECLARES:
             console.print(_non_declares(document))
