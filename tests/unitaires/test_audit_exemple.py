@@ -151,7 +151,8 @@ def test_junit_une_suite_par_reseau_de_mission(rapport):
     _, _, folder = rapport
     suites = ET.parse(folder / "rapport-junit.xml").getroot().findall("testsuite")
     by_name = {s.get("name"): s for s in suites}
-    assert set(by_name) == {"hopital_nord / mission-nord", "clinique_sud / mission-sud"}
+    assert set(by_name) == {"hopital_nord / mission-nord", "clinique_sud / mission-sud",
+                            "hopital_nord / isolement des réseaux", "clinique_sud / isolement des réseaux"}
     nord = by_name["hopital_nord / mission-nord"]
     assert (nord.get("failures"), nord.get("skipped"), nord.get("errors")) == ("5", "1", "0")
     sud = by_name["clinique_sud / mission-sud"]
