@@ -124,7 +124,7 @@ def test_terminal_80_colonnes_une_fiche_par_constat_sans_couper_mac_ni_ip(exempl
         assert any(line.strip() == f"emplacement : {place['equipement']} {place['port']}" for line in block)
     for network in document["reseaux"]:
         assert any(network["site"] in line and network["nom"] in line for line in lines)
-    assert "6 équipements (dont 1 incomplet), 19 appareils ; 3 critiques, 2 à vérifier, 1 levé par dérogation." \
+    assert "7 équipements (dont 1 incomplet), 19 appareils ; 3 critiques, 2 à vérifier, 1 levé par dérogation." \
         in " ".join(line.strip() for line in lines)
 
 

@@ -130,7 +130,7 @@ def test_plan_construit_depuis_l_inventaire(exemple):
 
 def test_commande_depuis_l_inventaire_et_l_historique(exemple, tmp_path, service):
     """Mission network moved onto the loopback: the plan the command builds is run there, and nowhere else."""
-    hosts = _inventaire(exemple, cibles=f"    vlans: [110]\n    cibles_isolement:\n      - adresse: 127.0.0.10\n"
+    hosts = _inventaire(exemple, cibles=f"    cibles_isolement:\n      - adresse: 127.0.0.10\n"
                                         f"        ports: [{service}]\n", derogations="")
     reseaux = hosts.parent / "group_vars/all/reseaux.yml"
     reseaux.write_text(reseaux.read_text().replace("[10.20.110.0/24]", "[127.0.0.0/24]"))

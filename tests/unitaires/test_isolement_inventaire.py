@@ -12,17 +12,16 @@ from telesante.inventaire import ErreurConfiguration, charger_configuration
 from telesante.modele import CibleIsolement, DerogationIsolement
 
 SONDE = """
-    sondes_isolement:
+    sondes_isolement_essai:
       hosts:
         sonde-patients-test:
-          ansible_host: 192.0.2.14
+          ansible_host: 192.0.2.15
           telesante_plateforme: sonde_isolement
           telesante_site: hopital_nord
           telesante_reseau: patients-nord
 """
 
-CIBLES = """    vlans: [110]
-    cibles_isolement:
+CIBLES = """    cibles_isolement:
       - adresse: 10.20.110.10
         ports: [443, 3389]
         nom: serveur-dsq
@@ -45,7 +44,10 @@ def _inventaire(hosts: Path, sonde: str = SONDE, cibles: str = CIBLES, derogatio
     texte = hosts.read_text()
     hosts.write_text(texte.replace("\n    postes_dsq:", sonde + "\n    postes_dsq:", 1))
     reseaux = racine / "group_vars/all/reseaux.yml"
-    reseaux.write_text(reseaux.read_text().replace("    vlans: [110]\n", cibles, 1))
+    texte = reseaux.read_text()
+    debut = texte.index("    cibles_isolement:\n")  # the demo's targets of mission-nord, replaced
+    fin = texte.index("  - nom: patients-nord")
+    reseaux.write_text(texte[:debut] + cibles + texte[fin:])
     (racine / "group_vars/all/derogations_isolement.yml").write_text(derogations)
     return hosts
 
@@ -110,6 +112,7 @@ def test_cibles_sur_un_reseau_hors_mission_refusees(exemple):
     hosts = _inventaire(exemple)
     reseaux = hosts.parent / "group_vars/all/reseaux.yml"
     reseaux.write_text(reseaux.read_text().replace("    vlans: [120]\n", "    vlans: [120]\n    cibles_isolement: []\n"))
+    assert "cibles_isolement: []" in reseaux.read_text()
     assert "cibles_isolement » : réservée aux réseaux de mission" in _erreurs(hosts)
 
 

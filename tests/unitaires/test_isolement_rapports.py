@@ -33,8 +33,10 @@ def test_json_paires_et_preuves_conformes_au_schema(exemple):
     rapport = _document(exemple)
     schema = json.loads(resources.files("telesante.donnees").joinpath("rapport-audit-v1.schema.json").read_text())
     assert list(Draft202012Validator(schema).iter_errors(json.loads(formats.en_json(rapport)))) == []
-    assert {"site": "hopital_nord", "depuis": "patients-nord", "vers": "mission-nord", "statut": "non_separe",
-            "sondes": ["sonde-patients-test"], "constats_actifs": 1} in rapport["isolement"]["paires"]
+    paire = next(p for p in rapport["isolement"]["paires"] if p["depuis"] == "patients-nord")
+    assert {**paire, "sondes": sorted(paire["sondes"])} == {
+        "site": "hopital_nord", "depuis": "patients-nord", "vers": "mission-nord", "statut": "non_separe",
+        "sondes": ["sonde-patients-nord", "sonde-patients-test"], "constats_actifs": 1}
     [constat] = [c for c in rapport["isolement"]["constats"] if c["sonde"] == "sonde-patients-test"]
     assert {k: constat[k] for k in ("gravite", "statut", "depuis", "vers", "cible", "port", "methode", "delai_ms")} == {
         "gravite": "critique", "statut": "actif", "depuis": "patients-nord", "vers": "mission-nord",
@@ -78,3 +80,25 @@ def test_html_section_echappee(exemple):
     assert "<h2>Isolement des réseaux</h2>" in html
     assert "NON SÉPARÉ" in html and "10.20.110.10" in html
     assert "<script>alert(1)</script>" not in html and "\x1b" not in html
+
+
+def test_demonstration_montre_la_paire_separee(tmp_path):
+    """The demo inventory (make demo): sonde-patients-nord proves patients-nord → mission-nord separate."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import EXEMPLE
+
+    resultat = subprocess.run(
+        [Path(sys.executable).with_name("telesante"), "audit", "-i", EXEMPLE / "hosts.yml", "--date", "2026-11-21",
+         "-f", "terminal,json", "-o", tmp_path], capture_output=True, text=True, timeout=120,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert resultat.returncode == 2, resultat.stderr  # sw-sud-02's capture is cut, as before
+    assert "│ hopital_nord │ patients-nord │ mission-nord │ séparé      │ sonde-patients-nord │" in resultat.stdout
+    rapport = json.loads((tmp_path / "rapport.json").read_text())
+    assert [(p["depuis"], p["statut"], p["sondes"]) for p in rapport["isolement"]["paires"]] == [
+        ("patients-nord", "separe", ["sonde-patients-nord"]), ("invites-sud", "non_verifie", [])]
+    assert rapport["isolement"]["constats"] == []
+    sonde = next(e for e in rapport["equipements"] if e["nom"] == "sonde-patients-nord")
+    assert (sonde["statut"], sonde["lectures"]) == ("complet", ["cat {chemin}"])

@@ -23,6 +23,8 @@ _LIBELLES = {"conforme": "conforme", "non_conforme": "NON CONFORME", "incomplet"
 LARGEUR_TABLEAU = 150
 # Below this width the table of undeclared VLANs would cut equipment names: one line each.
 LARGEUR_NON_DECLARES = 110
+# Below this, the isolation pairs are one line each (a probe's name is never cut: it is copied into commands).
+LARGEUR_ISOLEMENT = 100
 
 
 def pluriel(nombre: int, singulier: str, pluriel_: str | None = None) -> str:
@@ -107,11 +109,11 @@ def _isolement(document: dict) -> Table:
     table.add_column("Depuis", overflow="fold")
     table.add_column("Vers", overflow="fold")
     table.add_column("Statut", no_wrap=True)
-    table.add_column("Sondes", overflow="fold")
+    table.add_column("Sondes", no_wrap=True)
     for p in document["isolement"]["paires"]:
         libelle, style = _ISOLEMENT[p["statut"]]
         table.add_row(Text(p["site"]), Text(p["depuis"]), Text(p["vers"]), Text(libelle, style=style),
-                      Text(", ".join(p["sondes"]) or "aucune"))
+                      Text("\n".join(p["sondes"]) or "aucune"))
     return table
 
 
@@ -169,7 +171,16 @@ def afficher(document: dict, console: Console | None = None) -> None:
                 console.print(_fiche(constat))
     console.print(_reseaux(document))
     if document.get("isolement", {}).get("paires"):
-        console.print(_isolement(document))
+        if console.width >= LARGEUR_ISOLEMENT:
+            console.print(_isolement(document))
+        else:
+            console.print(Text("Isolement des réseaux (depuis chaque réseau hors mission, par ses sondes)", style="bold"))
+            for p in document["isolement"]["paires"]:
+                libelle, style = _ISOLEMENT[p["statut"]]
+                ligne = Text(f"{p['site']} : {p['depuis']} → {p['vers']} : ")
+                ligne.append(libelle, style=style)
+                ligne.append(f" (sondes : {', '.join(p['sondes']) or 'aucune'})")
+                console.print(Padding(ligne, (0, 0, 0, 2), expand=False))
         for constat in document["isolement"]["constats"]:
             leve = constat["statut"] != "actif"
             console.print(Text(f"{'Levé' if leve else 'CRITIQUE'} : {constat['message']}",
