@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timezone
 
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import CarteReseaux, correler
-from telesante.isolement import ConstatIsolement, EtatIsolement, SondeLue, evaluer_isolement
+from telesante.isolement import NON_VERIFIE, ConstatIsolement, EtatIsolement, SondeLue, evaluer_isolement
 from telesante.modele import Configuration, Equipement, Reseau
 from telesante.politique import ACTIF, Constat, NonDeclare, evaluer
 
@@ -74,7 +74,7 @@ class ResultatAudit:
 
 
 def _etats_reseaux(config: Configuration, collectes, constats, counts,
-                   constats_isolement: list[ConstatIsolement]) -> list[EtatReseau]:
+                   constats_isolement: list[ConstatIsolement], isolement: list[EtatIsolement]) -> list[EtatReseau]:
     complete_sites = {c.equipement.site for c in collectes if c.complet}
     incomplete_sites = {c.equipement.site for c in collectes if not c.complet}
     etats = []
@@ -89,11 +89,16 @@ def _etats_reseaux(config: Configuration, collectes, constats, counts,
             motif = f"un équipement du site « {reseau.site} » est incomplet"
         elif reseau.mission and not appareils and not reseau.vide_attendu:
             motif = _VIDE
+        elif muettes := [e for e in isolement if e.vers == reseau and e.statut == NON_VERIFIE and e.sondes]:
+            # Whole, fresh probes that tried nothing of this network (a plan that forgot it): not « séparé ».
+            motif = "; ".join(f"{_ISOLEMENT_NON_VERIFIE} depuis « {e.depuis.nom} » : les sondes ({', '.join(e.sondes)}) "
+                              "n'ont essayé aucune adresse de ce réseau" for e in muettes)
         statut = "incomplet" if motif else "non_conforme" if active else "conforme"
         etats.append(EtatReseau(reseau, statut, appareils, active, motif if reseau.mission else None))
     return etats
 
 
+_ISOLEMENT_NON_VERIFIE = "isolement non vérifié"
 _VIDE = ("aucun appareil vu : capture coupée ? (un réseau vide exprès se déclare avec « vide_attendu: true » "
          "dans telesante_reseaux)")
 
@@ -147,6 +152,9 @@ def auditer(
         collectes += [
             ResultatCollecte(e, problemes=["non lu : audit interrompu"]) for e in config.equipements if e.nom not in read
         ]
+    etats = _etats_reseaux(config, collectes, constats, counts, constats_isolement, isolement)
+    notes += [f"réseau de mission « {e.reseau.nom} » : {e.motif}" for e in etats
+              if e.motif and e.motif.startswith(_ISOLEMENT_NON_VERIFIE)]
     return ResultatAudit(
         configuration=config,
         debut=debut,
@@ -155,7 +163,7 @@ def auditer(
         mode=mode,
         collectes=collectes,
         constats=sorted(constats, key=lambda c: (c.statut != ACTIF, c.gravite != "critique", c.reseau.nom, c.appareil.cle)),
-        reseaux=_etats_reseaux(config, collectes, constats, counts, constats_isolement),
+        reseaux=etats,
         nombre_appareils=len(appareils),
         interrompu=interrompu,
         notes=notes,

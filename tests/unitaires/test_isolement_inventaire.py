@@ -44,10 +44,7 @@ def _inventaire(hosts: Path, sonde: str = SONDE, cibles: str = CIBLES, derogatio
     texte = hosts.read_text()
     hosts.write_text(texte.replace("\n    postes_dsq:", sonde + "\n    postes_dsq:", 1))
     reseaux = racine / "group_vars/all/reseaux.yml"
-    texte = reseaux.read_text()
-    debut = texte.index("    cibles_isolement:\n")  # the demo's targets of mission-nord, replaced
-    fin = texte.index("  - nom: patients-nord")
-    reseaux.write_text(texte[:debut] + cibles + texte[fin:])
+    reseaux.write_text(reseaux.read_text().replace("    vlans: [110]\n", "    vlans: [110]\n" + cibles, 1))
     (racine / "group_vars/all/derogations_isolement.yml").write_text(derogations)
     return hosts
 
