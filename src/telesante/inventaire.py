@@ -325,7 +325,8 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         check.erreurs.append(f"{chemin} : aucun équipement (aucun hôte ne définit « telesante_plateforme »)")
     else:
         _sites_sans_equipement(check, reseaux, declarations, equipements)
-        _sondes_isolement(check, equipements, reseaux, per_host)
+        if reseaux:  # without any, « aucun réseau de mission » says it all
+            _sondes_isolement(check, equipements, reseaux, per_host)
     autorises = _autorises(check, per_host)
     derogations = _derogations(check, per_host)
     derogations_isolement = _derogations_isolement(check, per_host, reseaux)
