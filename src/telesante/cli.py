@@ -500,16 +500,18 @@ def _capteur_isolement(args) -> int:
                                interface=args.interface or plan.interface)
     try:
         document = capteur_isolement.sonder(plan)
-    except OSError as exc:
-        errors.print(f"Sonde d'isolement arrêtée : {_raison(exc)} (droits CAP_NET_RAW ? interface « "
-                     f"{inerte(str(plan.interface))} » ?) : rien n'est écrit.", markup=False)
-        _dire_code(errors, INCOMPLET)
+    except (OSError, ValueError) as exc:  # ValueError: an interface name the kernel cannot take
+        import errno
+
+        raison = ("interface inconnue" if getattr(exc, "errno", None) in (errno.ENODEV, errno.ENXIO)
+                  else _raison(exc) if isinstance(exc, OSError) else "interface invalide")
+        errors.print(f"Sonde d'isolement arrêtée : {raison} (interface « {inerte(str(plan.interface))} », "
+                     "droits CAP_NET_RAW ?) : rien n'est écrit (code 2).", markup=False)
         return INCOMPLET
     try:
         _ecrire_atomiquement(args.sortie, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:
-        errors.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {_raison(exc)}", markup=False)
-        _dire_code(errors, INCOMPLET)
+        errors.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {_raison(exc)} (code 2).", markup=False)
         return INCOMPLET
     joints = sum(1 for e in document["essais"] if e["resultat"] == "joint")
     print(f"{len(document['essais'])} essais, {document['paquets_envoyes']} paquets, {joints} cibles de mission jointes"

@@ -158,3 +158,12 @@ def test_commande_depuis_l_inventaire_et_l_historique(exemple, tmp_path, service
 def test_sonde_inconnue_code_3(exemple, tmp_path, arguments, extrait):
     resultat = _lancer("-i", _inventaire(exemple), *arguments, "--sortie", tmp_path / "s.json")
     assert resultat.returncode == 3 and extrait in resultat.stderr
+
+
+def test_interface_inconnue_code_2_rien_d_ecrit(tmp_path, service):
+    sortie = tmp_path / "isolement.json"
+    resultat = _lancer("--plan", _plan(tmp_path, service, methodes=["arp"]), "--interface", "sans-telle\x1b[2J",
+                       "--sortie", sortie)
+    assert resultat.returncode == 2
+    assert "interface inconnue (interface « sans-telle\\x1b[2J »" in resultat.stderr
+    assert not sortie.exists()
