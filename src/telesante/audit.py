@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timezone
 
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import CarteReseaux, correler
+from telesante.isolement import NON_VERIFIE, ConstatIsolement, EtatIsolement, SondeLue, evaluer_isolement
 from telesante.modele import Configuration, Equipement, Reseau
 from telesante.politique import ACTIF, Constat, NonDeclare, evaluer
 
@@ -15,7 +16,8 @@ from telesante.politique import ACTIF, Constat, NonDeclare, evaluer
 CONFORME, NON_CONFORME, INCOMPLET, ERREUR_CONFIGURATION, ERREUR_INTERNE = 0, 1, 2, 3, 4
 SIGNIFICATION = {
     CONFORME: "conforme : aucun appareil interdit ni non autorisé sur les réseaux de mission",
-    NON_CONFORME: "non-conformités : des appareils interdits ou non autorisés sont sur un réseau de mission",
+    NON_CONFORME: "non-conformités : des appareils interdits ou non autorisés sont sur un réseau de mission, "
+                  "ou un réseau de mission est joignable depuis un réseau hors mission",
     INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu ou a vu des appareils sur aucun réseau "
                "déclaré, ou un réseau de mission n'a été vu par aucun équipement ou sans aucun appareil "
                "(le verdict ne couvre pas tout)",
@@ -51,6 +53,8 @@ class ResultatAudit:
     interrompu: bool = False
     notes: list[str] = field(default_factory=list)
     non_declares: list[NonDeclare] = field(default_factory=list)  # seen, but on no declared network
+    constats_isolement: list[ConstatIsolement] = field(default_factory=list)  # mission reached from off-mission
+    isolement: list[EtatIsolement] = field(default_factory=list)  # every pair (off-mission -> mission) of every site
 
     @property
     def constats_actifs(self) -> list[Constat]:
@@ -62,15 +66,21 @@ class ResultatAudit:
         if (self.interrompu or any(not c.complet for c in self.collectes)
                 or any(e.reseau.mission and e.statut == "incomplet" for e in self.reseaux)):
             return INCOMPLET
-        return NON_CONFORME if self.constats_actifs else CONFORME
+        return NON_CONFORME if self.constats_actifs or self.constats_isolement_actifs else CONFORME
+
+    @property
+    def constats_isolement_actifs(self) -> list[ConstatIsolement]:
+        return [c for c in self.constats_isolement if c.statut == ACTIF]
 
 
-def _etats_reseaux(config: Configuration, collectes, constats, counts) -> list[EtatReseau]:
+def _etats_reseaux(config: Configuration, collectes, constats, counts,
+                   constats_isolement: list[ConstatIsolement], isolement: list[EtatIsolement]) -> list[EtatReseau]:
     complete_sites = {c.equipement.site for c in collectes if c.complet}
     incomplete_sites = {c.equipement.site for c in collectes if not c.complet}
     etats = []
     for reseau in config.reseaux:
         active = sum(1 for c in constats if c.reseau == reseau and c.statut == ACTIF)
+        active += sum(1 for c in constats_isolement if c.vers == reseau and c.statut == ACTIF)
         appareils = counts.get(reseau.nom, 0)
         motif = None
         if reseau.site not in complete_sites and reseau.site not in incomplete_sites:
@@ -79,11 +89,16 @@ def _etats_reseaux(config: Configuration, collectes, constats, counts) -> list[E
             motif = f"un équipement du site « {reseau.site} » est incomplet"
         elif reseau.mission and not appareils and not reseau.vide_attendu:
             motif = _VIDE
+        elif muettes := [e for e in isolement if e.vers == reseau and e.statut == NON_VERIFIE and e.sondes]:
+            # Whole, fresh probes that tried nothing of this network (a plan that forgot it): not « séparé ».
+            motif = "; ".join(f"{_ISOLEMENT_NON_VERIFIE} depuis « {e.depuis.nom} » : les sondes ({', '.join(e.sondes)}) "
+                              "n'ont essayé aucune adresse de ce réseau" for e in muettes)
         statut = "incomplet" if motif else "non_conforme" if active else "conforme"
         etats.append(EtatReseau(reseau, statut, appareils, active, motif if reseau.mission else None))
     return etats
 
 
+_ISOLEMENT_NON_VERIFIE = "isolement non vérifié"
 _VIDE = ("aucun appareil vu : capture coupée ? (un réseau vide exprès se déclare avec « vide_attendu: true » "
          "dans telesante_reseaux)")
 
@@ -118,6 +133,11 @@ def auditer(
     # its equipment incomplete, with the way to fix the inventory.
     for collecte in collectes:
         collecte.problemes.extend(non_declares.problemes.get(collecte.equipement.nom, ()))
+    sondes = [SondeLue(c.equipement.nom, c.equipement.site, c.equipement.reseau or "", c.complet,
+                       tuple(c.essais_isolement))
+              for c in collectes if c.equipement.plateforme == "sonde_isolement"]
+    constats_isolement, isolement = evaluer_isolement(config.reseaux, sondes, config.derogations_isolement,
+                                                      aujourd_hui)
     notes: list[str] = []
     read_sites = {c.equipement.site for c in collectes}
     for reseau in config.reseaux:
@@ -132,6 +152,9 @@ def auditer(
         collectes += [
             ResultatCollecte(e, problemes=["non lu : audit interrompu"]) for e in config.equipements if e.nom not in read
         ]
+    etats = _etats_reseaux(config, collectes, constats, counts, constats_isolement, isolement)
+    notes += [f"réseau de mission « {e.reseau.nom} » : {e.motif}" for e in etats
+              if e.motif and e.motif.startswith(_ISOLEMENT_NON_VERIFIE)]
     return ResultatAudit(
         configuration=config,
         debut=debut,
@@ -140,9 +163,11 @@ def auditer(
         mode=mode,
         collectes=collectes,
         constats=sorted(constats, key=lambda c: (c.statut != ACTIF, c.gravite != "critique", c.reseau.nom, c.appareil.cle)),
-        reseaux=_etats_reseaux(config, collectes, constats, counts),
+        reseaux=etats,
         nombre_appareils=len(appareils),
         interrompu=interrompu,
         notes=notes,
         non_declares=non_declares.entrees,
+        constats_isolement=sorted(constats_isolement, key=lambda c: (c.statut != ACTIF, c.depuis.nom, c.vers.nom)),
+        isolement=isolement,
     )

@@ -56,6 +56,22 @@ def _duree(maximum: float):
     return duree
 
 
+def _nombre(maximum: float, unite: str):
+    """Argument type: a finite number in ]0, maximum] (nan, inf, 1e400 refused)."""
+
+    def nombre(texte: str) -> float:
+        try:
+            value = float(texte)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value <= maximum:  # also false for nan; inf and 1e400 exceed the maximum
+            raise argparse.ArgumentTypeError(
+                f"nombre de {unite} entre 0 (exclu) et {maximum:g} attendu, reçu « {_cite(texte)} »")
+        return value
+
+    return nombre
+
+
 def _entier(maximum: int):
     """Argument type: a whole number written in digits, from 1 to maximum."""
 
@@ -74,6 +90,8 @@ def _entier(maximum: int):
 # Bounds of the numeric options: beyond them a value is a typo, and some would overflow
 # (an attempt count doubles a float wait; socket timeouts must fit in a C timeval).
 PARALLELE_MAX, TENTATIVES_MAX, DELAI_MAX, DUREE_CAPTEUR_MAX, PASSAGES_MAX = 256, 10, 3600, 86400, 1_000_000
+# The isolation probe's bounds (as its plan's schema): a clinical network is never flooded by a typo.
+PAQUETS_SONDE_MAX, DEBIT_SONDE_MAX, DUREE_SONDE_MAX, ECHANTILLON_MAX = 10_000, 1000, 3600, 256
 
 
 def _inventaire(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +187,44 @@ def construire_analyseur() -> argparse.ArgumentParser:
                       help=f"durée d'écoute en secondes (au plus {DUREE_CAPTEUR_MAX}, défaut : 30)")
     mdns.add_argument("--sortie", type=Path, required=True, metavar="FICHIER", help="fichier d'observations à écrire")
     mdns.add_argument("--nom", default="", help="nom du capteur (défaut : nom d'hôte)")
+    _capteur_isolement_options(sensor_commands)
     return parser
+
+
+def _capteur_isolement_options(sensor_commands) -> None:
+    from telesante.capteur_isolement import Bornes
+
+    defauts = Bornes()
+    isolement = sensor_commands.add_parser(
+        "isolement", help="essaie, dans des bornes strictes, de joindre le réseau de mission depuis un réseau hors mission",
+        description="Sonde d'isolement (bulletin 13) : depuis un réseau hors mission, essaie de joindre les "
+        "adresses de mission (écho ICMP, connexion TCP aux ports déclarés, requête DNS aux résolveurs, ARP direct, "
+        "écoute mDNS) et écrit le fichier que l'audit lit (plateforme sonde_isolement). Le plan vient d'un fichier "
+        "(--plan, format : src/telesante/donnees/plan-sonde-isolement-v1.schema.json) ou de l'inventaire (-i et --sonde).",
+        epilog="Codes de sortie : 0 résultat écrit (l'audit en juge) ; 2 sonde arrêtée ou impossible à lancer, "
+        "rien d'écrit ; 3 plan, inventaire ou options invalides.")
+    source = isolement.add_mutually_exclusive_group(required=True)
+    source.add_argument("--plan", type=Path, default=None, metavar="FICHIER", help="plan de la sonde (JSON)")
+    source.add_argument("-i", "--inventaire", type=Path, default=None,
+                        help="inventaire Ansible : le plan est construit pour la sonde --sonde")
+    isolement.add_argument("--fichier-mot-de-passe-vault", type=Path, default=None, metavar="FICHIER",
+                           help="fichier du mot de passe Ansible Vault de l'inventaire")
+    isolement.add_argument("--sonde", default=None, metavar="NOM", help="nom de la sonde dans l'inventaire (avec -i)")
+    isolement.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
+                           help="historique des audits : adresses de mission vues au dernier passage, essayées aussi (avec -i)")
+    isolement.add_argument("--echantillon", type=_entier(ECHANTILLON_MAX), default=16, metavar="N",
+                           help=f"au plus N adresses lues dans --historique (au plus {ECHANTILLON_MAX}, défaut : 16)")
+    isolement.add_argument("--interface", default=None,
+                           help="interface de la sonde dans son réseau (nécessaire à ARP et mDNS ; l'emporte sur le plan)")
+    isolement.add_argument("--paquets-max", type=_entier(PAQUETS_SONDE_MAX), default=None, metavar="N",
+                           help=f"paquets envoyés au plus (au plus {PAQUETS_SONDE_MAX}, défaut : {defauts.paquets_max})")
+    isolement.add_argument("--debit-max", type=_nombre(DEBIT_SONDE_MAX, "paquets par seconde"), default=None,
+                           metavar="N", help=f"paquets par seconde au plus (au plus {DEBIT_SONDE_MAX}, défaut : "
+                           f"{defauts.debit_max:g})")
+    isolement.add_argument("--duree-max", type=_duree(DUREE_SONDE_MAX), default=None, metavar="S",
+                           help=f"durée totale en secondes (au plus {DUREE_SONDE_MAX}, défaut : {defauts.duree_max:g})")
+    isolement.add_argument("--sortie", type=Path, required=True, metavar="FICHIER",
+                           help="fichier du résultat (écrit en entier ou pas du tout)")
 
 
 def _console_erreurs():
@@ -417,6 +472,75 @@ def _capteur_mdns(args) -> int:
     return 0
 
 
+def _capteur_isolement(args) -> int:
+    import dataclasses
+    import json
+
+    from telesante import capteur_isolement
+    from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET
+
+    errors = _console_erreurs()
+    if args.plan is not None:
+        if args.sonde is not None or args.historique is not None:
+            errors.print("--sonde et --historique vont avec -i (inventaire), pas avec --plan.", markup=False)
+            return ERREUR_CONFIGURATION
+        try:
+            plan = capteur_isolement.lire_plan(args.plan.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.print(f"Plan « {inerte(str(args.plan))} » illisible : "
+                         f"{_raison(exc) if isinstance(exc, OSError) else 'ce n’est pas du texte UTF-8'}", markup=False)
+            return ERREUR_CONFIGURATION
+        except capteur_isolement.PlanInvalide as exc:
+            errors.print(f"Plan « {inerte(str(args.plan))} » refusé : {inerte(str(exc))}", markup=False)
+            return ERREUR_CONFIGURATION
+    else:
+        if args.sonde is None:
+            errors.print("Avec -i, --sonde NOM est obligatoire (la sonde de l'inventaire à planifier).", markup=False)
+            return ERREUR_CONFIGURATION
+        config = _configuration(args)
+        if config is None:
+            return ERREUR_CONFIGURATION
+        sonde = next((e for e in config.equipements if e.nom == args.sonde), None)
+        if sonde is None or sonde.plateforme != "sonde_isolement":
+            sondes = ", ".join(e.nom for e in config.equipements if e.plateforme == "sonde_isolement") or "aucune"
+            errors.print(f"« {inerte(args.sonde)} » n'est pas une sonde d'isolement de l'inventaire {args.inventaire} "
+                         f"(sondes déclarées : {sondes}).", markup=False)
+            return ERREUR_CONFIGURATION
+        vues: list[str] = []
+        if args.historique is not None:
+            from telesante.historique import ErreurHistorique, adresses_vues
+
+            try:
+                vues = adresses_vues(args.historique, 4 * args.echantillon)
+            except ErreurHistorique as exc:
+                errors.print(f"Historique : {inerte(str(exc))}", markup=False)
+                return ERREUR_CONFIGURATION
+        plan = capteur_isolement.plan_de_l_inventaire(config.reseaux, sonde, vues, args.echantillon)
+    bornes = {cle: valeur for cle, valeur in (("paquets_max", args.paquets_max), ("debit_max", args.debit_max),
+                                              ("duree_max", args.duree_max)) if valeur is not None}
+    plan = dataclasses.replace(plan, bornes=dataclasses.replace(plan.bornes, **bornes),
+                               interface=args.interface or plan.interface)
+    try:
+        document = capteur_isolement.sonder(plan)
+    except (OSError, ValueError) as exc:  # ValueError: an interface name the kernel cannot take
+        import errno
+
+        raison = ("interface inconnue" if getattr(exc, "errno", None) in (errno.ENODEV, errno.ENXIO)
+                  else _raison(exc) if isinstance(exc, OSError) else "interface invalide")
+        errors.print(f"Sonde d'isolement arrêtée : {raison} (interface « {inerte(str(plan.interface))} », "
+                     "droits CAP_NET_RAW ?) : rien n'est écrit (code 2).", markup=False)
+        return INCOMPLET
+    try:
+        _ecrire_atomiquement(args.sortie, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    except OSError as exc:
+        errors.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {_raison(exc)} (code 2).", markup=False)
+        return INCOMPLET
+    joints = sum(1 for e in document["essais"] if e["resultat"] == "joint")
+    print(f"{len(document['essais'])} essais, {document['paquets_envoyes']} paquets, {joints} cibles de mission jointes"
+          f"{'' if document['complet'] else ' (arrêt : ' + document['arret'] + ')'} : {args.sortie}")
+    return 0
+
+
 class Interruption(BaseException):
     """SIGINT or SIGTERM in a command other than the audit (a BaseException, as
     KeyboardInterrupt: no library's `except Exception` may swallow it)."""
@@ -467,7 +591,9 @@ def main(argv: list[str] | None = None) -> int:
             raise Interruption(_SIGNAUX_RECUS[0])
         _capter(_interrompre)
         commands = {"cles-hotes": _cles_hotes, "historique": _historique}
-        return commands.get(args.commande, _capteur_mdns)(args)
+        if args.commande == "capteur":
+            return {"mdns": _capteur_mdns, "isolement": _capteur_isolement}[args.capteur](args)
+        return commands[args.commande](args)
     except (Interruption, KeyboardInterrupt) as exc:
         _capter(signal.SIG_IGN)  # stopping already: a second signal must not cut the message
         console = _console_erreurs()

@@ -194,21 +194,38 @@ def _inserer(connection: sqlite3.Connection, document: dict) -> int:
 
 def derniers_passages(fichier: Path, nombre: int = 10) -> list[dict]:
     """The last runs, newest first, with their counts of active findings (strictly read-only)."""
+    rows = _lire_protege(fichier, nombre, _requete)
+    keys = ("id", "debut", "mode", "code_sortie", "statut", "interrompu", "constats_actifs", "equipements_incomplets")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def adresses_vues(fichier: Path, nombre: int) -> list[str]:
+    """The IP addresses of the findings of the last run, at most `nombre`, in the order stored (read-only)."""
+    adresses: list[str] = []
+    for (preuves,) in _lire_protege(fichier, nombre, _requete_preuves):
+        try:
+            ips = json.loads(preuves).get("ips", [])
+        except (ValueError, AttributeError):
+            continue
+        adresses.extend(ip for ip in ips if isinstance(ip, str) and ip not in adresses)
+    return adresses[:nombre]
+
+
+def _lire_protege(fichier: Path, nombre: int, requete) -> list[tuple]:
+    """The rows of `requete`, read strictly read-only; ErreurHistorique with a French reason."""
     head = _entete(fichier)
     if not head:
         raise ErreurHistorique(f"{fichier} : fichier vide, ce n'est pas un historique telesante")
     try:
-        rows = _lire(fichier, nombre, wal=head[18:20] == b"\x02\x02")
+        return _lire(fichier, nombre, wal=head[18:20] == b"\x02\x02", requete=requete)
     except sqlite3.Error as exc:
         if _verrouille(exc):
             raise ErreurHistorique(f"{fichier} : historique verrouillé par un autre processus, "
                                    "réessayez dans un instant") from exc
         raise ErreurHistorique(f"{fichier} : historique illisible ({_raison(exc)})") from exc
-    keys = ("id", "debut", "mode", "code_sortie", "statut", "interrompu", "constats_actifs", "equipements_incomplets")
-    return [dict(zip(keys, row)) for row in rows]
 
 
-def _lire(fichier: Path, nombre: int, wal: bool) -> list[tuple]:
+def _lire(fichier: Path, nombre: int, wal: bool, requete) -> list[tuple]:
     """Read without writing anything. `mode=ro` alone is not enough for a WAL base: it
     creates (and leaves) the -wal and -shm files beside it, and fails in a read-only folder.
     With no -wal file there is no writer: the file is read as immutable, then read again in
@@ -217,10 +234,10 @@ def _lire(fichier: Path, nombre: int, wal: bool) -> list[tuple]:
     journal = Path(f"{fichier}-wal")
     if wal and not journal.exists():
         before = _etat(fichier)
-        rows = _requete(f"{uri}?immutable=1", fichier, nombre)
+        rows = requete(f"{uri}?immutable=1", fichier, nombre)
         if not journal.exists() and _etat(fichier) == before:
             return rows
-    return _requete(f"{uri}?mode=ro", fichier, nombre)
+    return requete(f"{uri}?mode=ro", fichier, nombre)
 
 
 def _etat(fichier: Path) -> tuple:
@@ -237,6 +254,17 @@ def _requete(uri: str, fichier: Path, nombre: int) -> list[tuple]:
             " (SELECT COUNT(*) FROM constats c WHERE c.passage_id = p.id AND c.statut = 'actif'),"
             " (SELECT COUNT(*) FROM equipements e WHERE e.passage_id = p.id AND e.statut = 'incomplet')"
             " FROM passages p ORDER BY p.id DESC LIMIT ?", (nombre,),
+        ).fetchall()
+    finally:
+        connection.close()
+
+
+def _requete_preuves(uri: str, fichier: Path, nombre: int) -> list[tuple]:
+    connection = sqlite3.connect(uri, uri=True, timeout=10)
+    try:
+        _verifier_schema(connection, fichier)
+        return connection.execute(
+            "SELECT preuves FROM constats WHERE passage_id = (SELECT MAX(id) FROM passages) LIMIT ?", (nombre,),
         ).fetchall()
     finally:
         connection.close()

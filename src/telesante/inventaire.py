@@ -13,26 +13,30 @@ import os
 import re
 from pathlib import Path
 
-from netaddr import AddrFormatError, IPNetwork, IPSet
+from netaddr import AddrFormatError, IPAddress, IPNetwork, IPSet
 
 from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
 from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.inerte import inerte
+from telesante.isolement import NOMS_METHODES
 from telesante.mac import InvalidMac, is_multicast, normalize_mac, vm_mac_from_serial
-from telesante.modele import Autorise, Configuration, Derogation, Equipement, Reseau
+from telesante.modele import (Autorise, CibleIsolement, Configuration, Derogation, DerogationIsolement, Equipement,
+                              Reseau)
 from telesante.fichiers_yaml import FichierYaml, examiner
 from telesante.origine import chemin_affiche, origine, origine_erreur
 
 TYPES_RESEAU = {"mission": True, "hors_mission": False}
 # The keys each entry of a list variable may have: a typo (« vlan: », « sous_reseau: ») would
 # otherwise silently drop what it declares.
-CLES_RESEAU = ("nom", "site", "type", "sous_reseaux", "vlans", "vide_attendu")
+CLES_RESEAU = ("nom", "site", "type", "sous_reseaux", "vlans", "vide_attendu", "cibles_isolement")
+CLES_CIBLE_ISOLEMENT = ("adresse", "ports", "nom", "resolveur")
+CLES_DEROGATION_ISOLEMENT = ("depuis", "cible", "port", "methode", "justification", "expiration")
 CLES_AUTORISE = ("mac", "nom", "type")
 CLES_DEROGATION = ("mac", "justification", "expiration")
 AGE_MAX_SOURCES_HEURES = 36
 # A device's variables that must be texts when present (a list there would become a path « ['a'] »).
-TEXTES_EQUIPEMENT = ("telesante_site", "telesante_captures", "telesante_fichier", "ansible_host", "ansible_user",
-                     "ansible_ssh_private_key_file")
+TEXTES_EQUIPEMENT = ("telesante_site", "telesante_captures", "telesante_fichier", "telesante_reseau", "ansible_host",
+                     "ansible_user", "ansible_ssh_private_key_file")
 # Notations of a complete MAC address accepted in the inventory (netaddr alone would pad
 # « aa:bb:cc:dd:ee:f » into …:0f, and accept mixed separators).
 MAC_COMPLETE = re.compile(
@@ -321,8 +325,11 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         check.erreurs.append(f"{chemin} : aucun équipement (aucun hôte ne définit « telesante_plateforme »)")
     else:
         _sites_sans_equipement(check, reseaux, declarations, equipements)
+        if reseaux:  # without any, « aucun réseau de mission » says it all
+            _sondes_isolement(check, equipements, reseaux, per_host)
     autorises = _autorises(check, per_host)
     derogations = _derogations(check, per_host)
+    derogations_isolement = _derogations_isolement(check, per_host, reseaux)
     signatures, interdites, hotes_connus = _globales(check, per_host, racine)
     age_max = _age_max_sources(check, per_host)
     try:
@@ -341,18 +348,19 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         identificateur=identificateur,
         fichier_hotes_connus=hotes_connus,
         age_max_sources=dt.timedelta(hours=age_max),
+        derogations_isolement=derogations_isolement,
     )
 
 
-def _merged_list(check: _Validation, per_host: dict, cle: str, identifiant: str) -> list[dict]:
-    """Union of a list variable over all hosts (group_vars apply to many), by identifier."""
+def _merged_list(check: _Validation, per_host: dict, cle: str, identifiant: str | None) -> list[dict]:
+    """Union of a list variable over all hosts (group_vars apply to many), by identifier (None: whole entry)."""
     seen: dict[str, dict] = {}
     for values in per_host.values():
         for index, item in enumerate(check.liste(values.get(cle), cle)):
             item = check.dictionnaire(item, f"{cle}[{index}]")
             if item is None:
                 continue
-            key = str(item.get(identifiant, f"#{index}"))
+            key = str(item.get(identifiant, f"#{index}")) if identifiant else repr(sorted(item.items(), key=str))
             if key in seen and seen[key] != item:
                 check.erreur(item, f"{cle}[{index}]", f"« {key} » est défini deux fois différemment")
                 continue
@@ -399,13 +407,62 @@ def _reseaux(check: _Validation, per_host: dict) -> tuple[list[Reseau], dict[str
         vide_attendu = item.get("vide_attendu", False)
         if not isinstance(vide_attendu, bool):
             check.erreur(vide_attendu, f"{where}.vide_attendu", f"« {vide_attendu} » : true ou false attendu")
+        cibles = _cibles_isolement(check, item, where, subnets, type_)
         if nom and site and type_ in TYPES_RESEAU:
             reseaux.append(Reseau(nom, site, TYPES_RESEAU[type_], tuple(subnets), frozenset(vlans),
-                                  vide_attendu=vide_attendu is True))
+                                  vide_attendu=vide_attendu is True, cibles_isolement=cibles))
             declarations[nom] = (item, where)
     _memes_sous_reseaux(check, reseaux, declarations)
     _chevauchements(check, reseaux, declarations)
     return reseaux, declarations
+
+
+def _adresse(check: _Validation, valeur, cle: str) -> IPAddress | None:
+    """An IPv4 address written alone (no prefix), or None and an error."""
+    try:
+        if not isinstance(valeur, str) or "/" in valeur:
+            raise ValueError
+        adresse = IPAddress(valeur.strip(), flags=0)
+        if adresse.version != 4:
+            raise ValueError
+        return adresse
+    except (AddrFormatError, ValueError, TypeError):
+        check.erreur(valeur, cle, f"adresse IPv4 invalide « {valeur} » (ex. 10.20.110.10)")
+        return None
+
+
+def _cibles_isolement(check: _Validation, item: dict, where: str, subnets: list[IPNetwork],
+                      type_: str | None) -> tuple[CibleIsolement, ...]:
+    """`cibles_isolement` of a mission network: addresses (in its subnets) and ports the probes try."""
+    if "cibles_isolement" not in item:
+        return ()
+    cle = f"{where}.cibles_isolement"
+    if type_ != "mission":
+        check.erreur(item["cibles_isolement"], cle, "réservée aux réseaux de mission (ce que les sondes essaient de joindre)")
+        return ()
+    cibles = []
+    for j, brute in enumerate(check.liste(item["cibles_isolement"], cle)):
+        ici = f"{cle}[{j}]"
+        if check.dictionnaire(brute, ici) is None:
+            continue
+        check.cles_connues(brute, ici, CLES_CIBLE_ISOLEMENT)
+        if "adresse" not in brute:
+            check.erreur(brute, f"{ici}.adresse", "valeur obligatoire manquante")
+            continue
+        adresse = _adresse(check, brute["adresse"], f"{ici}.adresse")
+        if adresse is not None and not any(adresse in s for s in subnets):
+            check.erreur(brute["adresse"], f"{ici}.adresse",
+                         f"{adresse} hors des sous_reseaux de ce réseau ({', '.join(str(s) for s in subnets) or 'aucun'})")
+            adresse = None
+        ports = [check.entier(p, f"{ici}.ports[{k}]", 1, 65535) for k, p in
+                 enumerate(check.liste(brute.get("ports"), f"{ici}.ports"))]
+        nom = check.texte(brute, "nom", ici, obligatoire=False) or ""
+        resolveur = brute.get("resolveur", False)
+        if not isinstance(resolveur, bool):
+            check.erreur(resolveur, f"{ici}.resolveur", f"« {resolveur} » : true ou false attendu")
+        if adresse is not None and None not in ports:
+            cibles.append(CibleIsolement(str(adresse), tuple(dict.fromkeys(ports)), nom, resolveur is True))
+    return tuple(cibles)
 
 
 def _memes_sous_reseaux(check: _Validation, reseaux: list[Reseau], declarations: dict[str, tuple[dict, str]]) -> None:
@@ -494,6 +551,7 @@ def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equ
         ports_liaison=frozenset(str(p) for p in check.liste(values.get("telesante_ports_liaison"), "telesante_ports_liaison")),
         vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
             values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),
+        reseau=texte["telesante_reseau"],
     )
 
 
@@ -622,3 +680,65 @@ def _age_max_sources(check: _Validation, per_host: dict) -> int:
             + ", ".join(f"{heures} pour {host}" for heures, host in valeurs.items())
             + ") : une seule valeur attendue, en général dans group_vars/all/")
     return next(iter(valeurs)) if len(valeurs) == 1 else AGE_MAX_SOURCES_HEURES
+
+
+def _sondes_isolement(check: _Validation, equipements: list[Equipement], reseaux: list[Reseau],
+                      per_host: dict) -> None:
+    """An isolation probe names (telesante_reseau) an off-mission network of its site; no other equipment does."""
+    for equipement in equipements:
+        valeur = per_host[equipement.nom].get("telesante_reseau")
+        if equipement.plateforme != "sonde_isolement":
+            if equipement.reseau is not None:
+                check.erreur(valeur, "telesante_reseau", f"réservée aux sondes d'isolement (plateforme sonde_isolement), "
+                                                         f"pas à {equipement.nom} ({equipement.plateforme})", hote=equipement.nom)
+            continue
+        permis = sorted(r.nom for r in reseaux if not r.mission and r.site == equipement.site)
+        if equipement.reseau is None:
+            check.erreur(per_host[equipement.nom].get("telesante_plateforme"), "telesante_reseau",
+                         f"réseau hors mission de la sonde {equipement.nom} manquant (réseaux hors mission du site "
+                         f"« {equipement.site} » : {', '.join(permis) or 'aucun'})", hote=equipement.nom)
+        elif equipement.reseau not in permis:
+            check.erreur(valeur, "telesante_reseau",
+                         f"« {equipement.reseau} » n'est pas un réseau hors mission du site « {equipement.site} » de la "
+                         f"sonde {equipement.nom} (réseaux hors mission de ce site : {', '.join(permis) or 'aucun'})",
+                         hote=equipement.nom)
+
+
+def _derogations_isolement(check: _Validation, per_host: dict, reseaux: list[Reseau]) -> list[DerogationIsolement]:
+    """telesante_derogations_isolement: declared openings from an off-mission network to a mission address."""
+    par_nom = {r.nom: r for r in reseaux}
+    derogations = []
+    for index, item in enumerate(_merged_list(check, per_host, "telesante_derogations_isolement", None)):
+        where = f"telesante_derogations_isolement[{index}]"
+        check.cles_connues(item, where, CLES_DEROGATION_ISOLEMENT)
+        depuis = check.texte(item, "depuis", where)
+        reseau = par_nom.get(depuis) if depuis else None
+        if depuis and (reseau is None or reseau.mission):
+            hors = ", ".join(sorted(r.nom for r in reseaux if not r.mission)) or "aucun"
+            check.erreur(item["depuis"], f"{where}.depuis",
+                         f"« {depuis} » n'est pas un réseau hors mission déclaré (réseaux hors mission : {hors})")
+            reseau = None
+        cible = None
+        if "cible" not in item:
+            check.erreur(item, f"{where}.cible", "valeur obligatoire manquante")
+        else:
+            cible = _adresse(check, item["cible"], f"{where}.cible")
+        if cible is not None and reseau is not None and not any(
+                cible in s for r in reseaux if r.mission and r.site == reseau.site for s in r.sous_reseaux):
+            check.erreur(item["cible"], f"{where}.cible",
+                         f"{cible} n'est dans aucun réseau de mission du site « {reseau.site} »")
+            cible = None
+        port = None if item.get("port") is None else check.entier(item["port"], f"{where}.port", 1, 65535)
+        methode = item.get("methode")
+        if methode is not None and methode not in NOMS_METHODES:
+            check.erreur(methode, f"{where}.methode",
+                         f"méthode inconnue « {methode} » (connues : {', '.join(NOMS_METHODES)})")
+        justification = check.texte(item, "justification", where)
+        if "expiration" not in item:
+            check.erreur(item, f"{where}.expiration", "date d'expiration obligatoire (AAAA-MM-JJ)")
+            continue
+        expiration = _date(check, item["expiration"], f"{where}.expiration")
+        if reseau and cible is not None and justification and expiration and (
+                item.get("port") is None or port is not None) and (methode is None or methode in NOMS_METHODES):
+            derogations.append(DerogationIsolement(reseau.nom, str(cible), justification, expiration, port, methode))
+    return derogations

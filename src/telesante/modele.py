@@ -12,6 +12,16 @@ from telesante.identification import Identificateur
 
 
 @dataclass(frozen=True)
+class CibleIsolement:
+    """A mission address the isolation probes try (`cibles_isolement` of a mission network)."""
+
+    adresse: str
+    ports: tuple[int, ...] = ()
+    nom: str = ""
+    resolveur: bool = False  # a mission DNS resolver: also asked a DNS query
+
+
+@dataclass(frozen=True)
 class Reseau:
     """A mission or off-mission network of one site."""
 
@@ -21,6 +31,7 @@ class Reseau:
     sous_reseaux: tuple[IPNetwork, ...]
     vlans: frozenset[int]
     vide_attendu: bool = False  # inventory key `vide_attendu: true`: no device seen is then not « incomplet »
+    cibles_isolement: tuple[CibleIsolement, ...] = ()  # mission network: what the isolation probes try
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class Equipement:
     chemin_fichier: str | None = None  # lease or sensor file on a server
     ports_liaison: frozenset[str] = frozenset()
     vlan_par_defaut: int | None = None  # telesante_vlan_par_defaut: VLAN of a MAC table that prints none
+    reseau: str | None = None  # telesante_reseau: the off-mission network an isolation probe sits in
 
 
 @dataclass(frozen=True)
@@ -84,3 +96,4 @@ class Configuration:
     identificateur: Identificateur
     fichier_hotes_connus: Path | None = None
     age_max_sources: timedelta = timedelta(hours=36)  # telesante_age_max_sources_heures
+    derogations_isolement: list[DerogationIsolement] = field(default_factory=list)

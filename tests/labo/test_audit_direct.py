@@ -254,3 +254,38 @@ def test_commande_inconnue_de_l_equipement(lab, tmp_path, acces_ios):
     [probleme] = _equipements(document)[SWITCH]["problemes"]
     assert result.returncode == 2
     assert probleme.startswith("« show mac-address-table » refusée par l'équipement : % Invalid input"), probleme
+
+
+def test_sonde_d_isolement_rapatriee_par_ssh(lab, mdns, tmp_path):
+    """The isolation probe's file, read over SSH like every source (host keys, delays) and recorded by
+    --enregistrer-captures: its leak is a critical finding, and the recorded run replays offline."""
+    import yaml
+
+    lab.refresh_traffic()
+    poste = lab.host("mac-poste")
+    resultat = tmp_path / "sonde" / "isolement.json"
+    resultat.parent.mkdir()
+    resultat.write_text(json.dumps({
+        "format": "telesante-sonde-isolement", "version": 1, "sonde": "sonde-isolement-labo", "reseau": "patients-labo",
+        "debut": "2026-01-01T00:00:00+00:00", "fin": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "bornes": {"paquets_max": 200, "debit_max": 20.0, "duree_max": 60.0, "delai": 1.0}, "paquets_envoyes": 1,
+        "methodes": ["icmp"], "complet": True,
+        "essais": [{"methode": "icmp", "cible": poste.ip, "reseau_cible": "mission-labo", "resultat": "joint",
+                    "delai_ms": 0.9, "detail": "réponse d'écho ICMP"}]}))
+    resultat.parent.chmod(0o755)
+    resultat.chmod(0o644)
+    hosts = ecrire_inventaire(lab, tmp_path / "inv", mdns)
+    inventaire = yaml.safe_load(hosts.read_text())
+    inventaire["all"]["children"]["equipements_labo"]["hosts"]["sonde-isolement-labo"] = {
+        "ansible_host": lab.gateway.mgmt_ip, "ansible_port": lab.gateway.ssh_port, "ansible_user": lab.gateway.user,
+        "ansible_ssh_private_key_file": str(lab.gateway.key_path), "telesante_plateforme": "sonde_isolement",
+        "telesante_reseau": "patients-labo", "telesante_fichier": str(resultat)}
+    hosts.write_text(yaml.safe_dump(inventaire, sort_keys=False))
+    result, document = _audit(hosts, tmp_path / "r", "--enregistrer-captures", str(tmp_path / "captures"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert _equipements(document)["sonde-isolement-labo"]["statut"] == "complet"
+    [constat] = document["isolement"]["constats"]
+    assert (constat["sonde"], constat["cible"], constat["methode"], constat["vers"]) == (
+        "sonde-isolement-labo", poste.ip, "icmp", "mission-labo")
+    assert document["isolement"]["paires"][0]["statut"] == "non_separe"
+    assert (tmp_path / "captures" / "sonde-isolement-labo" / "isolement.json").read_text() == resultat.read_text()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
@@ -223,3 +224,61 @@ def test_poste_de_mission_a_deux_pattes(labo):
     finally:
         subprocess.run(["ip", "-n", sw, "link", "del", "jambe-p"], check=False)
     assert _fuites(document) == {("arp", poste.ip, None)}
+
+
+def test_commande_reelle_puis_audit_hors_ligne_fuite_code_1(labo, tmp_path):
+    """The real `telesante capteur isolement --plan` in the probe's namespace, then the audit reads its file
+    offline: the broadened rule gives code 1 and the critical finding, with its evidence."""
+    poste = labo.host("poste-mission")
+    patients = next(v for v in DEFAULT_VLANS if v.vid == PATIENTS_VLAN)
+    telesante = Path(sys.executable).with_name("telesante")
+    inventaire = tmp_path / "inventaire"
+    sortie = inventaire / "captures" / "sonde-patients" / "isolement.json"
+    sortie.parent.mkdir(parents=True)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({
+        "sonde": "sonde-patients", "reseau": "patients",
+        "cibles": [{"adresse": MISSION.gateway_ip, "reseau": "mission", "nom": "passerelle"},
+                   {"adresse": poste.ip, "reseau": "mission", "ports": [PORT], "nom": "poste"}],
+        "sous_reseaux_mission": {"mission": [MISSION.network]},
+        "bornes": {"delai": 0.5, "ecoute_mdns": 2.0}}))
+    regle = ["FORWARD", "-i", labo.interfaces["patients"], "-o", labo.interfaces["mission"], "-p", "tcp",
+             "--dport", str(PORT), "-j", "ACCEPT"]
+    _iptables(labo, "-I", *regle)
+    try:
+        sonde = labo.run_in("sonde-patients", [str(telesante), "capteur", "isolement", "--plan", str(plan),
+                                               "--interface", "eth0", "--paquets-max", "20", "--duree-max", "20",
+                                               "--sortie", str(sortie)], timeout=60)
+    finally:
+        _iptables(labo, "-D", *regle)
+    assert sonde.returncode == 0, sonde.stderr
+    document = json.loads(sortie.read_text())
+    SCHEMA.validate(document)
+    assert document["bornes"]["paquets_max"] == 20 and document["paquets_envoyes"] <= 20
+    assert _fuites(document) == {("tcp", poste.ip, PORT)}
+    # An offline inventory: the probe, and a DHCP server whose lease puts the (authorized) post on mission.
+    (inventaire / "hosts.yml").write_text(
+        "all:\n  hosts:\n"
+        "    sonde-patients:\n      telesante_plateforme: sonde_isolement\n      telesante_site: labo\n"
+        "      telesante_reseau: patients\n"
+        "    dhcp-labo:\n      telesante_plateforme: dnsmasq\n      telesante_site: labo\n"
+        "  vars:\n    telesante_reseaux:\n"
+        f"      - {{nom: mission, site: labo, type: mission, sous_reseaux: [{MISSION.network}]}}\n"
+        f"      - {{nom: patients, site: labo, type: hors_mission, sous_reseaux: [{patients.network}]}}\n"
+        f"    telesante_equipements_autorises:\n      - {{mac: \"{poste.mac}\", nom: poste-mission, type: poste}}\n")
+    (inventaire / "captures" / "dhcp-labo").mkdir()
+    (inventaire / "captures" / "dhcp-labo" / "dnsmasq.leases").write_text(
+        f"{int(time.time()) + 3600} {poste.mac} {poste.ip} POSTE-01 *\n")
+    audit = subprocess.run([str(telesante), "audit", "-i", str(inventaire / "hosts.yml"), "-f", "terminal,json",
+                            "-o", str(tmp_path / "rapports")], capture_output=True, text=True, timeout=120,
+                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "200"})
+    assert audit.returncode == 1, audit.stdout + audit.stderr
+    rapport = json.loads((tmp_path / "rapports" / "rapport.json").read_text())
+    assert rapport["isolement"]["paires"] == [{"site": "labo", "depuis": "patients", "vers": "mission",
+                                               "statut": "non_separe", "sondes": ["sonde-patients"],
+                                               "constats_actifs": 1}]
+    [constat] = rapport["isolement"]["constats"]
+    assert (constat["gravite"], constat["statut"], constat["sonde"], constat["cible"], constat["port"],
+            constat["methode"]) == ("critique", "actif", "sonde-patients", poste.ip, PORT, "tcp")
+    assert constat["delai_ms"] < 500
+    assert rapport["constats"] == []  # the post is authorized: the leak alone makes the code 1

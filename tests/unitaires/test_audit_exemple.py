@@ -123,7 +123,7 @@ def test_terminal_80_colonnes_une_fiche_par_constat_sans_couper_mac_ni_ip(exempl
         assert any(line.strip() == f"emplacement : {place['equipement']} {place['port']}" for line in block)
     for network in document["reseaux"]:
         assert any(network["site"] in line and network["nom"] in line for line in lines)
-    assert "6 équipements (dont 1 incomplet), 19 appareils ; 3 critiques, 2 à vérifier, 1 levé par dérogation." \
+    assert "7 équipements (dont 1 incomplet), 19 appareils ; 3 critiques, 2 à vérifier, 1 levé par dérogation." \
         in " ".join(line.strip() for line in lines)
 
 
@@ -150,7 +150,8 @@ def test_junit_une_suite_par_reseau_de_mission(rapport):
     _, _, folder = rapport
     suites = ET.parse(folder / "rapport-junit.xml").getroot().findall("testsuite")
     by_name = {s.get("name"): s for s in suites}
-    assert set(by_name) == {"hopital_nord / mission-nord", "clinique_sud / mission-sud"}
+    assert set(by_name) == {"hopital_nord / mission-nord", "clinique_sud / mission-sud",
+                            "hopital_nord / isolement des réseaux", "clinique_sud / isolement des réseaux"}
     nord = by_name["hopital_nord / mission-nord"]
     assert (nord.get("failures"), nord.get("skipped"), nord.get("errors")) == ("5", "1", "0")
     sud = by_name["clinique_sud / mission-sud"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from telesante.collecte import baux_dhcp, linux, mdns, sorties_cli
+from telesante.collecte import baux_dhcp, isolement, linux, mdns, sorties_cli
 from telesante.observation import Observation
 
 # (text, equipment, source); a read with annexes also takes them: annexes={command: Annexe}.
@@ -50,6 +50,9 @@ class Lecture:
     # A source that carries its own date: when it was taken, read from its (parsed) text, and what it is.
     date_source: Callable[[str], datetime] | None = None
     nature: str = ""
+    # The isolation probe's file: its parser takes reseau= (the equipment's telesante_reseau) and
+    # gives (attempts, why it stopped early), kept apart from observations.
+    isolement: bool = False
 
     @property
     def fichier(self) -> str:
@@ -64,8 +67,8 @@ def _cli(plateforme: str, mac_command: str, arp_command: str) -> tuple[Lecture, 
     )
 
 
-# Platform names are netmiko's device_type names; DHCP servers and the mDNS sensor
-# are platforms of their own. `{chemin}` is the lease file path from the inventory.
+# Platform names are netmiko's device_type names; DHCP servers, the mDNS sensor and the
+# isolation probe are platforms of their own. `{chemin}` is the lease file path from the inventory.
 PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
     "cisco_ios": _cli("cisco_ios", "show mac address-table", "show ip arp"),
     "cisco_nxos": _cli("cisco_nxos", "show mac address-table", "show ip arp"),
@@ -88,6 +91,8 @@ PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
     "isc_dhcpd": (Lecture("cat {chemin}", baux_dhcp.observations_isc, "dhcpd.leases"),),
     "capteur_mdns": (Lecture("cat {chemin}", mdns.observations_mdns, "mdns.json",
                              date_source=mdns.date_capture, nature="capture du capteur mDNS"),),
+    "sonde_isolement": (Lecture("cat {chemin}", isolement.essais_isolement, "isolement.json", isolement=True,
+                                date_source=isolement.date_essais, nature="résultat de la sonde d'isolement"),),
 }
 
 # Default lease/observation file paths on the servers, when the inventory names none.
@@ -95,6 +100,7 @@ CHEMINS_PAR_DEFAUT = {
     "dnsmasq": "/var/lib/misc/dnsmasq.leases",
     "isc_dhcpd": "/var/lib/dhcp/dhcpd.leases",
     "capteur_mdns": "/var/lib/telesante/mdns.json",
+    "sonde_isolement": "/var/lib/telesante/isolement.json",
 }
 
 

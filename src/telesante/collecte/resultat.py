@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.plateformes import Annexe, Lecture
+from telesante.isolement import EssaiIsolement
 from telesante.modele import Equipement
 from telesante.observation import Observation
 
@@ -51,6 +52,8 @@ class ResultatCollecte:
     lectures_reussies: list[str] = field(default_factory=list)
     # Sources that carry their own date: (when it was taken, what it is, where it comes from).
     dates: list[tuple[datetime, str, str]] = field(default_factory=list)
+    # What an isolation probe tried (platform sonde_isolement): evidence, not observations.
+    essais_isolement: list[EssaiIsolement] = field(default_factory=list)
 
     @property
     def complet(self) -> bool:
@@ -75,7 +78,15 @@ class ResultatCollecte:
         if lecture.table_mac:
             extra["vlan_par_defaut"] = self.equipement.vlan_par_defaut
         try:
-            self.observations.extend(lecture.analyser(texte, self.equipement.nom, source, **extra))
+            if lecture.isolement:
+                essais, arret = lecture.analyser(texte, self.equipement.nom, reseau=self.equipement.reseau)
+                # A run cut short still proves what it reached; what it did not try stays unverified.
+                self.essais_isolement.extend(essais)
+                if arret is not None:
+                    self.problemes.append(f"{origine} : la sonde s'est arrêtée avant la fin de son plan (arret : "
+                                          f"« {arret} ») : l'isolement n'est pas entièrement vérifié")
+            else:
+                self.observations.extend(lecture.analyser(texte, self.equipement.nom, source, **extra))
         except SortieIllisible as exc:
             self.problemes.append(exc.decrire(origine))
         else:

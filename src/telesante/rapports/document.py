@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telesante import __version__
 from telesante.audit import SIGNIFICATION, ResultatAudit
+from telesante.isolement import ConstatIsolement, EtatIsolement
 from telesante.politique import Constat, NonDeclare
 
 FORMAT = "telesante-rapport-audit"
@@ -67,6 +68,36 @@ def _non_declare(entree: NonDeclare) -> dict:
     }
 
 
+def _constat_isolement(constat: ConstatIsolement) -> dict:
+    essai, derogation = constat.essai, constat.derogation
+    return {
+        "gravite": constat.gravite,
+        "type": constat.type,
+        "statut": constat.statut,
+        "message": constat.message,
+        "site": constat.depuis.site,
+        "depuis": constat.depuis.nom,
+        "sonde": essai.sonde,
+        "vers": constat.vers.nom,
+        "cible": essai.cible,
+        "port": essai.port,
+        "nom": essai.nom or None,
+        "methode": essai.methode,
+        "delai_ms": essai.delai_ms,
+        "detail": essai.detail or None,
+        "derogation": None if derogation is None else {
+            "justification": derogation.justification,
+            "expiration": derogation.expiration.isoformat(),
+            "expiree": constat.derogation_expiree,
+        },
+    }
+
+
+def _paire(etat: EtatIsolement) -> dict:
+    return {"site": etat.depuis.site, "depuis": etat.depuis.nom, "vers": etat.vers.nom, "statut": etat.statut,
+            "sondes": list(etat.sondes), "constats_actifs": etat.constats_actifs}
+
+
 def construire(resultat: ResultatAudit) -> dict:
     """The report document for one audit run."""
     code = resultat.code_sortie
@@ -121,4 +152,8 @@ def construire(resultat: ResultatAudit) -> dict:
         ],
         "non_declares": [_non_declare(e) for e in resultat.non_declares],
         "constats": [_constat(c) for c in resultat.constats],
+        "isolement": {
+            "paires": [_paire(e) for e in resultat.isolement],
+            "constats": [_constat_isolement(c) for c in resultat.constats_isolement],
+        },
     }

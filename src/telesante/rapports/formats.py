@@ -117,9 +117,49 @@ def en_junit(document: dict) -> bytes:
             counts["errors"] += 1
         for key, value in counts.items():
             suite.set(key, str(value))
+    _junit_isolement(suites, document)
     _junit_non_declares(suites, document)
     ET.indent(suites)
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+
+
+def preuve_isolement(constat: dict) -> str:
+    """One line of evidence of an isolation finding: from where, to where, how, how fast."""
+    port = f", port {constat['port']}" if constat["port"] is not None else ""
+    nom = f" ({constat['nom']})" if constat["nom"] else ""
+    detail = f" ; {constat['detail']}" if constat["detail"] else ""
+    return (f"depuis {constat['depuis']} (sonde {constat['sonde']}) vers {constat['cible']}{nom}{port} "
+            f"({constat['vers']}) par {constat['methode']}, en {constat['delai_ms']:g} ms{detail}")
+
+
+def _junit_isolement(suites: ET.Element, document: dict) -> None:
+    """One suite per site: one case per pair (off-mission -> mission); failure if not separate, error if
+    a declared probe could not verify it, skipped when no probe is declared there."""
+    isolement = document.get("isolement") or {"paires": [], "constats": []}
+    for site in dict.fromkeys(p["site"] for p in isolement["paires"]):
+        suite = ET.SubElement(suites, "testsuite", name=f"{site} / isolement des réseaux")
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for paire in (p for p in isolement["paires"] if p["site"] == site):
+            case = ET.SubElement(suite, "testcase", classname=f"isolement.{site}",
+                                 name=f"{paire['depuis']} → {paire['vers']}")
+            counts["tests"] += 1
+            if paire["statut"] == "non_separe":
+                preuves = [c for c in isolement["constats"] if (c["depuis"], c["vers"]) == (paire["depuis"], paire["vers"])
+                           and c["statut"] == "actif"]
+                failure = ET.SubElement(case, "failure", type="critique",
+                                        message=f"réseaux non séparés : {paire['vers']} joint depuis {paire['depuis']}")
+                failure.text = "\n".join(preuve_isolement(c) for c in preuves)
+                counts["failures"] += 1
+            elif paire["statut"] == "non_verifie" and paire["sondes"]:
+                error = ET.SubElement(case, "error", type="incomplet", message="isolement non vérifié")
+                error.text = "\n".join(p for e in document["equipements"] if e["nom"] in paire["sondes"]
+                                       for p in e["problemes"]) or "rien de ce réseau de mission essayé par les sondes"
+                counts["errors"] += 1
+            elif paire["statut"] == "non_verifie":
+                ET.SubElement(case, "skipped", message="aucune sonde d'isolement dans ce réseau hors mission")
+                counts["skipped"] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
 
 
 def lieu_non_declare(entree: dict) -> str:

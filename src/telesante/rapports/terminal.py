@@ -13,7 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from telesante.rapports.formats import lieu_non_declare
+from telesante.rapports.formats import lieu_non_declare, preuve_isolement
 from telesante.inerte import document_inerte
 
 _STYLES = {"conforme": "green", "non_conforme": "bold red", "incomplet": "yellow"}
@@ -23,6 +23,8 @@ _LIBELLES = {"conforme": "conforme", "non_conforme": "NON CONFORME", "incomplet"
 LARGEUR_TABLEAU = 150
 # Below this width the table of undeclared VLANs would cut equipment names: one line each.
 LARGEUR_NON_DECLARES = 110
+# Below this, the isolation pairs are one line each (a probe's name is never cut: it is copied into commands).
+LARGEUR_ISOLEMENT = 100
 
 
 def pluriel(nombre: int, singulier: str, pluriel_: str | None = None) -> str:
@@ -97,6 +99,24 @@ def _reseaux(document: dict) -> Table:
     return table
 
 
+_ISOLEMENT = {"separe": ("séparé", "green"), "non_separe": ("NON SÉPARÉ", "bold red"),
+              "non_verifie": ("non vérifié", "yellow")}
+
+
+def _isolement(document: dict) -> Table:
+    table = Table(title="Isolement des réseaux", caption="depuis chaque réseau hors mission, par ses sondes d'isolement")
+    table.add_column("Site", overflow="fold")
+    table.add_column("Depuis", overflow="fold")
+    table.add_column("Vers", overflow="fold")
+    table.add_column("Statut", no_wrap=True)
+    table.add_column("Sondes", no_wrap=True)
+    for p in document["isolement"]["paires"]:
+        libelle, style = _ISOLEMENT[p["statut"]]
+        table.add_row(Text(p["site"]), Text(p["depuis"]), Text(p["vers"]), Text(libelle, style=style),
+                      Text("\n".join(p["sondes"]) or "aucune"))
+    return table
+
+
 def _non_declares(document: dict) -> Table:
     table = Table(title="VLAN et plages vus mais non déclarés",
                   caption="à déclarer dans telesante_reseaux (type mission ou hors_mission) ; "
@@ -150,6 +170,22 @@ def afficher(document: dict, console: Console | None = None) -> None:
             for constat in document["constats"]:
                 console.print(_fiche(constat))
     console.print(_reseaux(document))
+    if document.get("isolement", {}).get("paires"):
+        if console.width >= LARGEUR_ISOLEMENT:
+            console.print(_isolement(document))
+        else:
+            console.print(Text("Isolement des réseaux (depuis chaque réseau hors mission, par ses sondes)", style="bold"))
+            for p in document["isolement"]["paires"]:
+                libelle, style = _ISOLEMENT[p["statut"]]
+                ligne = Text(f"{p['site']} : {p['depuis']} → {p['vers']} : ")
+                ligne.append(libelle, style=style)
+                ligne.append(f" (sondes : {', '.join(p['sondes']) or 'aucune'})")
+                console.print(Padding(ligne, (0, 0, 0, 2), expand=False))
+        for constat in document["isolement"]["constats"]:
+            leve = constat["statut"] != "actif"
+            console.print(Text(f"{'Levé' if leve else 'CRITIQUE'} : {constat['message']}",
+                               style="dim" if leve else "bold red"))
+            console.print(Padding(Text(f"- {preuve_isolement(constat)}"), (0, 0, 0, 2), expand=False))
     if document.get("non_declares"):
         if console.width >= LARGEUR_NON_DECLARES:
             console.print(_non_declares(document))
