@@ -100,8 +100,11 @@ def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
         assert info.st_uid == uid, f"{chemin} appartient à l'uid {info.st_uid}"
         assert info.st_mode & 0o007 == 0, f"{chemin} : mode {oct(info.st_mode)}"
         assert info.st_mode & 0o600 == 0o600
-    for chemin in paquet.glob("autounattend*"):
-        assert chemin.stat().st_uid == 0, chemin
+    # the answer folder stays root's; its CD is read by Fusion as the VM's owner, read-only, no one else
+    if (paquet / "autounattend").exists():
+        assert (paquet / "autounattend").stat().st_uid == 0
+    for chemin in paquet.glob("autounattend.iso"):
+        assert (chemin.stat().st_uid, chemin.stat().st_mode & 0o777) == (uid, 0o400), chemin
     mac_attendue = vm_mac_from_serial(serie)
     assert vmx["ethernet0.addresstype"] == "static"
     assert vmx["ethernet0.address"] == mac_attendue

@@ -97,7 +97,7 @@ def test_installation_sans_personne_puis_second_passage_sans_changement(
     assert [s.get("url") for s in sites.iter("site")] == ["visualiseur.dsq.sante.quebec/portail",
                                                           "www.dsq.sante.quebec"]
     # the journal came back to the Mac, in the manifest's order
-    journal = json.loads(mac.chemin(f"{PAQUET}/preparation/journal.json").read_text(encoding="utf-8"))
+    journal = json.loads(mac.chemin(f"{PAQUET}/journal-preparation.json").read_text(encoding="utf-8"))
     assert journal["resultat"] == "reussi"
     assert [e["nom"] for e in journal["etapes"]][:3] == [
         "VMware Tools", "SafeNet Authentication Client", "Composant du Visualiseur DSQ"]
@@ -188,7 +188,7 @@ def test_etape_en_echec_nommee_et_publiee(fabrique_mac_simule, installateurs, fa
     assert ("Préparation de l'invité échouée sur " + mac.nom + " à l'étape « SafeNet Authentication Client »"
             " : l'installateur a rendu le code 1603 (code 1603)") in passage.sortie, passage.sortie
     assert MOT_DE_PASSE_ADMIN not in passage.sortie
-    journal = json.loads(mac.chemin(f"{PAQUET}/preparation/journal.json").read_text(encoding="utf-8"))
+    journal = json.loads(mac.chemin(f"{PAQUET}/journal-preparation.json").read_text(encoding="utf-8"))
     assert [e["resultat"] for e in journal["etapes"]] == ["installe", "echec"]
     # Windows is on the disk: no later run boots the answer CD again
     assert json.loads(mac.chemin(f"{PAQUET}/telesante-installation.json").read_text()) == {
@@ -228,9 +228,11 @@ def test_cd_de_reponses_lisible_par_root_et_le_proprietaire_seulement(
     mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
     passage = jouer(preparer(mac, installateurs, tmp_path))  # installation left for later
     assert passage.code == 0, passage.sortie
-    for chemin, mode in ((f"{PAQUET}/autounattend.iso", 0o600), (f"{PAQUET}/autounattend", 0o700),
-                         (f"{PAQUET}/autounattend/autounattend.xml", 0o600)):
+    # Fusion reads the CD as the VM's owner (uid 501, who starts it): his, read-only, no one else's;
+    # the folder and the XML it is burnt from stay root's
+    for chemin, mode, uid in ((f"{PAQUET}/autounattend.iso", 0o400, 501), (f"{PAQUET}/autounattend", 0o700, 0),
+                              (f"{PAQUET}/autounattend/autounattend.xml", 0o600, 0)):
         info = mac.chemin(chemin).stat()
         assert info.st_mode & 0o777 == mode, (chemin, oct(info.st_mode))
-        assert info.st_uid == 0
+        assert info.st_uid == uid, (chemin, info.st_uid)
     assert MOT_DE_PASSE_ADMIN.encode() in mac.chemin(f"{PAQUET}/autounattend.iso").read_bytes()

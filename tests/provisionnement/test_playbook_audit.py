@@ -143,7 +143,8 @@ def passages(tmp_path_factory):
     _chiffrer(secret, mot_de_passe)
 
     en_cours = {
-        "exemple": _lancer(racine, "exemple", EXEMPLE),
+        # the night the demo's captures were taken: its mDNS sensor file is dated (36 h at most)
+        "exemple": _lancer(racine, "exemple", EXEMPLE, "-e", "telesante_audit_options='--date 2026-11-21'"),
         "conforme": _lancer(racine, "conforme", conforme),
         "invalide": _lancer(racine, "invalide", invalide),
         "vault_sans_mot_de_passe": _lancer(racine, "vault_sans", chiffre),
