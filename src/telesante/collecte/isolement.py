@@ -7,61 +7,23 @@ the inventory expects (« sonde ») and the off-mission network it declares for 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from functools import cache
-from importlib import resources
 
-from jsonschema import Draft202012Validator
-
+from telesante.collecte.document_sonde import date_iso, lire_document
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres
 from telesante.isolement import EssaiIsolement
 
 FORMAT = "telesante-sonde-isolement"
 VERSION = 1
 
 
-@cache
-def _validator() -> Draft202012Validator:
-    schema = json.loads(
-        resources.files("telesante.donnees").joinpath("sonde-isolement-v1.schema.json").read_text("utf-8"))
-    return Draft202012Validator(schema)
-
-
-def _date(value: str, where: str) -> datetime:
-    """An ISO 8601 date with its time zone, or SortieIllisible."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise SortieIllisible(f"{where} : date ISO 8601 attendue, lu « {value} »") from exc
-    if moment.utcoffset() is None:
-        raise SortieIllisible(f"{where} : date sans fuseau horaire (« {value} »)")
-    return moment
-
-
 def _document(texte: str) -> dict:
-    """The decoded, schema-valid document, or SortieIllisible."""
-    if not texte.strip():
-        raise SortieIllisible("fichier de la sonde d'isolement vide")
-    try:
-        data = json.loads(texte)
-    except json.JSONDecodeError as exc:
-        raise SortieIllisible(f"JSON invalide ({erreur_json(exc)} : fichier tronqué ?)", exc.lineno) from exc
-    refuser_demi_caracteres(data, texte)
-    error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "racine"
-        raise SortieIllisible(
-            f"fichier de la sonde d'isolement non conforme au format v{VERSION} ({where} : {error.message})")
-    for field in ("debut", "fin"):
-        _date(data[field], f"champ « {field} »")
-    return data
+    return lire_document(texte, "fichier de la sonde d'isolement", "sonde-isolement-v1.schema.json", VERSION)
 
 
 def date_essais(texte: str) -> datetime:
     """When a (valid) probe file was taken: the end of its run (« fin »)."""
-    return _date(_document(texte)["fin"], "champ « fin »")
+    return date_iso(_document(texte)["fin"], "champ « fin »")
 
 
 def essais_isolement(texte: str, equipement: str, reseau: str | None) -> tuple[list[EssaiIsolement], str | None]:

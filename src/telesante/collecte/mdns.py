@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from functools import cache
-from importlib import resources
 
-from jsonschema import Draft202012Validator
-
+from telesante.collecte.document_sonde import date_iso, lire_document
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres
 from telesante.mac import InvalidMac, normalize_mac
 from telesante.observation import Observation
 
@@ -18,59 +13,23 @@ FORMAT = "telesante-capteur-mdns"
 VERSION = 1
 
 
-@cache
-def _validator() -> Draft202012Validator:
-    schema = json.loads(
-        resources.files("telesante.donnees").joinpath("capteur-mdns-v1.schema.json").read_text("utf-8")
-    )
-    return Draft202012Validator(schema)
-
-
 def normaliser_service(service: str) -> str:
     """`_googlecast._tcp.local.` -> `_googlecast._tcp`."""
     return service.removesuffix(".").removesuffix(".local")
 
 
-def _date(value: str, where: str) -> datetime:
-    """An ISO 8601 date with its time zone (the sensor writes UTC), or SortieIllisible.
-
-    A date without a time zone cannot be compared with the audit's dates: refused too.
-    """
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise SortieIllisible(f"{where} : date ISO 8601 attendue, lu « {value} »") from exc
-    if moment.utcoffset() is None:
-        raise SortieIllisible(f"{where} : date sans fuseau horaire (« {value} »)")
-    return moment
-
-
-def _document(texte: str):
-    """The decoded JSON document, or SortieIllisible."""
-    if not texte.strip():
-        raise SortieIllisible("fichier du capteur mDNS vide")
-    try:
-        data = json.loads(texte)
-    except json.JSONDecodeError as exc:
-        raise SortieIllisible(f"JSON invalide ({erreur_json(exc)} : fichier tronqué ?)", exc.lineno) from exc
-    refuser_demi_caracteres(data, texte)
-    return data
+def _document(texte: str) -> dict:
+    return lire_document(texte, "fichier du capteur mDNS", "capteur-mdns-v1.schema.json", VERSION)
 
 
 def date_capture(texte: str) -> datetime:
     """When a (valid) sensor file was taken: the end of its listening (« fin »)."""
-    return _date(_document(texte)["fin"], "champ « fin »")
+    return date_iso(_document(texte)["fin"], "champ « fin »")
 
 
 def observations_mdns(texte: str, equipement: str, source: str) -> list[Observation]:
     """Observations from a sensor file; one per announced service instance."""
     data = _document(texte)
-    error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "racine"
-        raise SortieIllisible(f"fichier du capteur mDNS non conforme au format v{VERSION} ({where} : {error.message})")
-    for field in ("debut", "fin"):
-        _date(data[field], f"champ « {field} »")
     observations = []
     for index, annonce in enumerate(data["annonces"]):
         mac = None
@@ -84,7 +43,7 @@ def observations_mdns(texte: str, equipement: str, source: str) -> list[Observat
         instance = annonce["nom"].removesuffix(".").removesuffix(".local").removesuffix("." + service)
         seen = annonce.get("vu_le")
         if seen is not None:
-            seen = _date(seen, f"annonce n° {index + 1}, champ « vu_le »")
+            seen = date_iso(seen, f"annonce n° {index + 1}, champ « vu_le »")
         observations.append(
             Observation(
                 mac=mac,
