@@ -294,7 +294,7 @@ class MacSimule:
 
     def _construire(self) -> None:
         debut = time.monotonic()
-        preparer_points_de_montage()
+        self._preparer_points_de_montage()
         self._preparer_racine()
         self._preparer_ssh_client()
         self._creer_reseau()
@@ -302,6 +302,10 @@ class MacSimule:
         self._demarrer_sshd()
         self._attendre_sshd()
         self.duree_construction = time.monotonic() - debut
+
+    def _preparer_points_de_montage(self) -> None:
+        """The host's empty top-level mount points (/Applications...), created if missing."""
+        preparer_points_de_montage()
 
     def _preparer_comptes(self) -> None:
         """The Mac's own accounts: the host's, plus the clinician (uid 501, the first account

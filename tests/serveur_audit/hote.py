@@ -27,7 +27,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +75,8 @@ class HoteServeur(MacSimule):
     def __init__(self, nom: str) -> None:
         super().__init__(ConfigurationMac(nom=nom))
 
-    def _construire(self) -> None:
-        debut = time.monotonic()
-        self._preparer_racine()
-        self._preparer_ssh_client()
-        self._creer_reseau()
-        self._ecrire_config_sshd()
-        self._demarrer_sshd()
-        self._attendre_sshd()
-        self.duree_construction = time.monotonic() - debut
+    def _preparer_points_de_montage(self) -> None:
+        """A Linux server has no macOS mount points: nothing to create on the host."""
 
     def _preparer_racine(self) -> None:
         for couche in SURCOUCHES:
