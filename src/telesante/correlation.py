@@ -142,6 +142,18 @@ class CarteReseaux:
         """Declared networks whose subnets hold this address (none for an invalid one)."""
         return self._networks_of_ip(ip).reseaux
 
+    def plage_uniforme(self, ip: str) -> str:
+        """The /24 prefix of an IPv4 address when every address of that /24 is on the same
+        declared networks (a key shared by the whole range), else the address itself."""
+        prefix, _, last = ip.rpartition(".")
+        if last in _LAST_OCTETS:
+            networks = self._by_prefix_24.get(prefix)
+            if networks is None:
+                networks = self._by_prefix_24[prefix] = self._networks_of_prefix_24(prefix)
+            if networks is not _STRADDLES:
+                return prefix
+        return ip
+
     def _networks_of_ip(self, ip: str) -> Placement:
         prefix, _, last = ip.rpartition(".")
         if last in _LAST_OCTETS:  # looks like a dotted-quad IPv4 address: try its /24 first

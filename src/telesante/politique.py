@@ -79,18 +79,21 @@ def evaluer(
         devices: dict[Placement, int] = {}  # devices per distinct placement
         sites = {name: equipement.site for name, equipement in correlation.equipements.items()}
         placer = carte.placer
-        suspects: list[tuple[str, Placement]] = []  # devices with a sighting on no declared network
+        # devices with a sighting on no declared network, with their identification if it is known
+        suspects: list[tuple[str, Placement, Identification | None]] = []
         for cle, observations in correlation.groupes.items():
             placement = placer(observations, sites)
             devices[placement] = devices.get(placement, 0) + 1
-            if placement.manques:
-                suspects.append((cle, placement))
             mission = placement.mission
             if not mission:
+                if placement.manques:
+                    suspects.append((cle, placement, None))
                 continue  # off-mission networks (patients, guests): consumer devices are allowed there
             mac = None if cle.startswith("ip:") else cle
             noms, mdns = _noms_et_mdns(observations)
             identification = identificateur.identifier(mac, noms, mdns)
+            if placement.manques:
+                suspects.append((cle, placement, identification))
             autorise = autorises.get(cle)
             categorie = identification.categorie
             if autorise is not None and (categorie is None or not categorie.interdite):
@@ -171,7 +174,8 @@ def _plage(ip: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 64}", strict=False))
 
 
-def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[tuple[str, Placement]],
+def _non_declares(correlation: Correlation, carte: CarteReseaux,
+                  suspects: list[tuple[str, Placement, Identification | None]],
                   identificateur: Identificateur, derogations: dict[str, Derogation], aujourd_hui: date,
                   constats: list[Constat]) -> NonDeclares:
     """Look again, sighting by sighting, at the devices with a sighting on no declared network.
@@ -183,8 +187,6 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
     mission_sites = {reseau.site for reseau in carte.reseaux if reseau.mission}
     lieux = {nom: (e.site, e.ports_liaison) for nom, e in correlation.equipements.items()}
     entrees: dict[tuple[str, int | None, str | None], NonDeclare] = {}
-    of_vlan: dict[str, dict[int, NonDeclare | None]] = {}  # equipment -> VLAN -> entry, None if declared
-    of_range: dict[tuple[str, str], NonDeclare] = {}  # (equipment, /24 prefix text) -> entry
     # (equipment, entry) -> (devices placed on no network, the first such sighting)
     unplaced: dict[tuple[str, NonDeclare], tuple[set[str], Observation]] = {}
 
@@ -194,39 +196,38 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
             found = entrees[key] = NonDeclare(*key)
         return found
 
-    for cle, placement in suspects:
+    def classer(equipement: str, site: str, vlan: int | None, ip: str | None, nowhere: bool) -> tuple[NonDeclare, ...]:
+        """The entries of one sighting: its undeclared VLAN, its undeclared range, or neither."""
+        found: list[NonDeclare] = []
+        if vlan is not None and not carte.reseaux_de_vlan(site, vlan):
+            found.append(entry((site, vlan, None)))
+        if ip and not carte.reseaux_d_ip(ip):
+            found.append(entry((site, None, _plage(ip))))
+        elif nowhere and vlan is None and not ip:
+            found.append(entry((site, None, None)))
+        for item in found:
+            item.equipements.add(equipement)
+        return tuple(found)
+
+    # The entries of a sighting depend on its equipment, VLAN and address range only: they
+    # are computed once per (equipment, VLAN, /24 that lies in one interval, no network).
+    par_lieu: dict[tuple, tuple[NonDeclare, ...]] = {}
+    for cle, placement, identification in suspects:
         nowhere = not placement.reseaux
         own: dict[NonDeclare, None] = {}  # this device's entries, in order
         for obs in correlation.groupes[cle]:
             equipement, vlan, ip = obs.equipement, obs.vlan, obs.ip
             site, uplinks = lieux.get(equipement, _NULLE_PART)
-            found_vlan = found_ip = found_none = None
-            if vlan is not None:
-                by_vlan = of_vlan.get(equipement)
-                if by_vlan is None:
-                    by_vlan = of_vlan[equipement] = {}
-                found_vlan = by_vlan.get(vlan, _INCONNU)
-                if found_vlan is _INCONNU:
-                    found_vlan = by_vlan[vlan] = None if carte.reseaux_de_vlan(site, vlan) else entry((site, vlan, None))
-                    if found_vlan is not None:
-                        found_vlan.equipements.add(equipement)
-            if ip and not carte.reseaux_d_ip(ip):
-                prefix = ip.rpartition(".")[0]
-                found_ip = of_range.get((equipement, prefix))
-                if found_ip is None:
-                    found_ip = entry((site, None, _plage(ip)))
-                    found_ip.equipements.add(equipement)
-                    if est_ipv4(ip):  # the whole /24 shares this entry
-                        of_range[equipement, prefix] = found_ip
-            elif nowhere and vlan is None and not ip:
-                found_none = entry((site, None, None))
-                found_none.equipements.add(equipement)
+            key = (equipement, vlan, carte.plage_uniforme(ip) if ip else ip, nowhere)
+            found_all = par_lieu.get(key)
+            if found_all is None:
+                found_all = par_lieu[key] = classer(equipement, site, vlan, ip, nowhere)
+            if not found_all:
+                continue
             # A device behind an uplink is seen on its access port: an uplink sighting is
             # listed, but makes no equipment incomplete.
             placed_nowhere = nowhere and not (obs.port is not None and obs.port in uplinks)
-            for found in (found_vlan, found_ip, found_none):
-                if found is None:
-                    continue
+            for found in found_all:
                 found.appareils.add(cle)
                 own[found] = None
                 if placed_nowhere:
@@ -236,9 +237,10 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
                     seen[0].add(cle)
         if not own:
             continue
-        mac = None if cle.startswith("ip:") else cle
-        noms, mdns = _noms_et_mdns(correlation.groupes[cle])
-        identification = identificateur.identifier(mac, noms, mdns)
+        if identification is None:  # not identified yet: the device has no sighting on a mission network
+            mac = None if cle.startswith("ip:") else cle
+            noms, mdns = _noms_et_mdns(correlation.groupes[cle])
+            identification = identificateur.identifier(mac, noms, mdns)
         categorie = identification.categorie
         if categorie is None or not categorie.interdite:
             continue
@@ -262,7 +264,6 @@ def _non_declares(correlation: Correlation, carte: CarteReseaux, suspects: list[
 
 
 _NULLE_PART: tuple[str, frozenset[str]] = ("", frozenset())  # site and uplinks of an unknown equipment
-_INCONNU = object()  # marker: this VLAN of this equipment was not looked up yet
 
 
 def _ordre(entree: NonDeclare) -> tuple:
