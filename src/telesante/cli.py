@@ -311,11 +311,15 @@ def _audit(args) -> int:
                 collecter, equipements, args.parallele, errors, arret),
         )
     document = doc.construire(resultat)
+    from telesante.nuit import passer_la_nuit
+
+    # History (changes, trend) and alerts before the reports, which tell them.
+    code_nuit = passer_la_nuit(document, config, args.historique, errors, formats.en_html)
     if "terminal" in args.formats:
         terminal.afficher(document)
     writers = {"json": lambda d: formats.en_json(d).encode("utf-8"), "csv": formats.en_csv,
                "junit": formats.en_junit, "html": formats.en_html}
-    code = resultat.code_sortie
+    code = max(resultat.code_sortie, code_nuit)
     for name in files:
         path = args.sortie / FICHIERS[name]
         try:
@@ -325,15 +329,6 @@ def _audit(args) -> int:
             code = max(code, INCOMPLET)  # the verdict stands, but a report the scheduler expects is missing
             continue
         errors.print(f"Rapport {name} : {path}", markup=False)
-    if args.historique is not None:
-        from telesante.historique import ErreurHistorique, enregistrer
-
-        try:
-            run = enregistrer(args.historique, document)
-            errors.print(f"Passage n° {run} ajouté à l'historique {args.historique}", markup=False)
-        except ErreurHistorique as exc:
-            errors.print(f"Historique : {inerte(str(exc))}", style="bold red", markup=False)
-            return max(code, INCOMPLET)
     return code
 
 
