@@ -117,20 +117,35 @@ def isolement_du_document(document: dict) -> dict[str, dict]:
     return cles
 
 
+def _equipements(avant: dict[str, str], apres: dict[str, str]) -> list[dict]:
+    equipements = []
+    for nom, statut in apres.items():
+        if avant.get(nom) == "complet" and statut == "incomplet":
+            equipements.append({"equipement": nom, "etat": DEVENU_ILLISIBLE})
+        elif avant.get(nom) == "incomplet" and statut == "complet":
+            equipements.append({"equipement": nom, "etat": REDEVENU_LISIBLE})
+    return equipements
+
+
+def ecart(avant: Precedent, apres: Precedent) -> dict:
+    """The difference between two stored runs (`telesante historique --comparer`): findings new,
+    persisting or gone, equipment readable or not, mission networks whose status changed."""
+    reseaux = []
+    if avant.reseaux is not None and apres.reseaux is not None:
+        reseaux = [{"reseau": nom, "avant": avant.reseaux.get(nom), "apres": statut}
+                   for nom, statut in apres.reseaux.items() if avant.reseaux.get(nom) != statut]
+    return {"constats": _entrees(apres.constats, avant.constats, True),
+            "constats_isolement": _entrees(apres.isolement, avant.isolement, True),
+            "equipements": _equipements(avant.equipements, apres.equipements), "reseaux": reseaux}
+
+
 def calculer(document: dict, precedent: Precedent | None, suivis: dict[str, Suivi],
              suivis_isolement: dict[str, Suivi], derogations: list[dict]) -> dict:
     """document["changements"] for a run recorded in a history (precedent None: its first run)."""
     avec = precedent is not None
     anciens = precedent.constats if avec else {}
     anciens_isolement = precedent.isolement if avec else {}
-    equipements = []
-    if avec:
-        for e in document["equipements"]:
-            avant = precedent.equipements.get(e["nom"])
-            if avant == "complet" and e["statut"] == "incomplet":
-                equipements.append({"equipement": e["nom"], "etat": DEVENU_ILLISIBLE})
-            elif avant == "incomplet" and e["statut"] == "complet":
-                equipements.append({"equipement": e["nom"], "etat": REDEVENU_LISIBLE})
+    equipements = _equipements(precedent.equipements, {e["nom"]: e["statut"] for e in document["equipements"]}) if avec else []
     return {
         "precedent": {"date": precedent.debut, "nuit": precedent.nuit, "passage": precedent.passage} if avec else None,
         "historique": True,

@@ -159,6 +159,11 @@ def construire_analyseur() -> argparse.ArgumentParser:
     history.add_argument("--conserver-nuits", type=_entier(PASSAGES_MAX), default=None, metavar="N",
                          help="ne garde que les N dernières nuits où l'audit a tourné, puis compacte la base "
                               "(VACUUM) ; rien d'autre n'est affiché")
+    history.add_argument("--comparer", nargs=2, default=None, metavar=("AVANT", "APRES"),
+                         help="ce qui a changé entre deux passages (numéro de passage, ou nuit AAAA-MM-JJ : son dernier "
+                              "passage) : constats nouveaux, persistants, disparus ; équipements ; réseaux de mission")
+    history.add_argument("--mac", default=None, metavar="MAC",
+                         help="la vie d'une MAC dans l'historique : nuits, réseaux et constats où elle a paru")
 
     keys = commands.add_parser("cles-hotes", help="gère les clés d'hôtes SSH épinglées des équipements",
                                description="Les clés d'hôtes ne sont jamais acceptées d'office : les épingler "
@@ -391,6 +396,15 @@ def _historique(args) -> int:
 
     if args.conserver_nuits is not None:
         return _retention(args)
+    if args.comparer is not None or args.mac is not None:
+        from telesante import consultation
+
+        if args.comparer is not None and args.mac is not None:
+            _console_erreurs().print("--comparer et --mac ne vont pas ensemble.", markup=False)
+            return ERREUR_CONFIGURATION
+        if args.mac is not None:
+            return consultation.afficher_vie_mac(args.fichier, args.mac)
+        return consultation.afficher_ecart(args.fichier, *args.comparer)
     try:
         runs = derniers_passages(args.fichier, args.nombre)
     except ErreurHistorique as exc:

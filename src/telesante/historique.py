@@ -535,3 +535,69 @@ def _requete_preuves(uri: str, fichier: Path, nombre: int) -> list[tuple]:
         ).fetchall()
     finally:
         connection.close()
+
+
+def _resoudre(connection: sqlite3.Connection, reference: str) -> int | None:
+    """A run given by its number, or by its night (AAAA-MM-JJ: the last run of that night)."""
+    if reference.isdigit():
+        return int(reference)
+    nuits: dict[str, int] = {}
+    jointure = "LEFT JOIN nuits n ON n.passage_id = p.id" if "nuits" in _tables(connection) else ""
+    colonne = "n.nuit" if jointure else "NULL"
+    for passage, debut, nuit in connection.execute(f"SELECT p.id, p.debut, {colonne} FROM passages p {jointure} "
+                                                   "ORDER BY p.id"):
+        date_passage = retention.nuit(debut)
+        nuits[nuit or (date_passage.isoformat() if date_passage else "")] = passage
+    return nuits.get(reference)
+
+
+def comparer(fichier: Path, avant: str, apres: str) -> tuple[changements.Precedent, changements.Precedent]:
+    """Two stored runs (by number or night), strictly read-only; ErreurHistorique if one is missing."""
+    def requete(uri: str, fichier_: Path, _nombre: int):
+        connection = sqlite3.connect(uri, uri=True, timeout=10)
+        try:
+            _verifier_schema(connection, fichier_)
+            passages = []
+            for reference in (avant, apres):
+                numero = _resoudre(connection, reference)
+                passage = None if numero is None else _passage(connection, numero)
+                if passage is None:
+                    raise ErreurHistorique(f"{fichier_} : aucun passage « {reference} » (numéro de passage, ou nuit "
+                                           "AAAA-MM-JJ ; telesante historique les liste)")
+                passages.append(passage)
+            return tuple(passages)
+        finally:
+            connection.close()
+    return _lire_protege(fichier, 0, requete)
+
+
+def vie_mac(fichier: Path, mac: str) -> tuple[list[tuple[int, str]], list[dict]]:
+    """Every stored run (number, night) and every finding of one MAC, oldest first (strictly read-only)."""
+    def requete(uri: str, fichier_: Path, _nombre: int):
+        connection = sqlite3.connect(uri, uri=True, timeout=10)
+        try:
+            _verifier_schema(connection, fichier_)
+            avec_nuits = "nuits" in _tables(connection)
+            jointure = "LEFT JOIN nuits n ON n.passage_id = p.id" if avec_nuits else ""
+            colonne = "n.nuit" if avec_nuits else "NULL"
+            passages = []
+            for passage, debut, nuit in connection.execute(
+                    f"SELECT p.id, p.debut, {colonne} FROM passages p {jointure} ORDER BY p.id"):
+                date_passage = retention.nuit(debut)
+                passages.append((passage, nuit or (date_passage.isoformat() if date_passage else "?")))
+            colonnes = {r[1] for r in connection.execute("PRAGMA table_info(constats)")}
+            suivi = "premiere_vue, nuits" if "premiere_vue" in colonnes else "NULL, NULL"
+            constats = [dict(zip(("passage", "reseau", "site", "gravite", "type", "statut", "message", "preuves",
+                                  "premiere_vue", "nuits"), ligne))
+                        for ligne in connection.execute(
+                            f"SELECT passage_id, reseau, site, gravite, type, statut, message, preuves, {suivi} "
+                            "FROM constats WHERE mac = ? ORDER BY passage_id", (mac,))]
+            for constat in constats:
+                try:
+                    constat["preuves"] = json.loads(constat["preuves"])
+                except ValueError:
+                    constat["preuves"] = {}
+            return passages, constats
+        finally:
+            connection.close()
+    return _lire_protege(fichier, 0, requete)
