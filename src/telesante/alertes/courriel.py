@@ -32,7 +32,7 @@ def message(configuration: Courriel, contenu: dict, rapport_html: bytes | None, 
     courriel["Content-Language"] = "fr-CA"
     courriel.set_content(corps(contenu, nuit_du_rapport), subtype="plain", charset="utf-8")
     if rapport_html is not None:
-        courriel.add_attachment(rapport_html, maintype="text", subtype="html",
+        courriel.add_attachment(rapport_html, maintype="text", subtype="html", params={"charset": "utf-8"},
                                 filename=f"rapport-{nuit_du_rapport or contenu['nuit']}.html")
     return courriel
 
@@ -62,6 +62,10 @@ def envoyer(configuration: Courriel, contenu: dict, rapport_html: bytes | None, 
         raise ErreurEnvoi(f"serveur SMTP {serveur} : authentification non proposée après STARTTLS") from None
     except smtplib.SMTPResponseException as exc:
         raise ErreurEnvoi(f"serveur SMTP {serveur} : refus (code {exc.smtp_code})") from None
+    except smtplib.SMTPServerDisconnected as exc:
+        if isinstance(exc.__context__, TimeoutError):  # smtplib turns a read timeout into a disconnection
+            raise ErreurEnvoi(f"serveur SMTP {serveur} : aucune réponse en {configuration.delai:g} s") from None
+        raise ErreurEnvoi(f"serveur SMTP {serveur} : connexion fermée par le serveur") from None
     except smtplib.SMTPRecipientsRefused as exc:
         raise ErreurEnvoi(f"serveur SMTP {serveur} : destinataires refusés : {', '.join(sorted(exc.recipients))}") from None
     except ssl.SSLCertVerificationError as exc:
