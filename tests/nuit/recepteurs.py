@@ -69,7 +69,7 @@ def port_libre() -> int:
 class ServeurSmtp:
     """aiosmtpd on 127.0.0.1: STARTTLS required before AUTH, AUTH required before MAIL."""
 
-    def __init__(self, certificat: Path, cle: Path, accepter: bool = True):
+    def __init__(self, certificat: Path, cle: Path, accepter: bool = True, port: int | None = None):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -95,7 +95,7 @@ class ServeurSmtp:
             return AuthResult(success=recepteur.accepter and (login, secret) == (UTILISATEUR, MOT_DE_PASSE),
                               handled=False)
 
-        self.port = port_libre()
+        self.port = port or port_libre()
         self._controleur = Controller(Gestionnaire(), hostname="127.0.0.1", port=self.port, tls_context=contexte,
                                       require_starttls=True, auth_required=True, auth_require_tls=True,
                                       authenticator=authentifier)

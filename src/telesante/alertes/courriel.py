@@ -11,6 +11,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -23,7 +24,9 @@ def message(configuration: Courriel, contenu: dict, rapport_html: bytes | None, 
     """The mail of one alert: French subject and body, the HTML report attached."""
     from datetime import datetime, timezone
 
-    courriel = EmailMessage()
+    # Lines up to RFC 5322's 998: the default 78 folds « Subject: [telesante]… » before its first word,
+    # and the subject is then read back with a leading space.
+    courriel = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     courriel["Subject"] = sujet(contenu)
     courriel["From"] = configuration.expediteur
     courriel["To"] = ", ".join(configuration.destinataires)
