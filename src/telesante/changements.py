@@ -15,6 +15,7 @@ An isolation finding's key is its pair of networks, its probe, target, port and 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -51,13 +52,24 @@ def cle_isolement(constat: dict) -> str:
                        constat["methode"]], ensure_ascii=False)
 
 
-@dataclass(frozen=True)
 class Suivi:
-    """A finding as the history kept it: since which night, for how many nights, and the finding."""
+    """A finding as the history kept it: since which night, for how many nights, its severity and
+    status, and the finding itself (rebuilt from its stored row only when asked: a night compares
+    tens of thousands of findings and shows whole only those that are gone)."""
 
-    premiere_vue: str  # AAAA-MM-JJ
-    nuits: int
-    constat: dict
+    __slots__ = ("premiere_vue", "nuits", "gravite", "statut", "_constat", "_fabrique")
+
+    def __init__(self, premiere_vue: str, nuits: int, constat: dict | None = None, gravite: str | None = None,
+                 statut: str | None = None, fabrique: Callable[[], dict] | None = None):
+        self.premiere_vue, self.nuits, self._constat, self._fabrique = premiere_vue, nuits, constat, fabrique
+        self.gravite = gravite if constat is None else constat["gravite"]
+        self.statut = statut if constat is None else constat["statut"]
+
+    @property
+    def constat(self) -> dict:
+        if self._constat is None:
+            self._constat = self._fabrique()
+        return self._constat
 
 
 @dataclass

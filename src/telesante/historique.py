@@ -266,8 +266,11 @@ def _inserer(connection: sqlite3.Connection, document: dict, derogations: list[d
     precedent = _precedent(connection)
     nuit = changements.nuit_du_document(document)
     nuit_precedente = precedent.nuit if precedent else None
-    suivis = changements.suivre(changements.constats_du_document(document),
-                                precedent.constats if precedent else {}, nuit, nuit_precedente)
+    cles = [changements.cle_constat(c) for c in document["constats"]]
+    du_document: dict[str, dict] = {}
+    for cle, constat in zip(cles, document["constats"]):
+        du_document.setdefault(cle, constat)
+    suivis = changements.suivre(du_document, precedent.constats if precedent else {}, nuit, nuit_precedente)
     suivis_isolement = changements.suivre(changements.isolement_du_document(document),
                                           precedent.isolement if precedent else {}, nuit, nuit_precedente)
     cursor = connection.execute(
@@ -279,8 +282,7 @@ def _inserer(connection: sqlite3.Connection, document: dict, derogations: list[d
     )
     run = cursor.lastrowid
     lignes = []
-    for c in document["constats"]:
-        cle = changements.cle_constat(c)
+    for cle, c in zip(cles, document["constats"]):
         suivi = suivis[cle]
         complement = {k: v for k, v in c.items() if k not in COLONNES_CONSTAT and k not in PREUVES}
         lignes.append((run, c["reseau"], c["site"], c["mac"], c["gravite"], c["type"], c["statut"], c["message"],
@@ -359,9 +361,13 @@ def _passage(connection: sqlite3.Connection, passage: int) -> changements.Preced
     constats: dict[str, changements.Suivi] = {}
     for ligne in connection.execute(f"SELECT {', '.join(COLONNES_CONSTAT)}, preuves{suivi} FROM constats "
                                     "WHERE passage_id = ?", (passage,)):
-        constat = _constat_de_ligne(ligne[:7], ligne[7], ligne[11])
-        cle = ligne[8] or changements.cle_constat(constat)
-        constats.setdefault(cle, changements.Suivi(ligne[9] or nuit, ligne[10] or 1, constat))
+        if ligne[8] is None:  # written before findings were keyed: rebuilt now, to compute its key
+            constat = _constat_de_ligne(ligne[:7], ligne[7], ligne[11])
+            constats.setdefault(changements.cle_constat(constat), changements.Suivi(nuit, 1, constat))
+        elif ligne[8] not in constats:
+            constats[ligne[8]] = changements.Suivi(
+                ligne[9], ligne[10], gravite=ligne[0], statut=ligne[2],
+                fabrique=lambda ligne=ligne: _constat_de_ligne(ligne[:7], ligne[7], ligne[11]))
     isolement: dict[str, changements.Suivi] = {}
     if "constats_isolement" in tables:
         for cle, premiere_vue, nuits, texte in connection.execute(

@@ -29,7 +29,7 @@ def _critique_actif(constat: dict) -> bool:
 
 
 def _critiques_actifs(suivis: dict[str, changements.Suivi]) -> set[str]:
-    return {cle for cle, suivi in suivis.items() if _critique_actif(suivi.constat)}
+    return {cle for cle, suivi in suivis.items() if suivi.statut == "actif" and suivi.gravite == "critique"}
 
 
 def evenements(document: dict, precedent: changements.Precedent | None) -> dict | None:
