@@ -101,15 +101,19 @@ def suivre(cles: dict[str, dict], anciens: dict[str, Suivi], nuit: str, nuit_pre
     return suivis
 
 
-def _entrees(suivis: dict[str, Suivi], anciens: dict[str, Suivi], avec_precedent: bool) -> list[dict]:
+def _entrees(suivis: dict[str, Suivi], anciens: dict[str, Suivi], avec_precedent: bool,
+             incomplets: set[str] = frozenset(), champ_reseau: str = "reseau") -> list[dict]:
+    """Findings new or persisting, then those gone; a gone finding says whether its network was
+    incomplete tonight (then it may well still be there: fail closed, never taken for good news)."""
     entrees = []
     for cle, suivi in suivis.items():
         etat = PERSISTANT if avec_precedent and cle in anciens else NOUVEAU
         entrees.append({**suivi.constat, "etat": etat, "premiere_vue": suivi.premiere_vue, "nuits": suivi.nuits})
     for cle, ancien in anciens.items():
         if cle not in suivis:
-            entrees.append({**ancien.constat, "etat": DISPARU, "premiere_vue": ancien.premiere_vue,
-                            "nuits": ancien.nuits})
+            constat = ancien.constat
+            entrees.append({**constat, "etat": DISPARU, "premiere_vue": ancien.premiere_vue, "nuits": ancien.nuits,
+                            "reseau_incomplet": constat[champ_reseau] in incomplets})
     return entrees
 
 
@@ -146,8 +150,9 @@ def ecart(avant: Precedent, apres: Precedent) -> dict:
     if avant.reseaux is not None and apres.reseaux is not None:
         reseaux = [{"reseau": nom, "avant": avant.reseaux.get(nom), "apres": statut}
                    for nom, statut in apres.reseaux.items() if avant.reseaux.get(nom) != statut]
-    return {"constats": _entrees(apres.constats, avant.constats, True),
-            "constats_isolement": _entrees(apres.isolement, avant.isolement, True),
+    incomplets = {nom for nom, statut in (apres.reseaux or {}).items() if statut == "incomplet"}
+    return {"constats": _entrees(apres.constats, avant.constats, True, incomplets),
+            "constats_isolement": _entrees(apres.isolement, avant.isolement, True, incomplets, "vers"),
             "equipements": _equipements(avant.equipements, apres.equipements), "reseaux": reseaux}
 
 
@@ -155,6 +160,7 @@ def calculer(document: dict, precedent: Precedent | None, suivis: dict[str, Suiv
              suivis_isolement: dict[str, Suivi], derogations: list[dict]) -> dict:
     """document["changements"] for a run recorded in a history (precedent None: its first run)."""
     avec = precedent is not None
+    incomplets = {r["nom"] for r in document.get("reseaux", ()) if r["statut"] == "incomplet"}
     anciens = precedent.constats if avec else {}
     anciens_isolement = precedent.isolement if avec else {}
     equipements = _equipements(precedent.equipements, {e["nom"]: e["statut"] for e in document["equipements"]}) if avec else []
@@ -162,8 +168,8 @@ def calculer(document: dict, precedent: Precedent | None, suivis: dict[str, Suiv
         "precedent": {"date": precedent.debut, "nuit": precedent.nuit, "passage": precedent.passage} if avec else None,
         "historique": True,
         "note": None if avec else "premier passage de l'historique : chaque constat y est nouveau",
-        "constats": _entrees(suivis, anciens, avec),
-        "constats_isolement": _entrees(suivis_isolement, anciens_isolement, avec),
+        "constats": _entrees(suivis, anciens, avec, incomplets),
+        "constats_isolement": _entrees(suivis_isolement, anciens_isolement, avec, incomplets, "vers"),
         "equipements": equipements,
         "derogations_expirant": derogations,
     }

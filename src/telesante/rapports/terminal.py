@@ -195,7 +195,10 @@ def _ligne_changement(entree: dict) -> Text:
     reseau = entree.get("reseau") or f"{entree.get('depuis')} → {entree.get('vers')}"
     ligne.append(f"  {_gravite(entree)}  {reseau}  {quoi}  {entree['message']}")
     if etat == "disparu":
-        ligne.append(f" ({suivi(entree)})", style="dim")
+        ligne.append(f" ({suivi(entree)}", style="dim")
+        if entree.get("reseau_incomplet"):
+            ligne.append(" ; réseau incomplet cette nuit : peut-être toujours là", style="yellow")
+        ligne.append(")", style="dim")
     return ligne
 
 
