@@ -12,7 +12,7 @@ from telesante.alertes import ErreurEnvoi, courriel, syslog, webhook
 from telesante.alertes.configuration import Courriel, Syslog, Webhook
 from tests.nuit.recepteurs import MOT_DE_PASSE, UTILISATEUR, ServeurSmtp, analyser_rfc5424
 
-HOSTILE = "salon\x1b[2J\r\nBcc: pirate@example.com\u202e]\"\\"
+HOSTILE = "salon\x1b[2J\r\nBcc: pirate@example.com\u202e]\"\\[cliquez](https://pirate.example)<!channel>"
 
 CONTENU = {
     "format": "telesante-alerte", "version": 1, "nuit": "2026-11-24", "debut": "2026-11-24T02:00:00+00:00",
@@ -134,8 +134,12 @@ def test_webhook_post_json(format_, http):
     elif format_ == "teams":
         carte = corps["attachments"][0]
         assert corps["type"] == "message" and carte["contentType"] == "application/vnd.microsoft.card.adaptive"
-        assert [b["text"][:25] for b in carte["content"]["body"][1:]] == [
+        textes = [i["text"] for b in carte["content"]["body"] for i in b["inlines"]]
+        assert [t[:25] for t in textes[1:]] == [
             "Nouveau constat critique ", "Réseau de mission « missi", "Réseau de mission « missi"]
+        # never Markdown: a host name cannot become a link in the channel
+        assert {b["type"] for b in carte["content"]["body"]} == {"RichTextBlock"}
+        assert {i["type"] for b in carte["content"]["body"] for i in b["inlines"]} == {"TextRun"}
     else:
         assert corps["text"].count("\n• ") == 3 and "<" not in corps["text"].replace("&lt;", "")
 

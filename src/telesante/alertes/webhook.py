@@ -31,8 +31,12 @@ def charge(configuration: Webhook, contenu: dict) -> dict:
     if configuration.format == "teams":
         # learn.microsoft.com, « Create incoming webhooks with Workflows for Microsoft Teams »: a message with
         # one Adaptive Card attachment.
-        blocs = [{"type": "TextBlock", "text": sujet(contenu), "weight": "Bolder", "size": "Medium", "wrap": True}]
-        blocs += [{"type": "TextBlock", "text": phrase(e), "wrap": True} for e in contenu["evenements"]]
+        # RichTextBlock and TextRun (Adaptive Cards 1.2): a TextRun is never read as Markdown, so a device's name
+        # (« [cliquez ici](https://…) ») cannot become a link in the team's channel, as a TextBlock would make it.
+        blocs = [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": sujet(contenu), "weight": "Bolder",
+                                                         "size": "Medium"}]}]
+        blocs += [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": phrase(e)}]}
+                  for e in contenu["evenements"]]
         return {"type": "message", "attachments": [{
             "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
             "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
