@@ -59,7 +59,11 @@ def passer_la_nuit(document: dict, configuration, fichier: Path | None, console,
         from telesante.alertes.envoi import envoyer_en_attente
 
         document["alertes"] = {"canaux": list(canaux), "envoyees": [], "en_echec": [], "note": None}
-        html = rendre_html(document)
+        try:
+            html = rendre_html(document)
+        except Exception as exc:  # noqa: BLE001 -- the alert leaves without its attachment rather than not at all
+            html = None
+            console.print(f"Alertes : rapport HTML non joint ({type(exc).__name__})", style="bold red", markup=False)
         document["alertes"] = envoyer_en_attente(fichier, alertes, html, changements.nuit_du_document(document),
                                                  console)
     return 0

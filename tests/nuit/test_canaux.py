@@ -4,6 +4,7 @@ never quotes a secret."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -158,3 +159,18 @@ def test_webhook_muet_delai_borne(smtp_muet):
     with pytest.raises(ErreurEnvoi, match="aucune réponse en 1 s"):
         webhook.envoyer(Webhook(f"http://127.0.0.1:{smtp_muet.port}/x/JETON", "json", 1.0), CONTENU)
     assert time.monotonic() - debut < 4
+
+
+def test_mille_changements_messages_bornes(http, smtp, certificats):
+    """A first night with a thousand critical findings: every event goes to syslog, but the mail and
+    the Teams card list a bounded number and count the rest (a Teams card is refused beyond 28 KB)."""
+    evenement = CONTENU["evenements"][0]
+    contenu = {**CONTENU, "evenements": [{**evenement, "mac": f"02:00:00:00:{i >> 8:02x}:{i & 0xFF:02x}"}
+                                         for i in range(1000)]}
+    webhook.envoyer(Webhook(f"http://127.0.0.1:{http.port}/x", "teams", 5.0), contenu)
+    carte = http.requetes[0]["corps"]["attachments"][0]["content"]
+    assert len(carte["body"]) == 1 + 30 + 1 and "970 autres" in carte["body"][-1]["inlines"][0]["text"]
+    assert len(json.dumps(http.requetes[0]["corps"]).encode()) < 28_000
+    courriel.envoyer(_courriel(smtp.port, certificats[0]), contenu, HTML, "2026-11-24")
+    corps = smtp.messages[0]["message"].get_body(("plain",)).get_content()
+    assert corps.count("\n  - Nouveau constat critique") == 200 and "… et 800 autres : voir le rapport joint" in corps

@@ -21,6 +21,7 @@ NOUVEAU_CRITIQUE, RESEAU_NON_CONFORME, RESEAU_INCOMPLET, RETOUR_CONFORMITE = (
     "nouveau_critique", "reseau_non_conforme", "reseau_incomplet", "retour_conformite")
 # RFC 5424, 6.2.1: severity of each event for syslog.
 GRAVITES_SYSLOG = {NOUVEAU_CRITIQUE: 2, RESEAU_NON_CONFORME: 3, RESEAU_INCOMPLET: 4, RETOUR_CONFORMITE: 5}
+LIGNES_MAX = 200  # events of one kind written in a mail; the rest are counted (the report has them all)
 _STATUTS = {"conforme": "conforme", "non_conforme": "non conforme", "incomplet": "incomplet"}
 
 
@@ -130,7 +131,9 @@ def corps(contenu: dict, nuit_du_rapport: str | None = None) -> str:
     for type_, titre in _TITRES:
         choisis = [e for e in contenu["evenements"] if e["type"] == type_]
         if choisis:
-            lignes += ["", f"{titre} :"] + [f"  - {phrase(e)}" for e in choisis]
+            lignes += ["", f"{titre} :"] + [f"  - {phrase(e)}" for e in choisis[:LIGNES_MAX]]
+            if len(choisis) > LIGNES_MAX:
+                lignes.append(f"  … et {len(choisis) - LIGNES_MAX} autres : voir le rapport joint")
     lignes.append("")
     if nuit_du_rapport and nuit_du_rapport != contenu["nuit"]:
         lignes.append(f"Cette alerte n'avait pas pu partir après l'audit de la nuit du {contenu['nuit']} ; elle est "

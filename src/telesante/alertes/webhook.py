@@ -24,10 +24,21 @@ def _slack(texte: str) -> str:
     return texte.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Events written in a Teams or Slack message (a Teams card is refused beyond 28 KB); the rest are counted.
+EVENEMENTS_MAX = 30
+
+
+def _phrases(contenu: dict) -> list[str]:
+    phrases = [phrase(e) for e in contenu["evenements"][:EVENEMENTS_MAX]]
+    if len(contenu["evenements"]) > EVENEMENTS_MAX:
+        phrases.append(f"… et {len(contenu['evenements']) - EVENEMENTS_MAX} autres changements (rapport de la nuit)")
+    return phrases
+
+
 def charge(configuration: Webhook, contenu: dict) -> dict:
     """The JSON body for the receiver's format."""
     if configuration.format == "slack":
-        return {"text": _slack(sujet(contenu) + "\n" + "\n".join(f"• {phrase(e)}" for e in contenu["evenements"]))}
+        return {"text": _slack(sujet(contenu) + "\n" + "\n".join(f"• {p}" for p in _phrases(contenu)))}
     if configuration.format == "teams":
         # learn.microsoft.com, « Create incoming webhooks with Workflows for Microsoft Teams »: a message with
         # one Adaptive Card attachment.
@@ -35,8 +46,7 @@ def charge(configuration: Webhook, contenu: dict) -> dict:
         # (« [cliquez ici](https://…) ») cannot become a link in the team's channel, as a TextBlock would make it.
         blocs = [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": sujet(contenu), "weight": "Bolder",
                                                          "size": "Medium"}]}]
-        blocs += [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": phrase(e)}]}
-                  for e in contenu["evenements"]]
+        blocs += [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": p}]} for p in _phrases(contenu)]
         return {"type": "message", "attachments": [{
             "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
             "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
