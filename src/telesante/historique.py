@@ -453,10 +453,14 @@ def alertes_en_attente(fichier: Path) -> list[dict]:
     return _modifier(fichier, lire)
 
 
-def noter_envoi(fichier: Path, identifiant: int, erreur: str | None, quand: str) -> None:
-    """Mark a queued alert sent (erreur None: never sent again) or failed once more (kept for the next run)."""
+def noter_envoi(fichier: Path, identifiant: int, erreur: str | None, quand: str, abandon: bool = False) -> None:
+    """Mark a queued alert sent (erreur None: never sent again), failed once more (kept for the next
+    run), or given up (abandon: its channel is no longer declared)."""
     def noter(connection):
-        if erreur is None:
+        if abandon:
+            connection.execute("UPDATE alertes SET etat = 'abandonnee', derniere_erreur = ? WHERE id = ?",
+                               (erreur, identifiant))
+        elif erreur is None:
             connection.execute("UPDATE alertes SET etat = 'envoyee', envoyee = ?, tentatives = tentatives + 1, "
                                "derniere_erreur = NULL WHERE id = ?", (quand, identifiant))
         else:

@@ -44,8 +44,14 @@ def envoyer_en_attente(fichier: Path, configuration: ConfigurationAlertes, rappo
         entree = {"canal": canal, "passage": alerte["passage"], "nuit": contenu["nuit"],
                   "evenements": len(contenu["evenements"]), "tentatives": alerte["tentatives"] + 1}
         if getattr(configuration, canal, None) is None:
-            entree["erreur"] = f"canal « {canal} » retiré de l'inventaire : alerte gardée en attente"
+            entree["erreur"] = f"canal « {canal} » retiré de l'inventaire : alerte abandonnée"
             bilan["en_echec"].append(entree)
+            console.print(f"Alerte {canal} de la nuit du {contenu['nuit']} abandonnée : canal retiré de l'inventaire",
+                          style="bold red", markup=False)
+            try:
+                historique.noter_envoi(fichier, alerte["id"], entree["erreur"], "", abandon=True)
+            except historique.ErreurHistorique as exc:
+                console.print(f"Alertes : {inerte(str(exc))}", style="bold red", markup=False)
             continue
         try:
             _expedier(configuration, canal, contenu, rapport_html, nuit)
