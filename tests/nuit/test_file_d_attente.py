@@ -30,7 +30,7 @@ def _document(nuit: str, statut: str, macs: list[str]) -> dict:
             "isolement": {"paires": [], "constats": []}}
 
 
-def _nuit(base, document, configuration, http_console=None):
+def _nuit(base, document, configuration):
     enregistrement = enregistrer_nuit(base, document, [], evenements, configuration.canaux())
     console = Console(file=io.StringIO(), width=200)
     bilan = envoyer_en_attente(base, configuration, b"<html></html>", document["date_reference"], console)

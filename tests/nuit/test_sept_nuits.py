@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from tests.nuit.recepteurs import MOT_DE_PASSE, UTILISATEUR, CollecteurSyslog, ServeurHttp, ServeurSmtp
 
