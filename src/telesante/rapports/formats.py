@@ -62,7 +62,7 @@ def en_csv(document: dict) -> bytes:
     par_cle = {cle_constat(c): c for c in suivis if c["etat"] != DISPARU}
     for constat in document["constats"] + [c for c in suivis if c["etat"] == DISPARU]:
         derogation = constat["derogation"]
-        suivi = constat if "etat" in constat else par_cle.get(cle_constat(constat), {})
+        suivi = constat if "etat" in constat else par_cle.get(cle_constat(constat), {}) if par_cle else {}
         values = {
             "changement": _CHANGEMENTS.get(suivi.get("etat"), ""),
             "premiere_vue": suivi.get("premiere_vue", ""),

@@ -265,7 +265,7 @@ def afficher(document: dict, console: Console | None = None) -> None:
 
             suivis = _suivis(document)
             for constat in document["constats"]:
-                console.print(_fiche(constat, suivi(suivis.get(cle_constat(constat)))))
+                console.print(_fiche(constat, suivi(suivis.get(cle_constat(constat))) if suivis else ""))
     console.print(_reseaux(document))
     if document.get("isolement", {}).get("paires"):
         if console.width >= LARGEUR_ISOLEMENT:
