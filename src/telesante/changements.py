@@ -156,11 +156,16 @@ def ecart(avant: Precedent, apres: Precedent) -> dict:
             "equipements": _equipements(avant.equipements, apres.equipements), "reseaux": reseaux}
 
 
+def reseaux_incomplets(document: dict) -> set[str]:
+    """Names of tonight's incomplete networks."""
+    return {r["nom"] for r in document.get("reseaux", ()) if r["statut"] == "incomplet"}
+
+
 def calculer(document: dict, precedent: Precedent | None, suivis: dict[str, Suivi],
              suivis_isolement: dict[str, Suivi], derogations: list[dict]) -> dict:
     """document["changements"] for a run recorded in a history (precedent None: its first run)."""
     avec = precedent is not None
-    incomplets = {r["nom"] for r in document.get("reseaux", ()) if r["statut"] == "incomplet"}
+    incomplets = reseaux_incomplets(document)
     anciens = precedent.constats if avec else {}
     anciens_isolement = precedent.isolement if avec else {}
     equipements = _equipements(precedent.equipements, {e["nom"]: e["statut"] for e in document["equipements"]}) if avec else []

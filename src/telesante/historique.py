@@ -56,7 +56,9 @@ CREATE TABLE IF NOT EXISTS equipements (
 CREATE INDEX IF NOT EXISTS constats_par_mac ON constats(mac);
 """
 
-# Added with the changes of the night (issue 16). Created in every write when missing, so an
+# Added with the changes of the night (issue 16). `constats_latents`: findings of the previous run not
+# seen tonight on a network that is incomplete tonight (perhaps still there): carried to the next run,
+# so that a finding back after a night its switch could not be read is not « nouveau » (nor alerted) again. Created in every write when missing, so an
 # older history keeps its runs and gains these; every table refers to passages(id), so the
 # rotation (telesante.retention) deletes their rows with their run.
 SCHEMA_NUIT = """
@@ -93,7 +95,17 @@ CREATE TABLE IF NOT EXISTS alertes (
     derniere_erreur TEXT,
     envoyee TEXT
 );
+CREATE TABLE IF NOT EXISTS constats_latents (
+    passage_id INTEGER NOT NULL REFERENCES passages(id),
+    cle TEXT NOT NULL,
+    premiere_vue TEXT NOT NULL,
+    nuits INTEGER NOT NULL,
+    gravite TEXT NOT NULL,
+    statut TEXT NOT NULL,
+    constat TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS constats_par_passage ON constats(passage_id);
+CREATE INDEX IF NOT EXISTS latents_par_passage ON constats_latents(passage_id);
 CREATE INDEX IF NOT EXISTS reseaux_par_passage ON reseaux(passage_id);
 CREATE INDEX IF NOT EXISTS isolement_par_passage ON constats_isolement(passage_id);
 CREATE INDEX IF NOT EXISTS alertes_en_attente ON alertes(etat);
@@ -311,6 +323,13 @@ def _inserer(connection: sqlite3.Connection, document: dict, derogations: list[d
     enregistrement = Enregistrement(
         run, changements.calculer(document, precedent, suivis, suivis_isolement, derogations),
         _tendance(connection, changements.NUITS_TENDANCE))
+    if precedent is not None:
+        latents = [(cle, ancien) for cle, ancien in precedent.constats.items() if cle not in suivis
+                   and ancien.constat["reseau"] in changements.reseaux_incomplets(document)]
+        connection.executemany(
+            "INSERT INTO constats_latents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run, cle, a.premiere_vue, a.nuits, a.gravite, a.statut, json.dumps(a.constat, ensure_ascii=False))
+             for cle, a in latents])
     if alerteur is not None and canaux:
         contenu = alerteur({**document, "changements": enregistrement.changements,
                             "tendance": enregistrement.tendance}, precedent)
@@ -329,7 +348,7 @@ def _tables(connection: sqlite3.Connection) -> set[str]:
 
 def _precedent(connection: sqlite3.Connection) -> changements.Precedent | None:
     row = connection.execute("SELECT MAX(id) FROM passages").fetchone()
-    return None if row[0] is None else _passage(connection, row[0])
+    return None if row[0] is None else _passage(connection, row[0], latents=True)
 
 
 def _constat_de_ligne(colonnes: tuple, preuves: str, complement: str | None) -> dict:
@@ -346,8 +365,9 @@ def _constat_de_ligne(colonnes: tuple, preuves: str, complement: str | None) -> 
             "vu_le": suite.get("vu_le"), "derogation": suite.get("derogation")}
 
 
-def _passage(connection: sqlite3.Connection, passage: int) -> changements.Precedent | None:
-    """One stored run, as the changes need it; None if there is no such run."""
+def _passage(connection: sqlite3.Connection, passage: int, latents: bool = False) -> changements.Precedent | None:
+    """One stored run, as the changes need it; None if there is no such run. With `latents`, the
+    findings it carried (not seen that night on an incomplete network) count as still there."""
     row = connection.execute("SELECT id, debut FROM passages WHERE id = ?", (passage,)).fetchone()
     if row is None:
         return None
@@ -373,6 +393,10 @@ def _passage(connection: sqlite3.Connection, passage: int) -> changements.Preced
         for cle, premiere_vue, nuits, texte in connection.execute(
                 "SELECT cle, premiere_vue, nuits, constat FROM constats_isolement WHERE passage_id = ?", (passage,)):
             isolement[cle] = changements.Suivi(premiere_vue, nuits, json.loads(texte))
+    if latents and "constats_latents" in tables:
+        for cle, premiere_vue, nuits, texte in connection.execute(
+                "SELECT cle, premiere_vue, nuits, constat FROM constats_latents WHERE passage_id = ?", (passage,)):
+            constats.setdefault(cle, changements.Suivi(premiere_vue, nuits, json.loads(texte)))
     equipements = dict(connection.execute("SELECT nom, statut FROM equipements WHERE passage_id = ?", (passage,)))
     reseaux = None
     if nuit_row is not None:

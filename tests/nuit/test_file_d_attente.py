@@ -85,3 +85,25 @@ def test_alerteur_qui_echoue_rien_n_est_ecrit(tmp_path):
     with sqlite3.connect(base) as db:
         assert db.execute("SELECT COUNT(*) FROM passages").fetchone() == (1,)
         assert db.execute("SELECT COUNT(*) FROM alertes").fetchone() == (0,)
+
+
+def test_constat_revenu_apres_une_nuit_incomplete_ni_nouveau_ni_realerte(tmp_path):
+    """Night 2: the switch could not be read, the Echo is not seen (perhaps still there); night 3 it is
+    seen again: it persists since night 1, and no « nouveau critique » is alerted a second time."""
+    base = tmp_path / "h.sqlite"
+    echo = "84:28:59:3a:7c:21"
+    contenus = []
+    for nuit, statut, macs in (("2026-11-21", "non_conforme", [echo]), ("2026-11-22", "incomplet", []),
+                               ("2026-11-23", "incomplet", []), ("2026-11-24", "non_conforme", [echo])):
+        def alerteur(document, precedent):
+            contenu = evenements(document, precedent)
+            contenus.append([(e["type"], e.get("mac")) for e in contenu["evenements"]] if contenu else [])
+            return contenu
+        enregistrement = enregistrer_nuit(base, _document(nuit, statut, macs), [], alerteur, ("webhook",))
+        if nuit in ("2026-11-22", "2026-11-23"):
+            [parti] = enregistrement.changements["constats"]
+            assert (parti["etat"], parti["reseau_incomplet"], parti["premiere_vue"]) == ("disparu", True, "2026-11-21")
+    [revenu] = enregistrement.changements["constats"]
+    assert (revenu["etat"], revenu["premiere_vue"], revenu["nuits"]) == ("persistant", "2026-11-21", 2)
+    assert contenus == [[("nouveau_critique", echo), ("reseau_non_conforme", None)], [("reseau_incomplet", None)], [],
+                        [("reseau_non_conforme", None)]]
