@@ -138,6 +138,10 @@ def test_sept_nuits_alertes_exactes_aucune_en_double(tmp_path, certificats):
         finally:
             smtp.__exit__(None, None, None)
     assert syslog.erreurs == []
+    from tests.nuit.test_changements import _valide
+
+    for recu in recus:
+        _valide(recu[4])  # every night's report, its alerts sent and failed included, against the schema
     sujets, crochets, trames, codes = ([r[i] for r in recus] for i in range(4))
     assert codes == [2, 2, 1, 1, 2, 1, 1]
     n1 = [("nouveau_critique", NORD, CHROMECAST), ("nouveau_critique", NORD, NEST), ("nouveau_critique", NORD, ECHO),
