@@ -159,6 +159,11 @@ def construire_analyseur() -> argparse.ArgumentParser:
     history.add_argument("--conserver-nuits", type=_entier(PASSAGES_MAX), default=None, metavar="N",
                          help="ne garde que les N dernières nuits où l'audit a tourné, puis compacte la base "
                               "(VACUUM) ; rien d'autre n'est affiché")
+    history.add_argument("--comparer", nargs=2, default=None, metavar=("AVANT", "APRES"),
+                         help="ce qui a changé entre deux passages (numéro de passage, ou nuit AAAA-MM-JJ : son dernier "
+                              "passage) : constats nouveaux, persistants, disparus ; équipements ; réseaux de mission")
+    history.add_argument("--mac", default=None, metavar="MAC",
+                         help="la vie d'une MAC dans l'historique : nuits, réseaux et constats où elle a paru")
 
     keys = commands.add_parser("cles-hotes", help="gère les clés d'hôtes SSH épinglées des équipements",
                                description="Les clés d'hôtes ne sont jamais acceptées d'office : les épingler "
@@ -311,11 +316,15 @@ def _audit(args) -> int:
                 collecter, equipements, args.parallele, errors, arret),
         )
     document = doc.construire(resultat)
+    from telesante.nuit import passer_la_nuit
+
+    # History (changes, trend) and alerts before the reports, which tell them.
+    code_nuit = passer_la_nuit(document, config, args.historique, errors, formats.en_html)
     if "terminal" in args.formats:
         terminal.afficher(document)
     writers = {"json": lambda d: formats.en_json(d).encode("utf-8"), "csv": formats.en_csv,
                "junit": formats.en_junit, "html": formats.en_html}
-    code = resultat.code_sortie
+    code = max(resultat.code_sortie, code_nuit)
     for name in files:
         path = args.sortie / FICHIERS[name]
         try:
@@ -325,15 +334,6 @@ def _audit(args) -> int:
             code = max(code, INCOMPLET)  # the verdict stands, but a report the scheduler expects is missing
             continue
         errors.print(f"Rapport {name} : {path}", markup=False)
-    if args.historique is not None:
-        from telesante.historique import ErreurHistorique, enregistrer
-
-        try:
-            run = enregistrer(args.historique, document)
-            errors.print(f"Passage n° {run} ajouté à l'historique {args.historique}", markup=False)
-        except ErreurHistorique as exc:
-            errors.print(f"Historique : {inerte(str(exc))}", style="bold red", markup=False)
-            return max(code, INCOMPLET)
     return code
 
 
@@ -396,6 +396,15 @@ def _historique(args) -> int:
 
     if args.conserver_nuits is not None:
         return _retention(args)
+    if args.comparer is not None or args.mac is not None:
+        from telesante import consultation
+
+        if args.comparer is not None and args.mac is not None:
+            _console_erreurs().print("--comparer et --mac ne vont pas ensemble.", markup=False)
+            return ERREUR_CONFIGURATION
+        if args.mac is not None:
+            return consultation.afficher_vie_mac(args.fichier, args.mac)
+        return consultation.afficher_ecart(args.fichier, *args.comparer)
     try:
         runs = derniers_passages(args.fichier, args.nombre)
     except ErreurHistorique as exc:

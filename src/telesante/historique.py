@@ -18,7 +18,11 @@ import os
 import random
 import sqlite3
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from telesante import changements, retention
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -51,6 +55,67 @@ CREATE TABLE IF NOT EXISTS equipements (
 );
 CREATE INDEX IF NOT EXISTS constats_par_mac ON constats(mac);
 """
+
+# Added with the changes of the night (issue 16). `constats_latents`: findings of the previous run not
+# seen tonight on a network that is incomplete tonight (perhaps still there): carried to the next run,
+# so that a finding back after a night its switch could not be read is not « nouveau » (nor alerted) again. Created in every write when missing, so an
+# older history keeps its runs and gains these; every table refers to passages(id), so the
+# rotation (telesante.retention) deletes their rows with their run.
+SCHEMA_NUIT = """
+CREATE TABLE IF NOT EXISTS nuits (
+    passage_id INTEGER PRIMARY KEY REFERENCES passages(id),
+    nuit TEXT NOT NULL,
+    equipements_non_lus INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reseaux (
+    passage_id INTEGER NOT NULL REFERENCES passages(id),
+    nom TEXT NOT NULL,
+    site TEXT NOT NULL,
+    mission INTEGER NOT NULL,
+    statut TEXT NOT NULL,
+    critiques INTEGER NOT NULL,
+    a_verifier INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS constats_isolement (
+    passage_id INTEGER NOT NULL REFERENCES passages(id),
+    cle TEXT NOT NULL,
+    premiere_vue TEXT NOT NULL,
+    nuits INTEGER NOT NULL,
+    gravite TEXT NOT NULL,
+    statut TEXT NOT NULL,
+    constat TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alertes (
+    id INTEGER PRIMARY KEY,
+    passage_id INTEGER NOT NULL REFERENCES passages(id),
+    canal TEXT NOT NULL,
+    contenu TEXT NOT NULL,
+    etat TEXT NOT NULL,
+    tentatives INTEGER NOT NULL DEFAULT 0,
+    derniere_erreur TEXT,
+    envoyee TEXT
+);
+CREATE TABLE IF NOT EXISTS constats_latents (
+    passage_id INTEGER NOT NULL REFERENCES passages(id),
+    cle TEXT NOT NULL,
+    premiere_vue TEXT NOT NULL,
+    nuits INTEGER NOT NULL,
+    gravite TEXT NOT NULL,
+    statut TEXT NOT NULL,
+    constat TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS constats_par_passage ON constats(passage_id);
+CREATE INDEX IF NOT EXISTS latents_par_passage ON constats_latents(passage_id);
+CREATE INDEX IF NOT EXISTS reseaux_par_passage ON reseaux(passage_id);
+CREATE INDEX IF NOT EXISTS isolement_par_passage ON constats_isolement(passage_id);
+CREATE INDEX IF NOT EXISTS alertes_en_attente ON alertes(etat);
+"""
+# Columns added to constats: the finding's stable key, its first night and count of nights, and
+# the rest of the finding (fabricant, identification...) so that a finding gone tomorrow can be
+# shown whole.
+COLONNES_SUIVI = (("cle", "TEXT"), ("premiere_vue", "TEXT"), ("nuits", "INTEGER"), ("complement", "TEXT"))
+PREUVES = ("ips", "vlans", "emplacements", "noms_hote", "sources")
+COLONNES_CONSTAT = ("gravite", "type", "statut", "message", "reseau", "site", "mac")
 
 
 # What the reader and the writer need: a base without these is not a telesante history.
@@ -114,11 +179,38 @@ def _verifier_schema(connection: sqlite3.Connection, fichier: Path) -> None:
                                    "elle n'a pas été modifiée")
 
 
+@dataclass
+class Enregistrement:
+    """One run written to the history: its number, what changed since the previous run, the
+    trend of the last nights (tonight included), and the alerts it queued."""
+
+    passage: int
+    changements: dict
+    tendance: list[dict]
+    alertes: list[int] = field(default_factory=list)
+
+
+# Called inside the write transaction with the report document (changes and trend added) and
+# the previous run: the content of the alert to queue, or None when nothing calls for one.
+Alerteur = Callable[[dict, "Precedent | None"], "dict | None"]
+
+
 def enregistrer(fichier: Path, document: dict, delai: float = DELAI_ATTENTE) -> int:
     """Store one run (the report document) in a single transaction; return its id.
 
     A history locked by another process is waited for up to `delai` seconds, its
     creation included; an existing base that is not a telesante history is left untouched.
+    """
+    return enregistrer_nuit(fichier, document, delai=delai).passage
+
+
+def enregistrer_nuit(fichier: Path, document: dict, derogations: list[dict] | None = None,
+                     alerteur: Alerteur | None = None, canaux: tuple[str, ...] = (),
+                     delai: float = DELAI_ATTENTE) -> Enregistrement:
+    """Store one run and compute, in the same transaction, its changes since the previous run
+    and the trend; queue one alert per channel of `canaux` when `alerteur` asks for one.
+
+    All or nothing: a run that cannot be written leaves no change, no alert and no trace.
     """
     try:
         fichier.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +223,7 @@ def enregistrer(fichier: Path, document: dict, delai: float = DELAI_ATTENTE) -> 
     attente = 0.01
     while True:
         try:
-            return _ecrire(fichier, document, max(0.0, fin - time.monotonic()))
+            return _ecrire(fichier, document, max(0.0, fin - time.monotonic()), derogations or [], alerteur, canaux)
         except sqlite3.Error as exc:
             if _verrouille(exc) and time.monotonic() < fin:
                 time.sleep(min(attente * random.uniform(0.5, 1.5), max(0.0, fin - time.monotonic())))
@@ -145,7 +237,8 @@ def enregistrer(fichier: Path, document: dict, delai: float = DELAI_ATTENTE) -> 
                                    "enregistrés sont intacts") from exc
 
 
-def _ecrire(fichier: Path, document: dict, restant: float) -> int:
+def _ecrire(fichier: Path, document: dict, restant: float, derogations: list[dict], alerteur: Alerteur | None,
+            canaux: tuple[str, ...]) -> Enregistrement:
     connection = sqlite3.connect(fichier, timeout=restant, isolation_level=None)
     try:
         if connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
@@ -159,9 +252,10 @@ def _ecrire(fichier: Path, document: dict, restant: float) -> int:
                     connection.execute(statement)
             else:
                 _verifier_schema(connection, fichier)
-            run = _inserer(connection, document)
+            _completer_schema(connection)
+            enregistrement = _inserer(connection, document, derogations, alerteur, canaux)
             connection.execute("COMMIT")
-            return run
+            return enregistrement
         finally:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
@@ -169,7 +263,28 @@ def _ecrire(fichier: Path, document: dict, restant: float) -> int:
         connection.close()
 
 
-def _inserer(connection: sqlite3.Connection, document: dict) -> int:
+def _completer_schema(connection: sqlite3.Connection) -> None:
+    """Add what an older history lacks (tables of the night, columns of a finding's follow-up)."""
+    for statement in filter(str.strip, SCHEMA_NUIT.split(";")):
+        connection.execute(statement)
+    presentes = {row[1] for row in connection.execute("PRAGMA table_info(constats)")}
+    for colonne, type_ in COLONNES_SUIVI:
+        if colonne not in presentes:
+            connection.execute(f"ALTER TABLE constats ADD COLUMN {colonne} {type_}")
+
+
+def _inserer(connection: sqlite3.Connection, document: dict, derogations: list[dict], alerteur: Alerteur | None,
+             canaux: tuple[str, ...]) -> Enregistrement:
+    precedent = _precedent(connection)
+    nuit = changements.nuit_du_document(document)
+    nuit_precedente = precedent.nuit if precedent else None
+    cles = [changements.cle_constat(c) for c in document["constats"]]
+    du_document: dict[str, dict] = {}
+    for cle, constat in zip(cles, document["constats"]):
+        du_document.setdefault(cle, constat)
+    suivis = changements.suivre(du_document, precedent.constats if precedent else {}, nuit, nuit_precedente)
+    suivis_isolement = changements.suivre(changements.isolement_du_document(document),
+                                          precedent.isolement if precedent else {}, nuit, nuit_precedente)
     cursor = connection.execute(
         "INSERT INTO passages (debut, fin, inventaire, mode, code_sortie, statut, interrompu, resume)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -178,18 +293,204 @@ def _inserer(connection: sqlite3.Connection, document: dict) -> int:
          int(document["verdict"]["interrompu"]), json.dumps(document["resume"])),
     )
     run = cursor.lastrowid
+    lignes = []
+    for cle, c in zip(cles, document["constats"]):
+        suivi = suivis[cle]
+        complement = {k: v for k, v in c.items() if k not in COLONNES_CONSTAT and k not in PREUVES}
+        lignes.append((run, c["reseau"], c["site"], c["mac"], c["gravite"], c["type"], c["statut"], c["message"],
+                       json.dumps({k: c[k] for k in PREUVES}, ensure_ascii=False), cle, suivi.premiere_vue,
+                       suivi.nuits, json.dumps(complement, ensure_ascii=False)))
     connection.executemany(
-        "INSERT INTO constats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(run, c["reseau"], c["site"], c["mac"], c["gravite"], c["type"], c["statut"], c["message"],
-          json.dumps({k: c[k] for k in ("ips", "vlans", "emplacements", "noms_hote", "sources")},
-                     ensure_ascii=False)) for c in document["constats"]],
-    )
+        "INSERT INTO constats (passage_id, reseau, site, mac, gravite, type, statut, message, preuves, cle,"
+        " premiere_vue, nuits, complement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", lignes)
+    connection.executemany(
+        "INSERT INTO constats_isolement VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(run, cle, s.premiere_vue, s.nuits, s.constat["gravite"], s.constat["statut"],
+          json.dumps(s.constat, ensure_ascii=False)) for cle, s in suivis_isolement.items()])
     connection.executemany(
         "INSERT INTO equipements VALUES (?, ?, ?, ?)",
         [(run, e["nom"], e["statut"], json.dumps(e["problemes"], ensure_ascii=False))
          for e in document["equipements"]],
     )
-    return run
+    point = changements.tendance_du_document(document)
+    connection.execute("INSERT INTO nuits VALUES (?, ?, ?)", (run, nuit, point["equipements_non_lus"]))
+    comptes = point["reseaux"]
+    connection.executemany(
+        "INSERT INTO reseaux VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(run, r["nom"], r["site"], int(r["type"] == "mission"), r["statut"],
+          comptes.get(r["nom"], {}).get("critiques", 0), comptes.get(r["nom"], {}).get("a_verifier", 0))
+         for r in document.get("reseaux", ())])
+    enregistrement = Enregistrement(
+        run, changements.calculer(document, precedent, suivis, suivis_isolement, derogations),
+        _tendance(connection, changements.NUITS_TENDANCE))
+    if precedent is not None:
+        latents = [(cle, ancien) for cle, ancien in precedent.constats.items() if cle not in suivis
+                   and ancien.constat["reseau"] in changements.reseaux_incomplets(document)]
+        connection.executemany(
+            "INSERT INTO constats_latents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run, cle, a.premiere_vue, a.nuits, a.gravite, a.statut, json.dumps(a.constat, ensure_ascii=False))
+             for cle, a in latents])
+    if alerteur is not None and canaux:
+        contenu = alerteur({**document, "changements": enregistrement.changements,
+                            "tendance": enregistrement.tendance}, precedent)
+        if contenu is not None:
+            texte = json.dumps(contenu, ensure_ascii=False)
+            for canal in canaux:
+                enregistrement.alertes.append(connection.execute(
+                    "INSERT INTO alertes (passage_id, canal, contenu, etat) VALUES (?, ?, ?, 'en_attente')",
+                    (run, canal, texte)).lastrowid)
+    return enregistrement
+
+
+def _tables(connection: sqlite3.Connection) -> set[str]:
+    return {nom for (nom,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _precedent(connection: sqlite3.Connection) -> changements.Precedent | None:
+    row = connection.execute("SELECT MAX(id) FROM passages").fetchone()
+    return None if row[0] is None else _passage(connection, row[0], latents=True)
+
+
+def _constat_de_ligne(colonnes: tuple, preuves: str, complement: str | None) -> dict:
+    """A finding rebuilt as the report document writes it, from its row."""
+    gravite, type_, statut, message, reseau, site, mac = colonnes
+    suite = json.loads(complement) if complement else {}
+    evidence = json.loads(preuves)
+    return {"gravite": gravite, "type": type_, "statut": statut, "message": message, "reseau": reseau, "site": site,
+            "mac": mac, "fabricant": suite.get("fabricant"),
+            "identification": suite.get("identification", {"signature": None, "categorie": None, "motifs": []}),
+            "ips": evidence.get("ips", []), "vlans": evidence.get("vlans", []),
+            "emplacements": evidence.get("emplacements", []), "noms_hote": evidence.get("noms_hote", []),
+            "services_mdns": suite.get("services_mdns", []), "sources": evidence.get("sources", []),
+            "vu_le": suite.get("vu_le"), "derogation": suite.get("derogation")}
+
+
+def _passage(connection: sqlite3.Connection, passage: int, latents: bool = False) -> changements.Precedent | None:
+    """One stored run, as the changes need it; None if there is no such run. With `latents`, the
+    findings it carried (not seen that night on an incomplete network) count as still there."""
+    row = connection.execute("SELECT id, debut FROM passages WHERE id = ?", (passage,)).fetchone()
+    if row is None:
+        return None
+    tables = _tables(connection)
+    nuit_row = (connection.execute("SELECT nuit FROM nuits WHERE passage_id = ?", (passage,)).fetchone()
+                if "nuits" in tables else None)
+    date_passage = retention.nuit(row[1])
+    nuit = nuit_row[0] if nuit_row else (date_passage.isoformat() if date_passage else "")
+    colonnes = {r[1] for r in connection.execute("PRAGMA table_info(constats)")}
+    suivi = ", cle, premiere_vue, nuits, complement" if "cle" in colonnes else ", NULL, NULL, NULL, NULL"
+    constats: dict[str, changements.Suivi] = {}
+    for ligne in connection.execute(f"SELECT {', '.join(COLONNES_CONSTAT)}, preuves{suivi} FROM constats "
+                                    "WHERE passage_id = ?", (passage,)):
+        if ligne[8] is None:  # written before findings were keyed: rebuilt now, to compute its key
+            constat = _constat_de_ligne(ligne[:7], ligne[7], ligne[11])
+            constats.setdefault(changements.cle_constat(constat), changements.Suivi(nuit, 1, constat))
+        elif ligne[8] not in constats:
+            constats[ligne[8]] = changements.Suivi(
+                ligne[9], ligne[10], gravite=ligne[0], statut=ligne[2],
+                fabrique=lambda ligne=ligne: _constat_de_ligne(ligne[:7], ligne[7], ligne[11]))
+    isolement: dict[str, changements.Suivi] = {}
+    if "constats_isolement" in tables:
+        for cle, premiere_vue, nuits, texte in connection.execute(
+                "SELECT cle, premiere_vue, nuits, constat FROM constats_isolement WHERE passage_id = ?", (passage,)):
+            isolement[cle] = changements.Suivi(premiere_vue, nuits, json.loads(texte))
+    if latents and "constats_latents" in tables:
+        for cle, premiere_vue, nuits, texte in connection.execute(
+                "SELECT cle, premiere_vue, nuits, constat FROM constats_latents WHERE passage_id = ?", (passage,)):
+            constats.setdefault(cle, changements.Suivi(premiere_vue, nuits, json.loads(texte)))
+    equipements = dict(connection.execute("SELECT nom, statut FROM equipements WHERE passage_id = ?", (passage,)))
+    reseaux = None
+    if nuit_row is not None:
+        reseaux = dict(connection.execute("SELECT nom, statut FROM reseaux WHERE passage_id = ? AND mission = 1",
+                                          (passage,)))
+    return changements.Precedent(passage, row[1], nuit, constats, isolement, equipements, reseaux)
+
+
+def _tendance(connection: sqlite3.Connection, nombre: int) -> list[dict]:
+    """The last `nombre` nights with a run, oldest first: each night's last run, its active findings
+    per mission network and its unread equipment."""
+    tables = _tables(connection)
+    jointure = "LEFT JOIN nuits n ON n.passage_id = p.id" if "nuits" in tables else ""
+    colonnes = "n.nuit, n.equipements_non_lus" if "nuits" in tables else "NULL, NULL"
+    derniers: dict[str, tuple] = {}
+    for passage, debut, nuit, non_lus in connection.execute(
+            f"SELECT p.id, p.debut, {colonnes} FROM passages p {jointure} ORDER BY p.id"):
+        if nuit is None:
+            date_passage = retention.nuit(debut)
+            if date_passage is None:
+                continue  # undatable: not placed on the trend
+            nuit = date_passage.isoformat()
+        derniers[nuit] = (passage, non_lus)
+    points = []
+    for nuit in sorted(derniers)[-nombre:]:
+        passage, non_lus = derniers[nuit]
+        if non_lus is not None:
+            reseaux = {nom: {"critiques": critiques, "a_verifier": a_verifier} for nom, critiques, a_verifier in
+                       connection.execute("SELECT nom, critiques, a_verifier FROM reseaux WHERE passage_id = ? "
+                                          "AND mission = 1", (passage,))}
+        else:  # a run written before the trend was kept: counted from its findings
+            reseaux = {}
+            for nom, gravite, nombre_ in connection.execute(
+                    "SELECT reseau, gravite, COUNT(*) FROM constats WHERE passage_id = ? AND statut = 'actif' "
+                    "GROUP BY reseau, gravite", (passage,)):
+                compte = reseaux.setdefault(nom, {"critiques": 0, "a_verifier": 0})
+                compte["critiques" if gravite == "critique" else "a_verifier"] += nombre_
+            non_lus = connection.execute("SELECT COUNT(*) FROM equipements WHERE passage_id = ? AND "
+                                         "statut = 'incomplet'", (passage,)).fetchone()[0]
+        points.append({"date": nuit, "reseaux": reseaux, "equipements_non_lus": non_lus})
+    return points
+
+
+def _modifier(fichier: Path, fonction, delai: float = DELAI_ATTENTE):
+    """Run `fonction(connection)` in one write transaction of an existing history, waiting for a lock."""
+    fin = time.monotonic() + delai
+    while True:
+        try:
+            connection = sqlite3.connect(f"{fichier.resolve().as_uri()}?mode=rw", uri=True,
+                                         timeout=max(0.0, fin - time.monotonic()), isolation_level=None)
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    resultat = fonction(connection)
+                    connection.execute("COMMIT")
+                    return resultat
+                finally:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            if _verrouille(exc) and time.monotonic() < fin:
+                time.sleep(0.05)
+                continue
+            raise ErreurHistorique(f"{fichier} : file des alertes inaccessible ({_raison(exc)})") from exc
+
+
+def alertes_en_attente(fichier: Path) -> list[dict]:
+    """The queued alerts not yet sent, oldest first (id, passage, canal, contenu, tentatives)."""
+    def lire(connection):
+        if "alertes" not in _tables(connection):
+            return []
+        return [{"id": i, "passage": p, "canal": c, "contenu": json.loads(t), "tentatives": n}
+                for i, p, c, t, n in connection.execute(
+                    "SELECT id, passage_id, canal, contenu, tentatives FROM alertes WHERE etat = 'en_attente' "
+                    "ORDER BY id")]
+    return _modifier(fichier, lire)
+
+
+def noter_envoi(fichier: Path, identifiant: int, erreur: str | None, quand: str, abandon: bool = False) -> None:
+    """Mark a queued alert sent (erreur None: never sent again), failed once more (kept for the next
+    run), or given up (abandon: its channel is no longer declared)."""
+    def noter(connection):
+        if abandon:
+            connection.execute("UPDATE alertes SET etat = 'abandonnee', derniere_erreur = ? WHERE id = ?",
+                               (erreur, identifiant))
+        elif erreur is None:
+            connection.execute("UPDATE alertes SET etat = 'envoyee', envoyee = ?, tentatives = tentatives + 1, "
+                               "derniere_erreur = NULL WHERE id = ?", (quand, identifiant))
+        else:
+            connection.execute("UPDATE alertes SET tentatives = tentatives + 1, derniere_erreur = ? WHERE id = ?",
+                               (erreur, identifiant))
+    _modifier(fichier, noter)
 
 
 def derniers_passages(fichier: Path, nombre: int = 10) -> list[dict]:
@@ -268,3 +569,69 @@ def _requete_preuves(uri: str, fichier: Path, nombre: int) -> list[tuple]:
         ).fetchall()
     finally:
         connection.close()
+
+
+def _resoudre(connection: sqlite3.Connection, reference: str) -> int | None:
+    """A run given by its number, or by its night (AAAA-MM-JJ: the last run of that night)."""
+    if reference.isdigit():
+        return int(reference)
+    nuits: dict[str, int] = {}
+    jointure = "LEFT JOIN nuits n ON n.passage_id = p.id" if "nuits" in _tables(connection) else ""
+    colonne = "n.nuit" if jointure else "NULL"
+    for passage, debut, nuit in connection.execute(f"SELECT p.id, p.debut, {colonne} FROM passages p {jointure} "
+                                                   "ORDER BY p.id"):
+        date_passage = retention.nuit(debut)
+        nuits[nuit or (date_passage.isoformat() if date_passage else "")] = passage
+    return nuits.get(reference)
+
+
+def comparer(fichier: Path, avant: str, apres: str) -> tuple[changements.Precedent, changements.Precedent]:
+    """Two stored runs (by number or night), strictly read-only; ErreurHistorique if one is missing."""
+    def requete(uri: str, fichier_: Path, _nombre: int):
+        connection = sqlite3.connect(uri, uri=True, timeout=10)
+        try:
+            _verifier_schema(connection, fichier_)
+            passages = []
+            for reference in (avant, apres):
+                numero = _resoudre(connection, reference)
+                passage = None if numero is None else _passage(connection, numero)
+                if passage is None:
+                    raise ErreurHistorique(f"{fichier_} : aucun passage « {reference} » (numéro de passage, ou nuit "
+                                           "AAAA-MM-JJ ; telesante historique les liste)")
+                passages.append(passage)
+            return tuple(passages)
+        finally:
+            connection.close()
+    return _lire_protege(fichier, 0, requete)
+
+
+def vie_mac(fichier: Path, mac: str) -> tuple[list[tuple[int, str]], list[dict]]:
+    """Every stored run (number, night) and every finding of one MAC, oldest first (strictly read-only)."""
+    def requete(uri: str, fichier_: Path, _nombre: int):
+        connection = sqlite3.connect(uri, uri=True, timeout=10)
+        try:
+            _verifier_schema(connection, fichier_)
+            avec_nuits = "nuits" in _tables(connection)
+            jointure = "LEFT JOIN nuits n ON n.passage_id = p.id" if avec_nuits else ""
+            colonne = "n.nuit" if avec_nuits else "NULL"
+            passages = []
+            for passage, debut, nuit in connection.execute(
+                    f"SELECT p.id, p.debut, {colonne} FROM passages p {jointure} ORDER BY p.id"):
+                date_passage = retention.nuit(debut)
+                passages.append((passage, nuit or (date_passage.isoformat() if date_passage else "?")))
+            colonnes = {r[1] for r in connection.execute("PRAGMA table_info(constats)")}
+            suivi = "premiere_vue, nuits" if "premiere_vue" in colonnes else "NULL, NULL"
+            constats = [dict(zip(("passage", "reseau", "site", "gravite", "type", "statut", "message", "preuves",
+                                  "premiere_vue", "nuits"), ligne))
+                        for ligne in connection.execute(
+                            f"SELECT passage_id, reseau, site, gravite, type, statut, message, preuves, {suivi} "
+                            "FROM constats WHERE mac = ? ORDER BY passage_id", (mac,))]
+            for constat in constats:
+                try:
+                    constat["preuves"] = json.loads(constat["preuves"])
+                except ValueError:
+                    constat["preuves"] = {}
+            return passages, constats
+        finally:
+            connection.close()
+    return _lire_protege(fichier, 0, requete)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPSet
 
+from telesante.alertes.configuration import lire_alertes
 from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
 from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.inerte import inerte
@@ -332,6 +333,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     derogations_isolement = _derogations_isolement(check, per_host, reseaux)
     signatures, interdites, hotes_connus = _globales(check, per_host, racine)
     age_max = _age_max_sources(check, per_host)
+    alertes = lire_alertes(check, per_host, racine)
     try:
         identificateur = charger_identificateur(signatures, interdites)
     except SignaturesInvalides as exc:
@@ -349,6 +351,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         fichier_hotes_connus=hotes_connus,
         age_max_sources=dt.timedelta(hours=age_max),
         derogations_isolement=derogations_isolement,
+        alertes=alertes,
     )
 
 

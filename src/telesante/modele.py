@@ -8,6 +8,7 @@ from pathlib import Path
 
 from netaddr import IPNetwork
 
+from telesante.alertes.configuration import ConfigurationAlertes
 from telesante.identification import Identificateur
 
 
@@ -97,3 +98,4 @@ class Configuration:
     fichier_hotes_connus: Path | None = None
     age_max_sources: timedelta = timedelta(hours=36)  # telesante_age_max_sources_heures
     derogations_isolement: list[DerogationIsolement] = field(default_factory=list)
+    alertes: ConfigurationAlertes = field(default_factory=ConfigurationAlertes)  # telesante_alertes_*

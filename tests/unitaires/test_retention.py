@@ -85,9 +85,9 @@ def test_rotation_supprime_passages_et_lignes_dependantes(document, tmp_path):
     debuts = [f"2026-11-{j:02d}T07:00:00+00:00" for j in range(1, 11)] + ["2026-11-10T08:00:00+00:00"]
     _remplir(base, document, debuts)
     with sqlite3.connect(base) as db:
-        # a table added later (alerts...) that references the runs is purged too
-        db.execute("CREATE TABLE alertes (passage_id INTEGER NOT NULL REFERENCES passages(id), canal TEXT)")
-        db.executemany("INSERT INTO alertes VALUES (?, 'courriel')", [(i,) for i in range(1, 12)])
+        # the tables added later (queued alerts...) that reference the runs are purged too
+        db.executemany("INSERT INTO alertes (passage_id, canal, contenu, etat) VALUES (?, 'courriel', '{}', "
+                       "'en_attente')", [(i,) for i in range(1, 12)])
         constats_par_passage = db.execute("SELECT COUNT(*) FROM constats WHERE passage_id = 1").fetchone()[0]
     assert constats_par_passage > 0
 

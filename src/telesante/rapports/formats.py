@@ -15,7 +15,10 @@ CSV_COLONNES = [
     ("mac", "MAC"), ("fabricant", "Fabricant"), ("signature", "Identification"), ("categorie", "Catégorie"),
     ("ips", "IP"), ("vlans", "VLAN"), ("emplacements", "Équipement et port"), ("noms_hote", "Noms d'hôte"),
     ("mdns", "Services mDNS"), ("sources", "Sources"), ("message", "Constat"), ("derogation", "Dérogation"),
+    ("changement", "Changement"), ("premiere_vue", "Première vue"), ("nuits", "Nuits"),
 ]
+# « Changement » column: the finding compared with the previous run of the history (empty without history).
+_CHANGEMENTS = {"nouveau": "nouveau", "persistant": "persistant", "disparu": "disparu"}
 
 _DEMI_CARACTERE = re.compile("[\ud800-\udfff]")
 
@@ -44,14 +47,26 @@ def _emplacements(constat: dict) -> str:
 
 
 def en_csv(document: dict) -> bytes:
-    """Findings as CSV that Excel in a French locale opens as is: UTF-8 with BOM, ';' separator."""
+    """Findings as CSV that Excel in a French locale opens as is: UTF-8 with BOM, ';' separator.
+
+    With a history, each finding says whether it is new or since when it persists, and the
+    findings gone since the previous run follow, marked « disparu ».
+    """
+    from telesante.changements import DISPARU, cle_constat
+
     document = document_inerte(document)  # no control character: one line per finding, nothing acts in a viewer
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([title for _key, title in CSV_COLONNES])
-    for constat in document["constats"]:
+    suivis = (document.get("changements") or {}).get("constats", [])
+    par_cle = {cle_constat(c): c for c in suivis if c["etat"] != DISPARU}
+    for constat in document["constats"] + [c for c in suivis if c["etat"] == DISPARU]:
         derogation = constat["derogation"]
+        suivi = constat if "etat" in constat else par_cle.get(cle_constat(constat), {}) if par_cle else {}
         values = {
+            "changement": _CHANGEMENTS.get(suivi.get("etat"), ""),
+            "premiere_vue": suivi.get("premiere_vue", ""),
+            "nuits": suivi.get("nuits", ""),
             **constat,
             "signature": constat["identification"]["signature"] or "",
             "categorie": constat["identification"]["categorie"] or "",

@@ -51,19 +51,26 @@ def _emplacements(constat: dict) -> str:
 
 
 def _tableau_constats(document: dict) -> Table:
+    from telesante.changements import cle_constat
+
+    suivis = _suivis(document)
     table = Table(title="Constats sur les réseaux de mission", expand=True)
-    for title, no_wrap in (("Gravité", True), ("Réseau", True), ("MAC", True), ("Identification", False),
-                           ("IP", True), ("Équipement / port", False), ("Nom d'hôte", False), ("Constat", False)):
+    colonnes = [("Gravité", True), ("Réseau", True), ("MAC", True), ("Identification", False),
+                ("IP", True), ("Équipement / port", False), ("Nom d'hôte", False), ("Constat", False)]
+    if suivis:
+        colonnes.append(("Depuis", False))
+    for title, no_wrap in colonnes:
         table.add_column(title, no_wrap=no_wrap, overflow="fold")
     for c in document["constats"]:
-        table.add_row(
-            Text(_gravite(c), style=_style(c)), Text(c["reseau"]), Text(c["mac"] or "-"), Text(_identification(c)),
-            Text("\n".join(c["ips"])), Text(_emplacements(c)), Text("\n".join(c["noms_hote"])), Text(c["message"]),
-        )
+        cells = [Text(_gravite(c), style=_style(c)), Text(c["reseau"]), Text(c["mac"] or "-"), Text(_identification(c)),
+                 Text("\n".join(c["ips"])), Text(_emplacements(c)), Text("\n".join(c["noms_hote"])), Text(c["message"])]
+        if suivis:
+            cells.append(Text(suivi(suivis.get(cle_constat(c)))))
+        table.add_row(*cells)
     return table
 
 
-def _fiche(constat: dict) -> Group:
+def _fiche(constat: dict, depuis: str = "") -> Group:
     """One finding as a few lines: headline, message, then the evidence to go and unplug it."""
     title = Text()
     title.append(_gravite(constat).upper(), style=_style(constat))
@@ -75,6 +82,7 @@ def _fiche(constat: dict) -> Group:
         ("emplacement", _emplacements(constat)),
         ("nom d'hôte", ", ".join(constat["noms_hote"])),
         ("mDNS", ", ".join(s["service"] + (f" ({s['modele']})" if s["modele"] else "") for s in constat["services_mdns"])),
+        ("suivi", depuis),
     ]
     for label, value in evidence:
         if value:
@@ -157,6 +165,92 @@ def _resume(resume: dict) -> str:
     )
 
 
+# Beyond this many new or gone findings, the terminal gives the count and points at the files.
+CHANGEMENTS_AFFICHES = 20
+
+
+def suivi(entree: dict | None) -> str:
+    """« nouveau », « depuis 12 nuits (2026-11-10) », « disparu » : a finding against the previous run."""
+    if not entree:
+        return ""
+    if entree["etat"] == "nouveau":
+        return "nouveau"
+    if entree["etat"] == "disparu":
+        return f"disparu (vu {pluriel(entree['nuits'], 'nuit')} depuis le {entree['premiere_vue']})"
+    return f"depuis {pluriel(entree['nuits'], 'nuit')} (le {entree['premiere_vue']})"
+
+
+def _suivis(document: dict) -> dict[str, dict]:
+    from telesante.changements import DISPARU, cle_constat
+
+    return {cle_constat(c): c for c in (document.get("changements") or {}).get("constats", ()) if c["etat"] != DISPARU}
+
+
+def _ligne_changement(entree: dict) -> Text:
+    ligne = Text()
+    etat = entree["etat"]
+    ligne.append(etat.upper(), style="bold red" if etat == "nouveau" and entree["gravite"] == "critique"
+                 and entree["statut"] == "actif" else "bold" if etat == "nouveau" else "green")
+    quoi = entree.get("mac") or entree.get("cible") or ", ".join(entree.get("ips", ())) or "?"
+    reseau = entree.get("reseau") or f"{entree.get('depuis')} → {entree.get('vers')}"
+    ligne.append(f"  {_gravite(entree)}  {reseau}  {quoi}  {entree['message']}")
+    if etat == "disparu":
+        ligne.append(f" ({suivi(entree)}", style="dim")
+        if entree.get("reseau_incomplet"):
+            ligne.append(" ; réseau incomplet cette nuit : peut-être toujours là", style="yellow")
+        ligne.append(")", style="dim")
+    return ligne
+
+
+def _changements(document: dict, console: Console) -> None:
+    """What changed since the previous run: new and gone findings, equipment, waivers, alerts."""
+    changements = document.get("changements")
+    if changements is None:
+        return
+    precedent = changements["precedent"]
+    if precedent is not None:
+        titre = f"Changements depuis le passage précédent (nuit du {precedent['nuit']}, passage n° {precedent['passage']})"
+    else:
+        titre = "Changements depuis le passage précédent"
+    console.print(Text(titre, style="bold"))
+    entrees = changements["constats"] + changements["constats_isolement"]
+    if changements["note"]:
+        console.print(Padding(Text(changements["note"], style="yellow"), (0, 0, 0, 2), expand=False))
+    if precedent is not None:
+        comptes = {etat: sum(1 for e in entrees if e["etat"] == etat) for etat in ("nouveau", "persistant", "disparu")}
+        console.print(Padding(Text(f"{pluriel(comptes['nouveau'], 'constat nouveau', 'constats nouveaux')}, "
+                                   f"{comptes['persistant']} persistant{'s' if comptes['persistant'] > 1 else ''}, "
+                                   f"{pluriel(comptes['disparu'], 'disparu')}"), (0, 0, 0, 2), expand=False))
+        montres = [e for e in entrees if e["etat"] != "persistant"]
+        for entree in montres[:CHANGEMENTS_AFFICHES]:
+            console.print(Padding(_ligne_changement(entree), (0, 0, 0, 2), expand=False))
+        if len(montres) > CHANGEMENTS_AFFICHES:
+            console.print(Padding(Text(f"… et {len(montres) - CHANGEMENTS_AFFICHES} autres (rapport.json, "
+                                       "rapport.csv : colonne « Changement »)"), (0, 0, 0, 2), expand=False))
+    for entree in changements["equipements"]:
+        texte = ("devenu illisible (lu au passage précédent)" if entree["etat"] == "devenu_illisible"
+                 else "redevenu lisible")
+        console.print(Padding(Text(f"Équipement {entree['equipement']} : {texte}",
+                                   style="yellow" if entree["etat"] == "devenu_illisible" else "green"),
+                              (0, 0, 0, 2), expand=False))
+    for entree in changements["derogations_expirant"]:
+        quoi = entree["mac"] or f"isolement depuis {entree['reseau']} vers {entree.get('cible')}"
+        ou = f" sur {entree['reseau']}" if entree["mac"] and entree["reseau"] else ""
+        quand = "ce soir" if entree["jours"] == 0 else f"dans {pluriel(entree['jours'], 'jour')}"
+        console.print(Padding(Text(f"Dérogation qui expire {quand} ({entree['expire']}) : {quoi}{ou} : "
+                                   f"{entree['justification']}", style="yellow"), (0, 0, 0, 2), expand=False))
+    alertes = document.get("alertes")
+    if alertes:
+        if alertes["note"]:
+            console.print(Text(f"Alertes : {alertes['note']}", style="bold red"))
+        for entree in alertes["envoyees"]:
+            console.print(Text(f"Alerte {entree['canal']} envoyée (nuit du {entree['nuit']})", style="green"))
+        for entree in alertes["en_echec"]:
+            console.print(Text(f"Alerte {entree['canal']} NON envoyée (nuit du {entree['nuit']}, essai "
+                               f"{entree['tentatives']}) : {entree['erreur']} ; retentée au passage suivant",
+                               style="bold red"))
+
+
 def afficher(document: dict, console: Console | None = None) -> None:
     """Print the findings, the per-network summary, unread equipment and the verdict."""
     console = console or Console()
@@ -167,8 +261,11 @@ def afficher(document: dict, console: Console | None = None) -> None:
         else:
             console.print(Text("Constats sur les réseaux de mission", style="bold"), justify="center")
             console.print()
+            from telesante.changements import cle_constat
+
+            suivis = _suivis(document)
             for constat in document["constats"]:
-                console.print(_fiche(constat))
+                console.print(_fiche(constat, suivi(suivis.get(cle_constat(constat))) if suivis else ""))
     console.print(_reseaux(document))
     if document.get("isolement", {}).get("paires"):
         if console.width >= LARGEUR_ISOLEMENT:
@@ -202,6 +299,7 @@ def afficher(document: dict, console: Console | None = None) -> None:
                 console.print(Padding(Text(f"- {probleme}"), (0, 0, 0, 2), expand=False))
     for note in document["notes"]:
         console.print(Text(f"Note : {note}", style="yellow"))
+    _changements(document, console)
     console.print(Text(_resume(document["resume"])))
     verdict = document["verdict"]
     console.print(
