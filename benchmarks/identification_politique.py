@@ -80,7 +80,7 @@ from netaddr import EUI, IPNetwork, NotRegisteredError
 
 from telesante.correlation import CarteReseaux, Correlation, correler
 from telesante.identification import charger_identificateur, registre_ieee
-from telesante.modele import Autorise, Derogation, Equipement, Reseau
+from telesante.configuration import Autorise, Derogation, Equipement, Reseau
 from telesante.observation import Observation
 from telesante.politique import (
     A_VERIFIER,

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timezone
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import CarteReseaux, correler
 from telesante.isolement import NON_VERIFIE, ConstatIsolement, EtatIsolement, SondeLue, evaluer_isolement
-from telesante.modele import Configuration, Equipement, Reseau
+from telesante.configuration import Configuration, Equipement, Reseau
 from telesante.politique import ACTIF, Constat, NonDeclare, evaluer
 
 # Exit codes: documented in README and `telesante --help`.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import paramiko
 
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 
 
 class ErreurCleHote(Exception):

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from telesante.modele import Equipement, Reseau
+from telesante.configuration import Equipement, Reseau
 from telesante.observation import Observation
 
 

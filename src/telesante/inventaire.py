@@ -20,7 +20,7 @@ from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.inerte import inerte
 from telesante.isolement import NOMS_METHODES
 from telesante.mac import InvalidMac, is_multicast, normalize_mac, vm_mac_from_serial
-from telesante.modele import (Autorise, CibleIsolement, Configuration, Derogation, DerogationIsolement, Equipement,
+from telesante.configuration import (Autorise, CibleIsolement, Configuration, Derogation, DerogationIsolement, Equipement,
                               Reseau)
 from telesante.fichiers_yaml import FichierYaml, examiner
 from telesante.origine import chemin_affiche, origine, origine_erreur

@@ -11,7 +11,7 @@ from telesante.correlation import Appareil, CarteReseaux, Correlation, Placement
 from telesante.identification import Identificateur, Identification
 from telesante.inerte import citer
 from telesante.mac import is_locally_administered
-from telesante.modele import Autorise, Derogation, Reseau
+from telesante.configuration import Autorise, Derogation, Reseau
 from telesante.observation import Observation
 
 CRITIQUE = "critique"

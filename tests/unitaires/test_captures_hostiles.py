@@ -21,7 +21,7 @@ from telesante.collecte import direct
 from telesante.collecte.captures import FICHIER_DATE, collecter_captures
 from telesante.collecte.plateformes import PLATEFORMES
 from telesante.collecte.resultat import TAILLE_MAX_CAPTURE, ResultatCollecte, decrire_duree
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 from tests.conftest import EXEMPLE
 
 SECRET = "root:$6$secret-qui-ne-doit-jamais-sortir:19000:0:99999:7:::\n"

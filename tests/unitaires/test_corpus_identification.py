@@ -16,7 +16,7 @@ from netaddr import IPNetwork
 from telesante.collecte.baux_dhcp import observations_dnsmasq
 from telesante.correlation import CarteReseaux, correler
 from telesante.identification import charger_identificateur, registre_ieee
-from telesante.modele import Autorise, Equipement, Reseau
+from telesante.configuration import Autorise, Equipement, Reseau
 from telesante.observation import Observation
 from telesante.politique import CRITIQUE, evaluer
 

@@ -11,7 +11,7 @@ from netaddr import EUI
 from telesante.correlation import CarteReseaux, correler, gc_paused
 from telesante.identification import SignaturesInvalides, charger_identificateur, registre_ieee
 from telesante.mac import is_locally_administered, is_vmware_manual, vm_mac_from_serial
-from telesante.modele import Autorise, Derogation, Equipement, Reseau
+from telesante.configuration import Autorise, Derogation, Equipement, Reseau
 from telesante.observation import Observation
 from telesante.politique import A_VERIFIER, ACTIF, CRITIQUE, LEVE, evaluer
 from netaddr import IPNetwork

@@ -18,7 +18,7 @@ from telesante.audit import CONFORME, INCOMPLET, NON_CONFORME, auditer
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import CarteReseaux, correler
 from telesante.identification import charger_identificateur
-from telesante.modele import Autorise, Configuration, Equipement, Reseau
+from telesante.configuration import Autorise, Configuration, Equipement, Reseau
 from telesante.observation import Observation
 from telesante.politique import A_VERIFIER, HORS_RESEAUX, RESEAU_NON_DECLARE, evaluer
 from telesante.rapports import document as rapport

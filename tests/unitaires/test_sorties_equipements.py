@@ -17,7 +17,7 @@ from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.plateformes import PLATEFORMES, Annexe
 from telesante.collecte.sorties_cli import _WHOLE_MAC
 from telesante.mac import is_multicast, normalize_mac
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 from tests.conftest import FIXTURES
 
 RAWS = sorted((FIXTURES / "sorties-equipements").glob("*/*/*.raw"))

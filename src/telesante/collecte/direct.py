@@ -21,7 +21,7 @@ from telesante.collecte.captures import FICHIER_DATE
 from telesante.collecte.plateformes import Annexe, Lecture, fichier_capture, lectures
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.inerte import citer
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 
 # Platforms read through a vendor CLI (netmiko); the others run plain commands (paramiko).
 PLATEFORMES_NETMIKO = {"cisco_ios", "cisco_nxos", "arista_eos", "aruba_aoscx", "hp_procurve", "juniper_junos"}

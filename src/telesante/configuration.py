@@ -1,4 +1,4 @@
-"""The audit's configuration, as validated from the inventory."""
+"""The audit's configuration, as validated from the inventory (networks, equipment, authorized devices, waivers)."""
 
 from __future__ import annotations
 
