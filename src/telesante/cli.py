@@ -298,15 +298,16 @@ def _audit(args) -> int:
                 collecter, equipements, 1, errors, arret, afficher=False),
         )
     else:
-        from telesante.collecte.direct import ParametresSSH, collecter_ssh
+        from telesante.collecte.contrat import ParametresCollecte
+        from telesante.collecte.en_direct import collecter_en_direct
 
-        parametres = ParametresSSH(
+        parametres = ParametresCollecte(
             hotes_connus=_hotes_connus(args, config), delai_connexion=args.delai_connexion,
             delai_commande=args.delai_commande, tentatives=args.tentatives,
             dossier_captures=args.enregistrer_captures,
         )
         resultat = auditer(
-            config, partial(collecter_ssh, parametres=parametres), mode="direct", aujourd_hui=args.date,
+            config, partial(collecter_en_direct, parametres=parametres), mode="direct", aujourd_hui=args.date,
             executer=lambda collecter, equipements: collecter_en_parallele(
                 collecter, equipements, args.parallele, errors, arret),
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPSet
 
-from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
+from telesante.collecte.plateformes import PLATEFORMES
 from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.inerte import inerte
 from telesante.isolement import NOMS_METHODES
@@ -547,7 +547,7 @@ def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equ
         cle_privee=texte["ansible_ssh_private_key_file"],
         mot_de_passe=values.get("ansible_password"),
         captures=racine / (texte["telesante_captures"] or f"captures/{nom}"),
-        chemin_fichier=texte["telesante_fichier"] or CHEMINS_PAR_DEFAUT.get(plateforme),
+        chemin_fichier=texte["telesante_fichier"] or PLATEFORMES[plateforme].chemin_par_defaut,
         ports_liaison=frozenset(str(p) for p in check.liste(values.get("telesante_ports_liaison"), "telesante_ports_liaison")),
         vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
             values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),

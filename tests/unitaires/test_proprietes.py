@@ -47,7 +47,7 @@ def test_mac_quelconque_valide_ou_erreur_propre(text):
         assert normalize_mac(mac) == mac
 
 
-LECTURES = [(platform, lecture) for platform, reads in PLATEFORMES.items() for lecture in reads]
+LECTURES = [(platform, lecture) for platform, entree in PLATEFORMES.items() for lecture in entree.lectures]
 SAMPLES = {path.parts[-3]: path.read_text() for path in (FIXTURES / "sorties-equipements").glob("*/*/*.raw")}
 SAMPLES |= {"dnsmasq": (FIXTURES / "baux-dhcp/dnsmasq-maison.leases").read_text(),
             "isc_dhcpd": (FIXTURES / "baux-dhcp/isc-dhcpd.leases").read_text()}

@@ -15,7 +15,8 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
-from telesante.collecte.plateformes import Annexe, fichier_capture, lectures
+from telesante.collecte.contrat import Annexe, fichier_capture
+from telesante.collecte.plateformes import lectures
 from telesante.collecte.resultat import TAILLE_MAX_CAPTURE, ResultatCollecte, decrire_taille
 from telesante.configuration import Equipement
 
