@@ -6,24 +6,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
+from telesante.codes import CONFORME, INCOMPLET, NON_CONFORME
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import CarteReseaux, correler
 from telesante.isolement import NON_VERIFIE, ConstatIsolement, EtatIsolement, SondeLue, evaluer_isolement
 from telesante.configuration import Configuration, Equipement, Reseau
 from telesante.politique import ACTIF, Constat, NonDeclare, evaluer
-
-# Exit codes: documented in README and `telesante --help`.
-CONFORME, NON_CONFORME, INCOMPLET, ERREUR_CONFIGURATION, ERREUR_INTERNE = 0, 1, 2, 3, 4
-SIGNIFICATION = {
-    CONFORME: "conforme : aucun appareil interdit ni non autorisé sur les réseaux de mission",
-    NON_CONFORME: "non-conformités : des appareils interdits ou non autorisés sont sur un réseau de mission, "
-                  "ou un réseau de mission est joignable depuis un réseau hors mission",
-    INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu ou a vu des appareils sur aucun réseau "
-               "déclaré, ou un réseau de mission n'a été vu par aucun équipement ou sans aucun appareil "
-               "(le verdict ne couvre pas tout)",
-    ERREUR_CONFIGURATION: "erreur de configuration : inventaire invalide ou commande mal formée, rien n'a été audité",
-    ERREUR_INTERNE: "erreur interne : problème imprévu de telesante (détail sur la sortie d'erreur), aucun verdict",
-}
 
 Collecteur = Callable[[Equipement], ResultatCollecte]
 

@@ -102,7 +102,7 @@ def _inventaire(parser: argparse.ArgumentParser) -> None:
 
 def construire_analyseur() -> argparse.ArgumentParser:
     """The argument parser, in French."""
-    from telesante.audit import SIGNIFICATION
+    from telesante.codes import SIGNIFICATION
 
     codes = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
     parser = AnalyseurFrancais(
@@ -235,7 +235,7 @@ def _console_erreurs():
 
 def _configuration(args):
     """Load the inventory, or print the French errors and return None (exit code 3)."""
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.codes import ERREUR_CONFIGURATION
     from telesante.inventaire import ErreurConfiguration, charger_configuration
 
     try:
@@ -251,7 +251,7 @@ def _configuration(args):
 
 def _dire_code(console, code: int) -> None:
     """Print an exit code and its meaning (stderr console)."""
-    from telesante.audit import SIGNIFICATION
+    from telesante.codes import SIGNIFICATION
 
     console.print(f"Code de sortie {code} : {SIGNIFICATION[code]}", markup=False)
 
@@ -272,7 +272,8 @@ def _audit(args) -> int:
     if _SIGNAUX_RECUS:  # a stop noted while the command started
         arret(signal.Signals[_SIGNAUX_RECUS[0]], None)
 
-    from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET, auditer
+    from telesante.audit import auditer
+    from telesante.codes import ERREUR_CONFIGURATION, INCOMPLET
     from telesante.collecte.captures import collecter_captures
     from telesante.rapports import document as doc
     from telesante.rapports import formats, terminal
@@ -372,7 +373,7 @@ def _raison(exc: OSError) -> str:
 
 def _retention(args) -> int:
     """`telesante historique FICHIER --conserver-nuits N`: drop older nights, then VACUUM."""
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.codes import ERREUR_CONFIGURATION
     from telesante.retention import ErreurRetention, appliquer_retention
 
     try:
@@ -392,7 +393,7 @@ def _historique(args) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.codes import ERREUR_CONFIGURATION
     from telesante.historique import ErreurHistorique, derniers_passages
 
     if args.conserver_nuits is not None:
@@ -418,7 +419,7 @@ def _historique(args) -> int:
 
 def _cles_hotes(args) -> int:
     from telesante import cles_hotes
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.codes import ERREUR_CONFIGURATION
 
     config = _configuration(args)
     if config is None:
@@ -478,7 +479,7 @@ def _capteur_isolement(args) -> int:
     import json
 
     from telesante import capteur_isolement
-    from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET
+    from telesante.codes import ERREUR_CONFIGURATION, INCOMPLET
 
     errors = _console_erreurs()
     if args.plan is not None:
@@ -579,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console  # noqa: F401 -- loaded whole now, for the messages of a stop
 
-    from telesante.audit import ERREUR_INTERNE, INCOMPLET
+    from telesante.codes import ERREUR_INTERNE, INCOMPLET
 
     try:
         # Ansible creates its controller temporary folder on load, by default in ~/.ansible/tmp:

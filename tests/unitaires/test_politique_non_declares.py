@@ -14,7 +14,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from netaddr import IPNetwork
 from rich.console import Console
 
-from telesante.audit import CONFORME, INCOMPLET, NON_CONFORME, auditer
+from telesante.audit import auditer
+from telesante.codes import CONFORME, INCOMPLET, NON_CONFORME
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import CarteReseaux, correler
 from telesante.identification import charger_identificateur
