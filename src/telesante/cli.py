@@ -10,21 +10,19 @@ from datetime import date
 from pathlib import Path
 
 from telesante import __version__
+from telesante.ecriture import ecrire_atomiquement, raison
 from telesante.francais import AnalyseurFrancais
 from telesante.inerte import citer, inerte
 
-FORMATS = ("terminal", "json", "csv", "junit", "html")
-# The process umask, read once before any thread starts (os.umask can only be read by setting it).
-_MASQUE = os.umask(0o022)
-os.umask(_MASQUE)
-FICHIERS = {"json": "rapport.json", "csv": "rapport.csv", "junit": "rapport-junit.xml", "html": "rapport.html"}
 
 
 def _formats(texte: str) -> list[str]:
+    from telesante.rapports.registre import FORMATS_RAPPORT
+
     formats = [f.strip() for f in texte.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in FORMATS_RAPPORT]
     if unknown or not formats:
-        raise argparse.ArgumentTypeError(f"format inconnu {unknown} (possibles : {', '.join(FORMATS)})")
+        raise argparse.ArgumentTypeError(f"format inconnu {unknown} (possibles : {', '.join(FORMATS_RAPPORT)})")
     return formats
 
 
@@ -103,6 +101,7 @@ def _inventaire(parser: argparse.ArgumentParser) -> None:
 def construire_analyseur() -> argparse.ArgumentParser:
     """The argument parser, in French."""
     from telesante.codes import SIGNIFICATION
+    from telesante.rapports.registre import FORMATS_RAPPORT
 
     codes = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
     parser = AnalyseurFrancais(
@@ -126,7 +125,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
                        help="captures : fichiers de captures de chaque équipement (hors ligne, défaut) ; "
                        "direct : collecte par SSH auprès des équipements")
     audit.add_argument("-f", "--format", type=_formats, default=["terminal"], dest="formats",
-                       help="formats du rapport, séparés par des virgules : terminal, json, csv, junit, html (défaut : terminal)")
+                       help=f"formats du rapport, séparés par des virgules : {', '.join(FORMATS_RAPPORT)} (défaut : terminal)")
     audit.add_argument("-o", "--sortie", type=Path, default=Path("rapports"),
                        help="dossier des rapports fichiers (défaut : ./rapports)")
     audit.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
@@ -275,19 +274,18 @@ def _audit(args) -> int:
     from telesante.audit import auditer
     from telesante.codes import ERREUR_CONFIGURATION, INCOMPLET
     from telesante.collecte.captures import collecter_captures
+    from telesante.publication import fichiers_demandes, publier
     from telesante.rapports import document as doc
-    from telesante.rapports import formats, terminal
 
     config = _configuration(args)
     if config is None:
         return ERREUR_CONFIGURATION
     errors = _console_erreurs()
-    files = [f for f in args.formats if f in FICHIERS]
-    if files:  # checked before collecting: a live collection can take minutes
+    if fichiers_demandes(args.formats):  # checked before collecting: a live collection can take minutes
         try:
             args.sortie.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            errors.print(f"Dossier des rapports « {args.sortie} » inutilisable : {_raison(exc)}", style="bold red",
+            errors.print(f"Dossier des rapports « {args.sortie} » inutilisable : {raison(exc)}", style="bold red",
                          markup=False)
             _dire_code(errors, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
@@ -312,63 +310,7 @@ def _audit(args) -> int:
             executer=lambda collecter, equipements: collecter_en_parallele(
                 collecter, equipements, args.parallele, errors, arret),
         )
-    document = doc.construire(resultat)
-    if "terminal" in args.formats:
-        terminal.afficher(document)
-    writers = {"json": lambda d: formats.en_json(d).encode("utf-8"), "csv": formats.en_csv,
-               "junit": formats.en_junit, "html": formats.en_html}
-    code = resultat.code_sortie
-    for name in files:
-        path = args.sortie / FICHIERS[name]
-        try:
-            _ecrire_atomiquement(path, writers[name](document))
-        except OSError as exc:
-            errors.print(f"Rapport {name} non écrit ({path}) : {_raison(exc)}", style="bold red", markup=False)
-            code = max(code, INCOMPLET)  # the verdict stands, but a report the scheduler expects is missing
-            continue
-        errors.print(f"Rapport {name} : {path}", markup=False)
-    if args.historique is not None:
-        from telesante.historique import ErreurHistorique, enregistrer
-
-        try:
-            run = enregistrer(args.historique, document)
-            errors.print(f"Passage n° {run} ajouté à l'historique {args.historique}", markup=False)
-        except ErreurHistorique as exc:
-            errors.print(f"Historique : {inerte(str(exc))}", style="bold red", markup=False)
-            return max(code, INCOMPLET)
-    return code
-
-
-def _ecrire_atomiquement(path: Path, contenu: bytes) -> None:
-    """Write `path` whole or not at all: a temporary file of its own (a name no one else
-    uses, so a leftover file or folder cannot get in the way), synced, then renamed."""
-    import tempfile
-
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(contenu)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_MASQUE)  # mkstemp's 0600 would hide the report from its usual readers
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def _raison(exc: OSError) -> str:
-    """French reason of a file system error."""
-    reasons = {
-        FileExistsError: "un fichier porte déjà ce nom (un dossier est attendu)",
-        NotADirectoryError: "un élément du chemin est un fichier, pas un dossier",
-        PermissionError: "permission refusée",
-        IsADirectoryError: "un dossier porte déjà ce nom",
-    }
-    for kind, reason in reasons.items():
-        if isinstance(exc, kind):
-            return reason
-    return exc.strerror or type(exc).__name__
+    return publier(doc.construire(resultat), resultat.code_sortie, args.formats, args.sortie, args.historique, errors)
 
 
 def _retention(args) -> int:
@@ -490,7 +432,7 @@ def _capteur_isolement(args) -> int:
             plan = capteur_isolement.lire_plan(args.plan.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             errors.print(f"Plan « {inerte(str(args.plan))} » illisible : "
-                         f"{_raison(exc) if isinstance(exc, OSError) else 'ce n’est pas du texte UTF-8'}", markup=False)
+                         f"{raison(exc) if isinstance(exc, OSError) else 'ce n’est pas du texte UTF-8'}", markup=False)
             return ERREUR_CONFIGURATION
         except capteur_isolement.PlanInvalide as exc:
             errors.print(f"Plan « {inerte(str(args.plan))} » refusé : {inerte(str(exc))}", markup=False)
@@ -528,14 +470,14 @@ def _capteur_isolement(args) -> int:
         import errno
 
         raison = ("interface inconnue" if getattr(exc, "errno", None) in (errno.ENODEV, errno.ENXIO)
-                  else _raison(exc) if isinstance(exc, OSError) else "interface invalide")
+                  else raison(exc) if isinstance(exc, OSError) else "interface invalide")
         errors.print(f"Sonde d'isolement arrêtée : {raison} (interface « {inerte(str(plan.interface))} », "
                      "droits CAP_NET_RAW ?) : rien n'est écrit (code 2).", markup=False)
         return INCOMPLET
     try:
-        _ecrire_atomiquement(args.sortie, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        ecrire_atomiquement(args.sortie, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:
-        errors.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {_raison(exc)} (code 2).", markup=False)
+        errors.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {raison(exc)} (code 2).", markup=False)
         return INCOMPLET
     joints = sum(1 for e in document["essais"] if e["resultat"] == "joint")
     print(f"{len(document['essais'])} essais, {document['paquets_envoyes']} paquets, {joints} cibles de mission jointes"

@@ -17,6 +17,7 @@ from telesante.collecte.contrat import (Annexe, EchecDefinitif, EchecPassager, L
 from telesante.collecte.plateformes import plateforme
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.configuration import Equipement
+from telesante.ecriture import ecrire_atomiquement
 
 
 def _echec(exc: Exception, lue: Plateforme, equipement: Equipement, parametres: ParametresCollecte) -> Exception:
@@ -94,7 +95,5 @@ def _enregistrer(dossier: Path, equipement: Equipement, fichier: str, texte: str
     folder = dossier / equipement.nom
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / fichier
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(texte, encoding="utf-8")
-    temporary.replace(path)
+    ecrire_atomiquement(path, texte.encode("utf-8"))
     return path
