@@ -23,6 +23,9 @@ class EtatReseau:
     appareils: int
     constats_actifs: int
     motif: str | None = None  # why an incomplete mission network is incomplete
+    # Active device findings by severity (as the report's « resume »; isolation findings apart).
+    constats_critiques: int = 0
+    constats_a_verifier: int = 0
 
 
 @dataclass
@@ -82,7 +85,10 @@ def _etats_reseaux(config: Configuration, collectes, constats, counts,
             motif = "; ".join(f"{_ISOLEMENT_NON_VERIFIE} depuis « {e.depuis.nom} » : les sondes ({', '.join(e.sondes)}) "
                               "n'ont essayé aucune adresse de ce réseau" for e in muettes)
         statut = "incomplet" if motif else "non_conforme" if active else "conforme"
-        etats.append(EtatReseau(reseau, statut, appareils, active, motif if reseau.mission else None))
+        critiques = sum(1 for c in constats if c.reseau == reseau and c.statut == ACTIF and c.gravite == "critique")
+        a_verifier = sum(1 for c in constats if c.reseau == reseau and c.statut == ACTIF and c.gravite != "critique")
+        etats.append(EtatReseau(reseau, statut, appareils, active, motif if reseau.mission else None,
+                                critiques, a_verifier))
     return etats
 
 

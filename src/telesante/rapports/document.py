@@ -146,6 +146,8 @@ def construire(resultat: ResultatAudit) -> dict:
                 "statut": e.statut,
                 "appareils": e.appareils,
                 "constats_actifs": e.constats_actifs,
+                "constats_critiques": e.constats_critiques,
+                "constats_a_verifier": e.constats_a_verifier,
                 "motif": e.motif,
             }
             for e in resultat.reseaux
