@@ -360,7 +360,7 @@ def _historique(args) -> int:
 
 
 def _cles_hotes(args) -> int:
-    from telesante import cles_hotes
+    from telesante.collecte import cles_hotes
     from telesante.codes import ERREUR_CONFIGURATION
 
     config = _configuration(args)
@@ -404,7 +404,7 @@ def _cles_hotes(args) -> int:
 
 
 def _capteur_mdns(args) -> int:
-    from telesante import capteur_mdns
+    from telesante.collecte import capteur_mdns
 
     try:
         document = capteur_mdns.ecouter(args.interface, args.duree, args.nom)
