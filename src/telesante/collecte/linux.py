@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres, vlan_depuis_nom
+from telesante.collecte.texte_json import erreur_json, refuser_demi_caracteres
+from telesante.collecte.vlan import vlan_depuis_nom
 from telesante.mac import InvalidMac, is_multicast, normalize_mac
 from telesante.observation import Observation
 

@@ -21,7 +21,7 @@ from textfsm.clitable import CliTable, CliTableError
 from telesante.collecte.completude import CHAMPS_IP, CHAMPS_MAC, CHAMPS_PORT, MAC_ENTIERE, Format, premier_champ, verifier
 from telesante.collecte.contrat import Annexe, Lecture
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import vlan_depuis_nom
+from telesante.collecte.vlan import vlan_depuis_nom
 from telesante.mac import InvalidMac, is_multicast, normalize_mac
 from telesante.observation import Observation
 
