@@ -8,7 +8,8 @@ from datetime import date, datetime, time, timezone
 
 from telesante.codes import CONFORME, INCOMPLET, NON_CONFORME
 from telesante.collecte.resultat import ResultatCollecte
-from telesante.correlation import CarteReseaux, correler
+from telesante.correlation import correler
+from telesante.placement import CarteReseaux
 from telesante.isolement import NON_VERIFIE, ConstatIsolement, EtatIsolement, SondeLue, evaluer_isolement
 from telesante.configuration import Configuration, Equipement, Reseau
 from telesante.politique import ACTIF, Constat, NonDeclare, evaluer

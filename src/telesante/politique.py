@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from telesante.correlation import Appareil, CarteReseaux, Correlation, Placement, est_ipv4, gc_paused
+from telesante.correlation import Appareil, Correlation
+from telesante.placement import CarteReseaux, Placement, est_ipv4
+from telesante.ramasse_miettes import gc_paused
 from telesante.identification import Identificateur, Identification
 from telesante.inerte import citer
 from telesante.mac import is_locally_administered

@@ -8,7 +8,9 @@ from datetime import date
 import pytest
 from netaddr import EUI
 
-from telesante.correlation import CarteReseaux, correler, gc_paused
+from telesante.correlation import correler
+from telesante.placement import CarteReseaux
+from telesante.ramasse_miettes import gc_paused
 from telesante.identification import SignaturesInvalides, charger_identificateur, registre_ieee
 from telesante.mac import is_locally_administered, is_vmware_manual, vm_mac_from_serial
 from telesante.configuration import Autorise, Derogation, Equipement, Reseau

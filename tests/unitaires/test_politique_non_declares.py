@@ -17,7 +17,8 @@ from rich.console import Console
 from telesante.audit import auditer
 from telesante.codes import CONFORME, INCOMPLET, NON_CONFORME
 from telesante.collecte.resultat import ResultatCollecte
-from telesante.correlation import CarteReseaux, correler
+from telesante.correlation import correler
+from telesante.placement import CarteReseaux
 from telesante.identification import charger_identificateur
 from telesante.configuration import Autorise, Configuration, Equipement, Reseau
 from telesante.observation import Observation
