@@ -1,4 +1,4 @@
-"""The audit: inventory, collection, correlation, identification, policy, verdict."""
+"""The audit: collection, correlation, identification, policy, verdict, from the inventory's configuration."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timezone
 from telesante.codes import CONFORME, INCOMPLET, NON_CONFORME
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.correlation import correler
+from telesante.identification import Identificateur, registre_ieee
 from telesante.placement import CarteReseaux
 from telesante.isolement import NON_VERIFIE, ConstatIsolement, EtatIsolement, SondeLue, evaluer_isolement
 from telesante.configuration import Configuration, Equipement, Reseau
@@ -121,8 +122,9 @@ def auditer(
         collecte.verifier_age(reference, config.age_max_sources)
     equipements = {e.nom: e for e in config.equipements}
     appareils = correler((o for c in collectes for o in c.observations), equipements)
+    identificateur = Identificateur(config.signatures, config.categories, registre_ieee())
     constats, counts, non_declares = evaluer(
-        appareils, CarteReseaux(config.reseaux), config.identificateur, config.autorises, config.derogations, aujourd_hui
+        appareils, CarteReseaux(config.reseaux), identificateur, config.autorises, config.derogations, aujourd_hui
     )
     # Nothing an equipment saw disappears: a sighting placed on no declared network makes
     # its equipment incomplete, with the way to fix the inventory.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from netaddr import IPNetwork
 
-from telesante.identification import Identificateur
+from telesante.identification import Categorie, Signature
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ class Configuration:
     equipements: list[Equipement]
     autorises: dict[str, Autorise]
     derogations: dict[str, Derogation]
-    identificateur: Identificateur
+    signatures: list[Signature]  # the shipped and the inventory's own, validated: the audit builds its identifier
+    categories: dict[str, Categorie]
     fichier_hotes_connus: Path | None = None
     age_max_sources: timedelta = timedelta(hours=36)  # telesante_age_max_sources_heures
     derogations_isolement: list[DerogationIsolement] = field(default_factory=list)

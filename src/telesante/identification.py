@@ -361,7 +361,14 @@ class Identificateur:
 def charger_identificateur(
     locales: list[dict] | None = None, categories_interdites: Iterable[str] | None = None
 ) -> Identificateur:
-    """Shipped signatures plus the inventory's own (first), validated; raise SignaturesInvalides."""
+    """An identifier of the shipped signatures plus the inventory's own (first); raise SignaturesInvalides."""
+    return Identificateur(*lire_signatures(locales, categories_interdites), registre_ieee())
+
+
+def lire_signatures(
+    locales: list[dict] | None = None, categories_interdites: Iterable[str] | None = None
+) -> tuple[list[Signature], dict[str, Categorie]]:
+    """Shipped signatures plus the inventory's own (first), and the categories, validated; raise SignaturesInvalides."""
     shipped = yaml.safe_load(resources.files("telesante.donnees").joinpath("signatures.yml").read_text("utf-8"))
     erreurs: list[str] = []
     categories = {
@@ -377,4 +384,4 @@ def charger_identificateur(
     ] + [_signature(item, f"signatures.yml[{i}]", categories, erreurs) for i, item in enumerate(shipped["signatures"])]
     if erreurs:
         raise SignaturesInvalides(erreurs)
-    return Identificateur([s for s in signatures if s], categories, registre_ieee())
+    return [s for s in signatures if s], categories

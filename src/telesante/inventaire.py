@@ -16,7 +16,7 @@ from pathlib import Path
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPSet
 
 from telesante.collecte.plateformes import PLATEFORMES
-from telesante.identification import SignaturesInvalides, charger_identificateur
+from telesante.identification import SignaturesInvalides, lire_signatures
 from telesante.inerte import inerte
 from telesante.isolement import NOMS_METHODES
 from telesante.mac import InvalidMac, is_multicast, normalize_mac, vm_mac_from_serial
@@ -333,7 +333,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     signatures, interdites, hotes_connus = _globales(check, per_host, racine)
     age_max = _age_max_sources(check, per_host)
     try:
-        identificateur = charger_identificateur(signatures, interdites)
+        signatures_lues, categories = lire_signatures(signatures, interdites)
     except SignaturesInvalides as exc:
         check.erreurs.extend(exc.erreurs)
     if check.erreurs:
@@ -345,7 +345,8 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         equipements=equipements,
         autorises=autorises,
         derogations=derogations,
-        identificateur=identificateur,
+        signatures=signatures_lues,
+        categories=categories,
         fichier_hotes_connus=hotes_connus,
         age_max_sources=dt.timedelta(hours=age_max),
         derogations_isolement=derogations_isolement,

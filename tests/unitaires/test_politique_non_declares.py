@@ -45,7 +45,8 @@ def _obs(equipement, mac, vlan=None, ip=None, port=None, name=None):
 
 
 def _auditer(identificateur, reseaux, sightings: dict[Equipement, list[Observation]], autorises=None):
-    config = Configuration(Path("."), list(reseaux), list(sightings), autorises or {}, {}, identificateur)
+    config = Configuration(Path("."), list(reseaux), list(sightings), autorises or {}, {}, identificateur.signatures,
+                           identificateur.categories)
 
     def collecter(equipement):
         return ResultatCollecte(equipement, observations=list(sightings[equipement]))
