@@ -58,7 +58,7 @@ def _audit(args) -> int:
         arret(signal.Signals[_SIGNAUX_RECUS[0]], None)
 
     from telesante.audit import auditer
-    from telesante.codes import ERREUR_CONFIGURATION, INCOMPLET
+    from telesante.codes import ERREUR_CONFIGURATION
     from telesante.collecte.captures import collecter_captures
     from telesante.publication import fichiers_demandes, publier
     from telesante.rapports import document as doc
@@ -255,9 +255,9 @@ def _capteur_isolement(args) -> int:
     except (OSError, ValueError) as exc:  # ValueError: an interface name the kernel cannot take
         import errno
 
-        raison = ("interface inconnue" if getattr(exc, "errno", None) in (errno.ENODEV, errno.ENXIO)
-                  else raison(exc) if isinstance(exc, OSError) else "interface invalide")
-        errors.print(f"Sonde d'isolement arrêtée : {raison} (interface « {inerte(str(plan.interface))} », "
+        cause = ("interface inconnue" if getattr(exc, "errno", None) in (errno.ENODEV, errno.ENXIO)
+                 else raison(exc) if isinstance(exc, OSError) else "interface invalide")
+        errors.print(f"Sonde d'isolement arrêtée : {cause} (interface « {inerte(str(plan.interface))} », "
                      "droits CAP_NET_RAW ?) : rien n'est écrit (code 2).", markup=False)
         return INCOMPLET
     try:
