@@ -18,7 +18,7 @@ from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.contrat import Annexe
 from telesante.collecte.plateformes import PLATEFORMES
 from telesante.collecte.completude import MAC_ENTIERE
-from telesante.mac import is_multicast, normalize_mac
+from telesante.mac import est_multicast, normaliser_mac
 from telesante.configuration import Equipement
 from tests.conftest import FIXTURES
 
@@ -301,8 +301,8 @@ def test_derniere_ligne_entiere_qui_ressemble_a_une_coupe_acceptee(relative, las
     before = lecture.analyser(_raw(relative), "eq", "src")
     observations = lecture.analyser(text, "eq", "src")  # not « sortie tronquée ? »
     assert observations[: len(before)] == before
-    mac = normalize_mac(MAC_ENTIERE.search(last_line)[0]) if MAC_ENTIERE.search(last_line) else None
-    if mac and not is_multicast(mac):  # an Incomplete entry or a group address is no device
+    mac = normaliser_mac(MAC_ENTIERE.search(last_line)[0]) if MAC_ENTIERE.search(last_line) else None
+    if mac and not est_multicast(mac):  # an Incomplete entry or a group address is no device
         assert observations[-1].mac == mac, observations[-1]
 
 

@@ -22,7 +22,7 @@ from telesante.collecte.completude import CHAMPS_IP, CHAMPS_MAC, CHAMPS_PORT, MA
 from telesante.collecte.contrat import Annexe, Lecture
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.vlan import vlan_depuis_nom
-from telesante.mac import InvalidMac, is_multicast, normalize_mac
+from telesante.mac import MacInvalide, est_multicast, normaliser_mac
 from telesante.observation import Observation
 
 
@@ -266,8 +266,8 @@ def _unicast_mac(text: str | None, texte: str) -> str | None:
     if not text or _NON_RESOLUE.fullmatch(text):
         return None
     try:
-        mac = normalize_mac(text)
-    except InvalidMac:
+        mac = normaliser_mac(text)
+    except MacInvalide:
         line = next((n for n, content in enumerate(texte.splitlines(), start=1) if text in content.split()), None)
         raise SortieIllisible("adresse MAC illisible : sortie tronquée ou altérée ?", line) from None
-    return None if is_multicast(mac) else mac
+    return None if est_multicast(mac) else mac

@@ -8,7 +8,7 @@ from telesante.configuration import Autorise, Derogation, DerogationIsolement, R
 from telesante.inventaire.validation import (Validation, adresse_ipv4, date_aaaa_mm_jj, liste_fusionnee, texte_ou_absent,
                                              type_yaml)
 from telesante.isolement import NOMS_METHODES
-from telesante.mac import vm_mac_from_serial
+from telesante.mac import mac_vm_du_numero_serie
 
 
 CLES_AUTORISE = ("mac", "nom", "type")
@@ -39,7 +39,7 @@ def lire_autorises(check: Validation, per_host: dict) -> dict[str, Autorise]:
         if vm_mac is not None:
             mac = check.mac(vm_mac, "telesante_mac_vm", hote=host)
         elif isinstance(serial, str) and serial.strip():
-            mac = vm_mac_from_serial(serial)
+            mac = mac_vm_du_numero_serie(serial)
         else:
             check.erreur(serial, "telesante_numero_serie", f"numéro de série manquant pour le poste {host}", hote=host)
             mac = None

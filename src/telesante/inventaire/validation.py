@@ -9,7 +9,7 @@ from pathlib import Path
 from netaddr import AddrFormatError, IPAddress
 
 from telesante.inerte import inerte
-from telesante.mac import InvalidMac, is_multicast, normalize_mac
+from telesante.mac import MacInvalide, est_multicast, normaliser_mac
 from telesante.origine import origine
 
 
@@ -70,11 +70,11 @@ class Validation:
                                      "ex. aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff ou aabb.ccdd.eeff)")
             return None
         try:
-            mac = normalize_mac(valeur)
-        except InvalidMac as exc:
+            mac = normaliser_mac(valeur)
+        except MacInvalide as exc:
             self.erreur(valeur, cle, str(exc))
             return None
-        if is_multicast(mac):
+        if est_multicast(mac):
             self.erreur(valeur, cle, f"{mac} est une adresse de groupe (multicast), pas celle d'un appareil")
             return None
         return mac
