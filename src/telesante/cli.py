@@ -26,11 +26,11 @@ def _configuration(args):
     try:
         return charger_configuration(args.inventaire, args.fichier_mot_de_passe_vault)
     except ErreurConfiguration as exc:
-        errors = _console_erreurs()
-        errors.print(f"Erreur de configuration dans l'inventaire {args.inventaire} :", style="bold red", markup=False)
+        erreurs = _console_erreurs()
+        erreurs.print(f"Erreur de configuration dans l'inventaire {args.inventaire} :", style="bold red", markup=False)
         for erreur in exc.erreurs:
-            errors.print(f"  - {erreur}", markup=False)
-        _dire_code(errors, ERREUR_CONFIGURATION)
+            erreurs.print(f"  - {erreur}", markup=False)
+        _dire_code(erreurs, ERREUR_CONFIGURATION)
         return None
 
 
@@ -66,21 +66,21 @@ def _audit(args) -> int:
     config = _configuration(args)
     if config is None:
         return ERREUR_CONFIGURATION
-    errors = _console_erreurs()
+    erreurs = _console_erreurs()
     if fichiers_demandes(args.formats):  # checked before collecting: a live collection can take minutes
         try:
             args.sortie.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            errors.print(f"Dossier des rapports « {args.sortie} » inutilisable : {raison(exc)}", style="bold red",
+            erreurs.print(f"Dossier des rapports « {args.sortie} » inutilisable : {raison(exc)}", style="bold red",
                          markup=False)
-            _dire_code(errors, ERREUR_CONFIGURATION)
+            _dire_code(erreurs, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
     if args.source == "captures":
         # One worker thread, as in direct mode: a stop is obeyed at once, even within a huge capture.
         resultat = auditer(
             config, partial(collecter_captures, racine=config.racine), mode="captures", aujourd_hui=args.date,
             executer=lambda collecter, equipements: collecter_en_parallele(
-                collecter, equipements, 1, errors, arret, afficher=False),
+                collecter, equipements, 1, erreurs, arret, afficher=False),
         )
     else:
         from telesante.collecte.contrat import ParametresCollecte
@@ -94,9 +94,9 @@ def _audit(args) -> int:
         resultat = auditer(
             config, partial(collecter_en_direct, parametres=parametres), mode="direct", aujourd_hui=args.date,
             executer=lambda collecter, equipements: collecter_en_parallele(
-                collecter, equipements, args.parallele, errors, arret),
+                collecter, equipements, args.parallele, erreurs, arret),
         )
-    return publier(doc.construire(resultat), resultat.code_sortie, args.formats, args.sortie, args.historique, errors)
+    return publier(doc.construire(resultat), resultat.code_sortie, args.formats, args.sortie, args.historique, erreurs)
 
 
 def _retention(args) -> int:
@@ -209,23 +209,23 @@ def _capteur_isolement(args) -> int:
     from telesante import capteur_isolement
     from telesante.codes import ERREUR_CONFIGURATION, INCOMPLET
 
-    errors = _console_erreurs()
+    erreurs = _console_erreurs()
     if args.plan is not None:
         if args.sonde is not None or args.historique is not None:
-            errors.print("--sonde et --historique vont avec -i (inventaire), pas avec --plan.", markup=False)
+            erreurs.print("--sonde et --historique vont avec -i (inventaire), pas avec --plan.", markup=False)
             return ERREUR_CONFIGURATION
         try:
             plan = capteur_isolement.lire_plan(args.plan.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            errors.print(f"Plan « {inerte(str(args.plan))} » illisible : "
+            erreurs.print(f"Plan « {inerte(str(args.plan))} » illisible : "
                          f"{raison(exc) if isinstance(exc, OSError) else 'ce n’est pas du texte UTF-8'}", markup=False)
             return ERREUR_CONFIGURATION
         except capteur_isolement.PlanInvalide as exc:
-            errors.print(f"Plan « {inerte(str(args.plan))} » refusé : {inerte(str(exc))}", markup=False)
+            erreurs.print(f"Plan « {inerte(str(args.plan))} » refusé : {inerte(str(exc))}", markup=False)
             return ERREUR_CONFIGURATION
     else:
         if args.sonde is None:
-            errors.print("Avec -i, --sonde NOM est obligatoire (la sonde de l'inventaire à planifier).", markup=False)
+            erreurs.print("Avec -i, --sonde NOM est obligatoire (la sonde de l'inventaire à planifier).", markup=False)
             return ERREUR_CONFIGURATION
         config = _configuration(args)
         if config is None:
@@ -233,7 +233,7 @@ def _capteur_isolement(args) -> int:
         sonde = next((e for e in config.equipements if e.nom == args.sonde), None)
         if sonde is None or sonde.plateforme != "sonde_isolement":
             sondes = ", ".join(e.nom for e in config.equipements if e.plateforme == "sonde_isolement") or "aucune"
-            errors.print(f"« {inerte(args.sonde)} » n'est pas une sonde d'isolement de l'inventaire {args.inventaire} "
+            erreurs.print(f"« {inerte(args.sonde)} » n'est pas une sonde d'isolement de l'inventaire {args.inventaire} "
                          f"(sondes déclarées : {sondes}).", markup=False)
             return ERREUR_CONFIGURATION
         vues: list[str] = []
@@ -243,7 +243,7 @@ def _capteur_isolement(args) -> int:
             try:
                 vues = adresses_vues(args.historique, 4 * args.echantillon)
             except ErreurHistorique as exc:
-                errors.print(f"Historique : {inerte(str(exc))}", markup=False)
+                erreurs.print(f"Historique : {inerte(str(exc))}", markup=False)
                 return ERREUR_CONFIGURATION
         plan = capteur_isolement.plan_de_l_inventaire(config.reseaux, sonde, vues, args.echantillon)
     bornes = {cle: valeur for cle, valeur in (("paquets_max", args.paquets_max), ("debit_max", args.debit_max),
@@ -257,13 +257,13 @@ def _capteur_isolement(args) -> int:
 
         cause = ("interface inconnue" if getattr(exc, "errno", None) in (errno.ENODEV, errno.ENXIO)
                  else raison(exc) if isinstance(exc, OSError) else "interface invalide")
-        errors.print(f"Sonde d'isolement arrêtée : {cause} (interface « {inerte(str(plan.interface))} », "
+        erreurs.print(f"Sonde d'isolement arrêtée : {cause} (interface « {inerte(str(plan.interface))} », "
                      "droits CAP_NET_RAW ?) : rien n'est écrit (code 2).", markup=False)
         return INCOMPLET
     try:
         ecrire_atomiquement(args.sortie, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:
-        errors.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {raison(exc)} (code 2).", markup=False)
+        erreurs.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {raison(exc)} (code 2).", markup=False)
         return INCOMPLET
     joints = sum(1 for e in document["essais"] if e["resultat"] == "joint")
     print(f"{len(document['essais'])} essais, {document['paquets_envoyes']} paquets, {joints} cibles de mission jointes"

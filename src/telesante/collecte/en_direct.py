@@ -70,20 +70,20 @@ def collecter_en_direct(equipement: Equipement, parametres: ParametresCollecte) 
         if commande not in textes:
             resultat.problemes.append(f"{equipement.nom} : « {commande} » non lue")
             continue
-        origin = f"{equipement.nom} : {commande}"
+        origine = f"{equipement.nom} : {commande}"
         if parametres.dossier_captures is not None:
-            origin = str(_enregistrer(parametres.dossier_captures, equipement, fichier_capture(commande),
+            origine = str(_enregistrer(parametres.dossier_captures, equipement, fichier_capture(commande),
                                       textes[commande]))
-        annexes[commande] = Annexe(textes[commande], origin)
+        annexes[commande] = Annexe(textes[commande], origine)
     for lecture in lectures:
         if lecture.commande not in textes:
             resultat.problemes.append(f"{equipement.nom} : « {lecture.commande} » non lue")
             continue
         text = textes[lecture.commande]
-        origin = f"{equipement.nom} : {ssh.commande(lecture, equipement)}"
+        origine = f"{equipement.nom} : {ssh.commande(lecture, equipement)}"
         if parametres.dossier_captures is not None:
-            origin = str(_enregistrer(parametres.dossier_captures, equipement, lecture.fichier, text))
-        resultat.analyser(lecture, text, origin,
+            origine = str(_enregistrer(parametres.dossier_captures, equipement, lecture.fichier, text))
+        resultat.analyser(lecture, text, origine,
                           {commande: annexes[commande] for commande in lecture.annexes if commande in annexes})
     if parametres.dossier_captures is not None:
         _enregistrer(parametres.dossier_captures, equipement, FICHIER_DATE, read_at.isoformat(timespec="seconds") + "\n")
