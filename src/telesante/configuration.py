@@ -8,7 +8,7 @@ from pathlib import Path
 
 from netaddr import IPNetwork
 
-from telesante.identification import Categorie, Signature
+from telesante.signatures import Categorie, Signature
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from netaddr import EUI
 from telesante.correlation import correler
 from telesante.placement import CarteReseaux
 from telesante.ramasse_miettes import gc_paused
-from telesante.identification import SignaturesInvalides, charger_identificateur, registre_ieee
+from telesante.identification import charger_identificateur, registre_ieee
+from telesante.signatures import SignaturesInvalides
 from telesante.mac import est_administree_localement, est_plage_manuelle_vmware, mac_vm_du_numero_serie
 from telesante.configuration import Autorise, Derogation, Equipement, Reseau
 from telesante.observation import Observation

@@ -12,7 +12,6 @@ import datetime as dt
 from pathlib import Path
 
 from telesante.configuration import Configuration
-from telesante.identification import SignaturesInvalides, lire_signatures
 from telesante.inventaire.autorisations import (lire_age_max_sources, lire_autorises, lire_derogations,
                                                 lire_derogations_isolement, lire_globales)
 from telesante.inventaire.equipements import lire_equipement, verifier_sondes_isolement
@@ -21,6 +20,7 @@ from telesante.inventaire.lecture_ansible import (examiner_fichiers, fichiers_de
 from telesante.inventaire.reseaux import lire_reseaux, sites_sans_equipement
 from telesante.inventaire.validation import ErreurConfiguration, Validation
 from telesante.origine import chemin_affiche
+from telesante.signatures import SignaturesInvalides, lire_signatures
 
 __all__ = ["ErreurConfiguration", "charger_configuration"]
 
