@@ -186,7 +186,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
 
 
 def _capteur_isolement_options(sensor_commands) -> None:
-    from telesante.capteur_isolement import Bornes
+    from telesante.collecte.plan_isolement import Bornes
 
     defauts = Bornes()
     isolement = sensor_commands.add_parser(

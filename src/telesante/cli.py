@@ -206,7 +206,7 @@ def _capteur_isolement(args) -> int:
     import dataclasses
     import json
 
-    from telesante import capteur_isolement
+    from telesante.collecte import capteur_isolement, plan_isolement
     from telesante.codes import ERREUR_CONFIGURATION, INCOMPLET
 
     erreurs = _console_erreurs()
@@ -215,12 +215,12 @@ def _capteur_isolement(args) -> int:
             erreurs.print("--sonde et --historique vont avec -i (inventaire), pas avec --plan.", markup=False)
             return ERREUR_CONFIGURATION
         try:
-            plan = capteur_isolement.lire_plan(args.plan.read_text(encoding="utf-8"))
+            plan = plan_isolement.lire_plan(args.plan.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             erreurs.print(f"Plan « {inerte(str(args.plan))} » illisible : "
                          f"{raison(exc) if isinstance(exc, OSError) else 'ce n’est pas du texte UTF-8'}", markup=False)
             return ERREUR_CONFIGURATION
-        except capteur_isolement.PlanInvalide as exc:
+        except plan_isolement.PlanInvalide as exc:
             erreurs.print(f"Plan « {inerte(str(args.plan))} » refusé : {inerte(str(exc))}", markup=False)
             return ERREUR_CONFIGURATION
     else:
@@ -245,7 +245,7 @@ def _capteur_isolement(args) -> int:
             except ErreurHistorique as exc:
                 erreurs.print(f"Historique : {inerte(str(exc))}", markup=False)
                 return ERREUR_CONFIGURATION
-        plan = capteur_isolement.plan_de_l_inventaire(config.reseaux, sonde, vues, args.echantillon)
+        plan = plan_isolement.plan_de_l_inventaire(config.reseaux, sonde, vues, args.echantillon)
     bornes = {cle: valeur for cle, valeur in (("paquets_max", args.paquets_max), ("debit_max", args.debit_max),
                                               ("duree_max", args.duree_max)) if valeur is not None}
     plan = dataclasses.replace(plan, bornes=dataclasses.replace(plan.bornes, **bornes),
