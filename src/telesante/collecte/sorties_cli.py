@@ -18,7 +18,8 @@ from ntc_templates.parse import _get_template_dir
 from textfsm import TextFSM, TextFSMError
 from textfsm.clitable import CliTable, CliTableError
 
-from telesante.collecte.completude import CHAMPS_IP, CHAMPS_MAC, CHAMPS_PORT, MAC_ENTIERE, Format, premier_champ, verifier
+from telesante.collecte.completude import (CHAMPS_IP, CHAMPS_MAC, CHAMPS_PORT, MAC_ENTIERE, Format, premier_champ,
+                                          verifier)
 from telesante.collecte.contrat import Annexe, Lecture
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.vlan import vlan_depuis_nom
