@@ -19,9 +19,7 @@ demo: $(INSTALLE)
 	@$(VENV)/bin/telesante audit -i inventaires/exemple/hosts.yml --date 2026-11-21 -f terminal,json,csv,junit,html -o rapports/exemple; \
 	code=$$?; \
 	case $$code in \
-	  0) sens="conforme";; \
-	  1) sens="non-conformités trouvées";; \
-	  2) sens="incomplet : un équipement n'a pas pu être lu ou un réseau de mission n'a pas été vu";; \
+	  0|1|2) sens=$$($(PY) -m telesante.codes $$code);; \
 	  *) echo "Échec de la démonstration (code $$code)"; exit $$code;; \
 	esac; \
 	echo; echo "Démonstration terminée : l'audit a rendu le code $$code ($$sens)."; \

@@ -76,7 +76,7 @@ def ecrire_baux(path: Path, baux: int) -> None:
 def _scenario(kind: str, path: str) -> dict:
     """Run in the child process: collect one capture folder, report time, memory, outcome."""
     from telesante.collecte.captures import collecter_captures
-    from telesante.modele import Equipement
+    from telesante.configuration import Equipement
 
     folder = Path(path)
     if kind == "reference":  # the way the collection parsed before: ntc-templates through clitable

@@ -25,7 +25,8 @@ sys.path.insert(0, str(RACINE))
 
 from rich.console import Console  # noqa: E402
 
-from telesante.collecte.direct import ParametresSSH, collecter_ssh  # noqa: E402
+from telesante.collecte.contrat import ParametresCollecte  # noqa: E402
+from telesante.collecte.en_direct import collecter_en_direct  # noqa: E402
 from telesante.collecte.parallele import collecter_en_parallele  # noqa: E402
 from telesante.inventaire import charger_configuration  # noqa: E402
 from tests.labo.inventaire_labo import ecrire_inventaire  # noqa: E402
@@ -35,7 +36,7 @@ from tests.labo.topologie import DEFAULT_TOPOLOGY, GATEWAY, SWITCH, build_lab, m
 def _mesurer(equipements, parametres, workers: int) -> tuple[float, int]:
     quiet = Console(stderr=True, quiet=True)
     start = time.perf_counter()
-    results, interrupted = collecter_en_parallele(partial(collecter_ssh, parametres=parametres), equipements, workers, quiet)
+    results, interrupted = collecter_en_parallele(partial(collecter_en_direct, parametres=parametres), equipements, workers, quiet)
     elapsed = time.perf_counter() - start
     assert not interrupted
     failures = sum(1 for r in results if not r.complet)
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             config = charger_configuration(ecrire_inventaire(lab, Path(folder) / "inv"))
             base = [e for e in config.equipements if e.nom in (SWITCH, GATEWAY)]
             equipements = [dataclasses.replace(base[i % 2], nom=f"{base[i % 2].nom}-{i}") for i in range(args.equipements)]
-            parametres = ParametresSSH(hotes_connus=lab.known_hosts, tentatives=1)
+            parametres = ParametresCollecte(hotes_connus=lab.known_hosts, tentatives=1)
             for node in (SWITCH, GATEWAY):
                 lab.ralentir(node, args.delai_ms)
             _mesurer(equipements[:2], parametres, 2)  # warm-up: imports, first handshakes

@@ -78,9 +78,10 @@ from datetime import date, datetime, timedelta
 
 from netaddr import EUI, IPNetwork, NotRegisteredError
 
-from telesante.correlation import CarteReseaux, Correlation, correler
+from telesante.correlation import Correlation, correler
+from telesante.placement import CarteReseaux
 from telesante.identification import charger_identificateur, registre_ieee
-from telesante.modele import Autorise, Derogation, Equipement, Reseau
+from telesante.configuration import Autorise, Derogation, Equipement, Reseau
 from telesante.observation import Observation
 from telesante.politique import (
     A_VERIFIER,

@@ -2,7 +2,7 @@
 """Jinja filters of the telesante provisioning.
 
 The VM MAC is derived by the very function the network audit uses
-(telesante.mac.vm_mac_from_serial): the provisioning and the audit can never
+(telesante.mac.mac_vm_du_numero_serie): the provisioning and the audit can never
 disagree on the address of a poste's Windows VM.
 """
 
@@ -14,12 +14,12 @@ import sys
 from ansible.errors import AnsibleFilterError
 
 try:
-    from telesante.mac import InvalidMac, is_vmware_manual, normalize_mac, vm_mac_from_serial
+    from telesante.mac import MacInvalide, est_plage_manuelle_vmware, normaliser_mac, mac_vm_du_numero_serie
 except ImportError:  # ansible-playbook run from a Python without the package installed
     _SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
     if _SRC not in sys.path:
         sys.path.insert(0, _SRC)
-    from telesante.mac import InvalidMac, is_vmware_manual, normalize_mac, vm_mac_from_serial
+    from telesante.mac import MacInvalide, est_plage_manuelle_vmware, normaliser_mac, mac_vm_du_numero_serie
 
 
 def telesante_mac_vm(numero_serie):
@@ -28,7 +28,7 @@ def telesante_mac_vm(numero_serie):
         raise AnsibleFilterError(
             "telesante_mac_vm : numéro de série du Mac attendu (texte non vide), reçu %r" % (numero_serie,))
     try:
-        return vm_mac_from_serial(numero_serie)
+        return mac_vm_du_numero_serie(numero_serie)
     except ValueError as exc:
         raise AnsibleFilterError("telesante_mac_vm : %s" % exc) from exc
 
@@ -36,16 +36,16 @@ def telesante_mac_vm(numero_serie):
 def telesante_mac_normalisee(mac):
     """Canonical lowercase colon form of a MAC address (as the audit writes it)."""
     try:
-        return normalize_mac(mac)
-    except InvalidMac as exc:
+        return normaliser_mac(mac)
+    except MacInvalide as exc:
         raise AnsibleFilterError("telesante_mac_normalisee : %s" % exc) from exc
 
 
 def telesante_mac_plage_vmware(mac):
     """True when the MAC lies in VMware's manual range (00:50:56:00:00:00-00:50:56:3F:FF:FF)."""
     try:
-        return is_vmware_manual(normalize_mac(mac))
-    except InvalidMac:
+        return est_plage_manuelle_vmware(normaliser_mac(mac))
+    except MacInvalide:
         return False
 
 

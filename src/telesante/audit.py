@@ -1,4 +1,4 @@
-"""The audit: inventory, collection, correlation, identification, policy, verdict."""
+"""The audit: collection, correlation, identification, policy, verdict, from the inventory's configuration."""
 
 from __future__ import annotations
 
@@ -6,24 +6,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
+from telesante.codes import CONFORME, INCOMPLET, NON_CONFORME
 from telesante.collecte.resultat import ResultatCollecte
-from telesante.correlation import CarteReseaux, correler
+from telesante.correlation import correler
+from telesante.identification import Identificateur, registre_ieee
+from telesante.placement import CarteReseaux
 from telesante.isolement import NON_VERIFIE, ConstatIsolement, EtatIsolement, SondeLue, evaluer_isolement
-from telesante.modele import Configuration, Equipement, Reseau
+from telesante.configuration import Configuration, Equipement, Reseau
 from telesante.politique import ACTIF, Constat, NonDeclare, evaluer
-
-# Exit codes: documented in README and `telesante --help`.
-CONFORME, NON_CONFORME, INCOMPLET, ERREUR_CONFIGURATION, ERREUR_INTERNE = 0, 1, 2, 3, 4
-SIGNIFICATION = {
-    CONFORME: "conforme : aucun appareil interdit ni non autorisé sur les réseaux de mission",
-    NON_CONFORME: "non-conformités : des appareils interdits ou non autorisés sont sur un réseau de mission, "
-                  "ou un réseau de mission est joignable depuis un réseau hors mission",
-    INCOMPLET: "incomplet : au moins un équipement n'a pas pu être lu ou a vu des appareils sur aucun réseau "
-               "déclaré, ou un réseau de mission n'a été vu par aucun équipement ou sans aucun appareil "
-               "(le verdict ne couvre pas tout)",
-    ERREUR_CONFIGURATION: "erreur de configuration : inventaire invalide ou commande mal formée, rien n'a été audité",
-    ERREUR_INTERNE: "erreur interne : problème imprévu de telesante (détail sur la sortie d'erreur), aucun verdict",
-}
 
 Collecteur = Callable[[Equipement], ResultatCollecte]
 
@@ -35,6 +25,9 @@ class EtatReseau:
     appareils: int
     constats_actifs: int
     motif: str | None = None  # why an incomplete mission network is incomplete
+    # Active device findings by severity (as the report's « resume »; isolation findings apart).
+    constats_critiques: int = 0
+    constats_a_verifier: int = 0
 
 
 @dataclass
@@ -94,7 +87,10 @@ def _etats_reseaux(config: Configuration, collectes, constats, counts,
             motif = "; ".join(f"{_ISOLEMENT_NON_VERIFIE} depuis « {e.depuis.nom} » : les sondes ({', '.join(e.sondes)}) "
                               "n'ont essayé aucune adresse de ce réseau" for e in muettes)
         statut = "incomplet" if motif else "non_conforme" if active else "conforme"
-        etats.append(EtatReseau(reseau, statut, appareils, active, motif if reseau.mission else None))
+        critiques = sum(1 for c in constats if c.reseau == reseau and c.statut == ACTIF and c.gravite == "critique")
+        a_verifier = sum(1 for c in constats if c.reseau == reseau and c.statut == ACTIF and c.gravite != "critique")
+        etats.append(EtatReseau(reseau, statut, appareils, active, motif if reseau.mission else None,
+                                critiques, a_verifier))
     return etats
 
 
@@ -126,8 +122,9 @@ def auditer(
         collecte.verifier_age(reference, config.age_max_sources)
     equipements = {e.nom: e for e in config.equipements}
     appareils = correler((o for c in collectes for o in c.observations), equipements)
+    identificateur = Identificateur(config.signatures, config.categories, registre_ieee())
     constats, counts, non_declares = evaluer(
-        appareils, CarteReseaux(config.reseaux), config.identificateur, config.autorises, config.derogations, aujourd_hui
+        appareils, CarteReseaux(config.reseaux), identificateur, config.autorises, config.derogations, aujourd_hui
     )
     # Nothing an equipment saw disappears: a sighting placed on no declared network makes
     # its equipment incomplete, with the way to fix the inventory.

@@ -1,235 +1,15 @@
-"""The `telesante` command: argument parsing (in French) and dispatch."""
+"""The `telesante` command: what each command does (its arguments: telesante.arguments), signals, exit codes."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
-from datetime import date
 from pathlib import Path
 
-from telesante import __version__
-from telesante.francais import AnalyseurFrancais
-from telesante.inerte import citer, inerte
-
-FORMATS = ("terminal", "json", "csv", "junit", "html")
-# The process umask, read once before any thread starts (os.umask can only be read by setting it).
-_MASQUE = os.umask(0o022)
-os.umask(_MASQUE)
-FICHIERS = {"json": "rapport.json", "csv": "rapport.csv", "junit": "rapport-junit.xml", "html": "rapport.html"}
-
-
-def _formats(texte: str) -> list[str]:
-    formats = [f.strip() for f in texte.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise argparse.ArgumentTypeError(f"format inconnu {unknown} (possibles : {', '.join(FORMATS)})")
-    return formats
-
-
-def _date(texte: str) -> date:
-    try:
-        return date.fromisoformat(texte)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"date invalide « {_cite(texte)} » (attendu : AAAA-MM-JJ)") from exc
-
-
-def _cite(texte: str) -> str:
-    """A value typed by the user, quoted inert and short in an error message."""
-    return citer(texte, 41)
-
-
-def _duree(maximum: float):
-    """Argument type: a finite number of seconds in ]0, maximum] (nan, inf, 1e400 refused)."""
-
-    def duree(texte: str) -> float:
-        try:
-            value = float(texte)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"nombre de secondes attendu, reçu « {_cite(texte)} »") from None
-        if not 0 < value <= maximum:  # also false for nan; inf and 1e400 exceed the maximum
-            raise argparse.ArgumentTypeError(
-                f"nombre de secondes entre 0 (exclu) et {maximum:g} attendu, reçu « {_cite(texte)} »")
-        return value
-
-    return duree
-
-
-def _nombre(maximum: float, unite: str):
-    """Argument type: a finite number in ]0, maximum] (nan, inf, 1e400 refused)."""
-
-    def nombre(texte: str) -> float:
-        try:
-            value = float(texte)
-        except ValueError:
-            value = float("nan")
-        if not 0 < value <= maximum:  # also false for nan; inf and 1e400 exceed the maximum
-            raise argparse.ArgumentTypeError(
-                f"nombre de {unite} entre 0 (exclu) et {maximum:g} attendu, reçu « {_cite(texte)} »")
-        return value
-
-    return nombre
-
-
-def _entier(maximum: int):
-    """Argument type: a whole number written in digits, from 1 to maximum."""
-
-    def entier(texte: str) -> int:
-        try:
-            value = int(texte)
-        except ValueError:  # « 1e400 », « inf », « 2.5 », « » and over 4300 digits alike
-            raise argparse.ArgumentTypeError(f"entier de 1 à {maximum} attendu, reçu « {_cite(texte)} »") from None
-        if not 1 <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"entier de 1 à {maximum} attendu, reçu « {_cite(texte)} »")
-        return value
-
-    return entier
-
-
-# Bounds of the numeric options: beyond them a value is a typo, and some would overflow
-# (an attempt count doubles a float wait; socket timeouts must fit in a C timeval).
-PARALLELE_MAX, TENTATIVES_MAX, DELAI_MAX, DUREE_CAPTEUR_MAX, PASSAGES_MAX = 256, 10, 3600, 86400, 1_000_000
-# The isolation probe's bounds (as its plan's schema): a clinical network is never flooded by a typo.
-PAQUETS_SONDE_MAX, DEBIT_SONDE_MAX, DUREE_SONDE_MAX, ECHANTILLON_MAX = 10_000, 1000, 3600, 256
-
-
-def _inventaire(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--inventaire", type=Path, required=True, help="inventaire Ansible (fichier d'hôtes)")
-    parser.add_argument("--fichier-mot-de-passe-vault", type=Path, default=None, metavar="FICHIER",
-                        help="fichier du mot de passe Ansible Vault de l'inventaire")
-
-
-def construire_analyseur() -> argparse.ArgumentParser:
-    """The argument parser, in French."""
-    from telesante.audit import SIGNIFICATION
-
-    codes = "\n".join(f"  {code}  {texte}" for code, texte in SIGNIFICATION.items())
-    parser = AnalyseurFrancais(
-        prog="telesante",
-        description="Audit de conformité des réseaux de mission et provisionnement des postes DSQ.",
-    )
-    parser.add_argument("--version", action="version", version=f"telesante {__version__}",
-                        help="affiche la version et quitte")
-    commands = parser.add_subparsers(dest="commande", required=True, metavar="COMMANDE", parser_class=AnalyseurFrancais)
-
-    audit = commands.add_parser(
-        "audit",
-        help="vérifie qu'aucun appareil interdit ou non autorisé n'est sur un réseau de mission",
-        description="Collecte qui est présent sur chaque réseau de mission de l'inventaire, identifie "
-        "les appareils grand public et non autorisés, et rend un verdict avec les preuves.",
-        epilog=f"Codes de sortie :\n{codes}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _inventaire(audit)
-    audit.add_argument("--source", choices=("captures", "direct"), default="captures",
-                       help="captures : fichiers de captures de chaque équipement (hors ligne, défaut) ; "
-                       "direct : collecte par SSH auprès des équipements")
-    audit.add_argument("-f", "--format", type=_formats, default=["terminal"], dest="formats",
-                       help="formats du rapport, séparés par des virgules : terminal, json, csv, junit, html (défaut : terminal)")
-    audit.add_argument("-o", "--sortie", type=Path, default=Path("rapports"),
-                       help="dossier des rapports fichiers (défaut : ./rapports)")
-    audit.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
-                       help="base SQLite où chaque passage est ajouté (verdict, constats, équipements non lus)")
-    audit.add_argument("--date", type=_date, default=None,
-                       help="date de référence pour l'expiration des dérogations et l'âge des sources datées, jugé "
-                       "à la fin de ce jour (AAAA-MM-JJ, défaut : aujourd'hui, maintenant)")
-    direct = audit.add_argument_group("collecte directe (--source direct)")
-    direct.add_argument("--parallele", type=_entier(PARALLELE_MAX), default=8, metavar="N",
-                        help=f"équipements lus en même temps (1 à {PARALLELE_MAX}, défaut : 8)")
-    direct.add_argument("--delai-connexion", type=_duree(DELAI_MAX), default=10.0, metavar="S",
-                        help=f"délai de connexion SSH en secondes (au plus {DELAI_MAX}, défaut : 10)")
-    direct.add_argument("--delai-commande", type=_duree(DELAI_MAX), default=30.0, metavar="S",
-                        help=f"délai d'une commande en secondes (au plus {DELAI_MAX}, défaut : 30)")
-    direct.add_argument("--tentatives", type=_entier(TENTATIVES_MAX), default=3, metavar="N",
-                        help="tentatives par équipement pour les pannes passagères, avec attente doublée "
-                        f"(1 à {TENTATIVES_MAX}, défaut : 3)")
-    direct.add_argument("--hotes-connus", type=Path, default=None, metavar="FICHIER",
-                        help="fichier known_hosts (défaut : telesante_fichier_hotes_connus de l'inventaire, "
-                        "sinon hotes_connus à côté de l'inventaire)")
-    direct.add_argument("--enregistrer-captures", type=Path, default=None, metavar="DOSSIER",
-                        help="écrit ce qui a été lu au format des captures hors ligne (rejouable avec --source captures), "
-                        "avec la date de la collecte dans date_collecte.txt (ISO 8601, UTC)")
-
-    history = commands.add_parser("historique", help="affiche les derniers passages enregistrés",
-                                  description="Affiche les derniers passages d'audit enregistrés avec --historique.")
-    history.add_argument("fichier", type=Path, help="base SQLite de l'historique")
-    history.add_argument("-n", "--nombre", type=_entier(PASSAGES_MAX), default=10, metavar="N",
-                         help=f"passages affichés (1 à {PASSAGES_MAX}, défaut : 10)")
-    history.add_argument("--conserver-nuits", type=_entier(PASSAGES_MAX), default=None, metavar="N",
-                         help="ne garde que les N dernières nuits où l'audit a tourné, puis compacte la base "
-                              "(VACUUM) ; rien d'autre n'est affiché")
-    history.add_argument("--comparer", nargs=2, default=None, metavar=("AVANT", "APRES"),
-                         help="ce qui a changé entre deux passages (numéro de passage, ou nuit AAAA-MM-JJ : son dernier "
-                              "passage) : constats nouveaux, persistants, disparus ; équipements ; réseaux de mission")
-    history.add_argument("--mac", default=None, metavar="MAC",
-                         help="la vie d'une MAC dans l'historique : nuits, réseaux et constats où elle a paru")
-
-    keys = commands.add_parser("cles-hotes", help="gère les clés d'hôtes SSH épinglées des équipements",
-                               description="Les clés d'hôtes ne sont jamais acceptées d'office : les épingler "
-                               "est un geste explicite de l'administrateur.")
-    key_commands = keys.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=AnalyseurFrancais)
-    for name, help_text in (("lister", "affiche l'état de la clé de chaque équipement"),
-                            ("epingler", "lit la clé présentée par un équipement et l'épingle"),
-                            ("retirer", "retire la clé épinglée d'un équipement")):
-        action = key_commands.add_parser(name, help=help_text, description=help_text)
-        _inventaire(action)
-        action.add_argument("--hotes-connus", type=Path, default=None, metavar="FICHIER", help="fichier known_hosts")
-        if name != "lister":
-            action.add_argument("equipement", help="nom de l'équipement dans l'inventaire")
-        if name == "epingler":
-            action.add_argument("--empreinte", default=None, metavar="SHA256:...",
-                                help="empreinte attendue, vérifiée avant d'épingler (obligatoire hors terminal)")
-
-    sensor = commands.add_parser("capteur", help="capteurs réseau")
-    sensor_commands = sensor.add_subparsers(dest="capteur", required=True, metavar="CAPTEUR",
-                                            parser_class=AnalyseurFrancais)
-    mdns = sensor_commands.add_parser("mdns", help="écoute les annonces mDNS et écrit le fichier d'observations",
-                                      description="Écoute mDNS sur une interface pendant une durée bornée et écrit "
-                                      "le fichier d'observations que l'audit lit (plateforme capteur_mdns).")
-    mdns.add_argument("--interface", required=True, help="interface d'écoute (sur un VLAN de mission)")
-    mdns.add_argument("--duree", type=_duree(DUREE_CAPTEUR_MAX), default=30.0, metavar="S",
-                      help=f"durée d'écoute en secondes (au plus {DUREE_CAPTEUR_MAX}, défaut : 30)")
-    mdns.add_argument("--sortie", type=Path, required=True, metavar="FICHIER", help="fichier d'observations à écrire")
-    mdns.add_argument("--nom", default="", help="nom du capteur (défaut : nom d'hôte)")
-    _capteur_isolement_options(sensor_commands)
-    return parser
-
-
-def _capteur_isolement_options(sensor_commands) -> None:
-    from telesante.capteur_isolement import Bornes
-
-    defauts = Bornes()
-    isolement = sensor_commands.add_parser(
-        "isolement", help="essaie, dans des bornes strictes, de joindre le réseau de mission depuis un réseau hors mission",
-        description="Sonde d'isolement (bulletin 13) : depuis un réseau hors mission, essaie de joindre les "
-        "adresses de mission (écho ICMP, connexion TCP aux ports déclarés, requête DNS aux résolveurs, ARP direct, "
-        "écoute mDNS) et écrit le fichier que l'audit lit (plateforme sonde_isolement). Le plan vient d'un fichier "
-        "(--plan, format : src/telesante/donnees/plan-sonde-isolement-v1.schema.json) ou de l'inventaire (-i et --sonde).",
-        epilog="Codes de sortie : 0 résultat écrit (l'audit en juge) ; 2 sonde arrêtée ou impossible à lancer, "
-        "rien d'écrit ; 3 plan, inventaire ou options invalides.")
-    source = isolement.add_mutually_exclusive_group(required=True)
-    source.add_argument("--plan", type=Path, default=None, metavar="FICHIER", help="plan de la sonde (JSON)")
-    source.add_argument("-i", "--inventaire", type=Path, default=None,
-                        help="inventaire Ansible : le plan est construit pour la sonde --sonde")
-    isolement.add_argument("--fichier-mot-de-passe-vault", type=Path, default=None, metavar="FICHIER",
-                           help="fichier du mot de passe Ansible Vault de l'inventaire")
-    isolement.add_argument("--sonde", default=None, metavar="NOM", help="nom de la sonde dans l'inventaire (avec -i)")
-    isolement.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
-                           help="historique des audits : adresses de mission vues au dernier passage, essayées aussi (avec -i)")
-    isolement.add_argument("--echantillon", type=_entier(ECHANTILLON_MAX), default=16, metavar="N",
-                           help=f"au plus N adresses lues dans --historique (au plus {ECHANTILLON_MAX}, défaut : 16)")
-    isolement.add_argument("--interface", default=None,
-                           help="interface de la sonde dans son réseau (nécessaire à ARP et mDNS ; l'emporte sur le plan)")
-    isolement.add_argument("--paquets-max", type=_entier(PAQUETS_SONDE_MAX), default=None, metavar="N",
-                           help=f"paquets envoyés au plus (au plus {PAQUETS_SONDE_MAX}, défaut : {defauts.paquets_max})")
-    isolement.add_argument("--debit-max", type=_nombre(DEBIT_SONDE_MAX, "paquets par seconde"), default=None,
-                           metavar="N", help=f"paquets par seconde au plus (au plus {DEBIT_SONDE_MAX}, défaut : "
-                           f"{defauts.debit_max:g})")
-    isolement.add_argument("--duree-max", type=_duree(DUREE_SONDE_MAX), default=None, metavar="S",
-                           help=f"durée totale en secondes (au plus {DUREE_SONDE_MAX}, défaut : {defauts.duree_max:g})")
-    isolement.add_argument("--sortie", type=Path, required=True, metavar="FICHIER",
-                           help="fichier du résultat (écrit en entier ou pas du tout)")
+from telesante.arguments import construire_analyseur
+from telesante.ecriture import ecrire_atomiquement, raison
+from telesante.inerte import inerte
 
 
 def _console_erreurs():
@@ -240,23 +20,23 @@ def _console_erreurs():
 
 def _configuration(args):
     """Load the inventory, or print the French errors and return None (exit code 3)."""
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.codes import ERREUR_CONFIGURATION
     from telesante.inventaire import ErreurConfiguration, charger_configuration
 
     try:
         return charger_configuration(args.inventaire, args.fichier_mot_de_passe_vault)
     except ErreurConfiguration as exc:
-        errors = _console_erreurs()
-        errors.print(f"Erreur de configuration dans l'inventaire {args.inventaire} :", style="bold red", markup=False)
+        erreurs = _console_erreurs()
+        erreurs.print(f"Erreur de configuration dans l'inventaire {args.inventaire} :", style="bold red", markup=False)
         for erreur in exc.erreurs:
-            errors.print(f"  - {erreur}", markup=False)
-        _dire_code(errors, ERREUR_CONFIGURATION)
+            erreurs.print(f"  - {erreur}", markup=False)
+        _dire_code(erreurs, ERREUR_CONFIGURATION)
         return None
 
 
 def _dire_code(console, code: int) -> None:
     """Print an exit code and its meaning (stderr console)."""
-    from telesante.audit import SIGNIFICATION
+    from telesante.codes import SIGNIFICATION
 
     console.print(f"Code de sortie {code} : {SIGNIFICATION[code]}", markup=False)
 
@@ -277,101 +57,52 @@ def _audit(args) -> int:
     if _SIGNAUX_RECUS:  # a stop noted while the command started
         arret(signal.Signals[_SIGNAUX_RECUS[0]], None)
 
-    from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET, auditer
+    from telesante.audit import auditer
+    from telesante.codes import ERREUR_CONFIGURATION
     from telesante.collecte.captures import collecter_captures
+    from telesante.publication import fichiers_demandes, publier
     from telesante.rapports import document as doc
-    from telesante.rapports import formats, terminal
 
     config = _configuration(args)
     if config is None:
         return ERREUR_CONFIGURATION
-    errors = _console_erreurs()
-    files = [f for f in args.formats if f in FICHIERS]
-    if files:  # checked before collecting: a live collection can take minutes
+    erreurs = _console_erreurs()
+    if fichiers_demandes(args.formats):  # checked before collecting: a live collection can take minutes
         try:
             args.sortie.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            errors.print(f"Dossier des rapports « {args.sortie} » inutilisable : {_raison(exc)}", style="bold red",
+            erreurs.print(f"Dossier des rapports « {args.sortie} » inutilisable : {raison(exc)}", style="bold red",
                          markup=False)
-            _dire_code(errors, ERREUR_CONFIGURATION)
+            _dire_code(erreurs, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
     if args.source == "captures":
         # One worker thread, as in direct mode: a stop is obeyed at once, even within a huge capture.
         resultat = auditer(
             config, partial(collecter_captures, racine=config.racine), mode="captures", aujourd_hui=args.date,
             executer=lambda collecter, equipements: collecter_en_parallele(
-                collecter, equipements, 1, errors, arret, afficher=False),
+                collecter, equipements, 1, erreurs, arret, afficher=False),
         )
     else:
-        from telesante.collecte.direct import ParametresSSH, collecter_ssh
+        from telesante.collecte.contrat import ParametresCollecte
+        from telesante.collecte.en_direct import collecter_en_direct
 
-        parametres = ParametresSSH(
+        parametres = ParametresCollecte(
             hotes_connus=_hotes_connus(args, config), delai_connexion=args.delai_connexion,
             delai_commande=args.delai_commande, tentatives=args.tentatives,
             dossier_captures=args.enregistrer_captures,
         )
         resultat = auditer(
-            config, partial(collecter_ssh, parametres=parametres), mode="direct", aujourd_hui=args.date,
+            config, partial(collecter_en_direct, parametres=parametres), mode="direct", aujourd_hui=args.date,
             executer=lambda collecter, equipements: collecter_en_parallele(
-                collecter, equipements, args.parallele, errors, arret),
+                collecter, equipements, args.parallele, erreurs, arret),
         )
-    document = doc.construire(resultat)
-    from telesante.nuit import passer_la_nuit
-
-    # History (changes, trend) and alerts before the reports, which tell them.
-    code_nuit = passer_la_nuit(document, config, args.historique, errors, formats.en_html)
-    if "terminal" in args.formats:
-        terminal.afficher(document)
-    writers = {"json": lambda d: formats.en_json(d).encode("utf-8"), "csv": formats.en_csv,
-               "junit": formats.en_junit, "html": formats.en_html}
-    code = max(resultat.code_sortie, code_nuit)
-    for name in files:
-        path = args.sortie / FICHIERS[name]
-        try:
-            _ecrire_atomiquement(path, writers[name](document))
-        except OSError as exc:
-            errors.print(f"Rapport {name} non écrit ({path}) : {_raison(exc)}", style="bold red", markup=False)
-            code = max(code, INCOMPLET)  # the verdict stands, but a report the scheduler expects is missing
-            continue
-        errors.print(f"Rapport {name} : {path}", markup=False)
-    return code
-
-
-def _ecrire_atomiquement(path: Path, contenu: bytes) -> None:
-    """Write `path` whole or not at all: a temporary file of its own (a name no one else
-    uses, so a leftover file or folder cannot get in the way), synced, then renamed."""
-    import tempfile
-
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(contenu)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_MASQUE)  # mkstemp's 0600 would hide the report from its usual readers
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def _raison(exc: OSError) -> str:
-    """French reason of a file system error."""
-    reasons = {
-        FileExistsError: "un fichier porte déjà ce nom (un dossier est attendu)",
-        NotADirectoryError: "un élément du chemin est un fichier, pas un dossier",
-        PermissionError: "permission refusée",
-        IsADirectoryError: "un dossier porte déjà ce nom",
-    }
-    for kind, reason in reasons.items():
-        if isinstance(exc, kind):
-            return reason
-    return exc.strerror or type(exc).__name__
+    return publier(doc.construire(resultat), resultat.code_sortie, config, args.formats, args.sortie, args.historique,
+                   erreurs)
 
 
 def _retention(args) -> int:
     """`telesante historique FICHIER --conserver-nuits N`: drop older nights, then VACUUM."""
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.codes import ERREUR_CONFIGURATION
     from telesante.retention import ErreurRetention, appliquer_retention
 
     try:
@@ -391,7 +122,7 @@ def _historique(args) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.codes import ERREUR_CONFIGURATION
     from telesante.historique import ErreurHistorique, derniers_passages
 
     if args.conserver_nuits is not None:
@@ -425,8 +156,8 @@ def _historique(args) -> int:
 
 
 def _cles_hotes(args) -> int:
-    from telesante import cles_hotes
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.collecte import cles_hotes
+    from telesante.codes import ERREUR_CONFIGURATION
 
     config = _configuration(args)
     if config is None:
@@ -469,7 +200,7 @@ def _cles_hotes(args) -> int:
 
 
 def _capteur_mdns(args) -> int:
-    from telesante import capteur_mdns
+    from telesante.collecte import capteur_mdns
 
     try:
         document = capteur_mdns.ecouter(args.interface, args.duree, args.nom)
@@ -485,26 +216,26 @@ def _capteur_isolement(args) -> int:
     import dataclasses
     import json
 
-    from telesante import capteur_isolement
-    from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET
+    from telesante.collecte import capteur_isolement, plan_isolement
+    from telesante.codes import ERREUR_CONFIGURATION, INCOMPLET
 
-    errors = _console_erreurs()
+    erreurs = _console_erreurs()
     if args.plan is not None:
         if args.sonde is not None or args.historique is not None:
-            errors.print("--sonde et --historique vont avec -i (inventaire), pas avec --plan.", markup=False)
+            erreurs.print("--sonde et --historique vont avec -i (inventaire), pas avec --plan.", markup=False)
             return ERREUR_CONFIGURATION
         try:
-            plan = capteur_isolement.lire_plan(args.plan.read_text(encoding="utf-8"))
+            plan = plan_isolement.lire_plan(args.plan.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            errors.print(f"Plan « {inerte(str(args.plan))} » illisible : "
-                         f"{_raison(exc) if isinstance(exc, OSError) else 'ce n’est pas du texte UTF-8'}", markup=False)
+            erreurs.print(f"Plan « {inerte(str(args.plan))} » illisible : "
+                         f"{raison(exc) if isinstance(exc, OSError) else 'ce n’est pas du texte UTF-8'}", markup=False)
             return ERREUR_CONFIGURATION
-        except capteur_isolement.PlanInvalide as exc:
-            errors.print(f"Plan « {inerte(str(args.plan))} » refusé : {inerte(str(exc))}", markup=False)
+        except plan_isolement.PlanInvalide as exc:
+            erreurs.print(f"Plan « {inerte(str(args.plan))} » refusé : {inerte(str(exc))}", markup=False)
             return ERREUR_CONFIGURATION
     else:
         if args.sonde is None:
-            errors.print("Avec -i, --sonde NOM est obligatoire (la sonde de l'inventaire à planifier).", markup=False)
+            erreurs.print("Avec -i, --sonde NOM est obligatoire (la sonde de l'inventaire à planifier).", markup=False)
             return ERREUR_CONFIGURATION
         config = _configuration(args)
         if config is None:
@@ -512,7 +243,7 @@ def _capteur_isolement(args) -> int:
         sonde = next((e for e in config.equipements if e.nom == args.sonde), None)
         if sonde is None or sonde.plateforme != "sonde_isolement":
             sondes = ", ".join(e.nom for e in config.equipements if e.plateforme == "sonde_isolement") or "aucune"
-            errors.print(f"« {inerte(args.sonde)} » n'est pas une sonde d'isolement de l'inventaire {args.inventaire} "
+            erreurs.print(f"« {inerte(args.sonde)} » n'est pas une sonde d'isolement de l'inventaire {args.inventaire} "
                          f"(sondes déclarées : {sondes}).", markup=False)
             return ERREUR_CONFIGURATION
         vues: list[str] = []
@@ -522,9 +253,9 @@ def _capteur_isolement(args) -> int:
             try:
                 vues = adresses_vues(args.historique, 4 * args.echantillon)
             except ErreurHistorique as exc:
-                errors.print(f"Historique : {inerte(str(exc))}", markup=False)
+                erreurs.print(f"Historique : {inerte(str(exc))}", markup=False)
                 return ERREUR_CONFIGURATION
-        plan = capteur_isolement.plan_de_l_inventaire(config.reseaux, sonde, vues, args.echantillon)
+        plan = plan_isolement.plan_de_l_inventaire(config.reseaux, sonde, vues, args.echantillon)
     bornes = {cle: valeur for cle, valeur in (("paquets_max", args.paquets_max), ("debit_max", args.debit_max),
                                               ("duree_max", args.duree_max)) if valeur is not None}
     plan = dataclasses.replace(plan, bornes=dataclasses.replace(plan.bornes, **bornes),
@@ -534,15 +265,15 @@ def _capteur_isolement(args) -> int:
     except (OSError, ValueError) as exc:  # ValueError: an interface name the kernel cannot take
         import errno
 
-        raison = ("interface inconnue" if getattr(exc, "errno", None) in (errno.ENODEV, errno.ENXIO)
-                  else _raison(exc) if isinstance(exc, OSError) else "interface invalide")
-        errors.print(f"Sonde d'isolement arrêtée : {raison} (interface « {inerte(str(plan.interface))} », "
+        cause = ("interface inconnue" if getattr(exc, "errno", None) in (errno.ENODEV, errno.ENXIO)
+                 else raison(exc) if isinstance(exc, OSError) else "interface invalide")
+        erreurs.print(f"Sonde d'isolement arrêtée : {cause} (interface « {inerte(str(plan.interface))} », "
                      "droits CAP_NET_RAW ?) : rien n'est écrit (code 2).", markup=False)
         return INCOMPLET
     try:
-        _ecrire_atomiquement(args.sortie, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        ecrire_atomiquement(args.sortie, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:
-        errors.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {_raison(exc)} (code 2).", markup=False)
+        erreurs.print(f"Résultat non écrit ({inerte(str(args.sortie))}) : {raison(exc)} (code 2).", markup=False)
         return INCOMPLET
     joints = sum(1 for e in document["essais"] if e["resultat"] == "joint")
     print(f"{len(document['essais'])} essais, {document['paquets_envoyes']} paquets, {joints} cibles de mission jointes"
@@ -587,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console  # noqa: F401 -- loaded whole now, for the messages of a stop
 
-    from telesante.audit import ERREUR_INTERNE, INCOMPLET
+    from telesante.codes import ERREUR_INTERNE, INCOMPLET
 
     try:
         # Ansible creates its controller temporary folder on load, by default in ~/.ansible/tmp:

@@ -15,7 +15,7 @@ _STATUTS = {"conforme": "conforme", "non_conforme": "non conforme", "incomplet":
 
 
 def _erreur(exc: Exception) -> int:
-    from telesante.audit import ERREUR_CONFIGURATION
+    from telesante.codes import ERREUR_CONFIGURATION
 
     Console(stderr=True, soft_wrap=True, highlight=False).print(inerte(str(exc)), style="bold red", markup=False)
     return ERREUR_CONFIGURATION
@@ -59,12 +59,12 @@ def afficher_ecart(fichier, avant: str, apres: str, console: Console | None = No
 
 def afficher_vie_mac(fichier, texte_mac: str, console: Console | None = None) -> int:
     """Print the life of one MAC across the stored runs: when and where it was a finding, and its gaps."""
-    from telesante.mac import InvalidMac, normalize_mac
+    from telesante.mac import MacInvalide, normaliser_mac
 
     console = console or Console()
     try:
-        mac = normalize_mac(texte_mac)
-    except InvalidMac:
+        mac = normaliser_mac(texte_mac)
+    except MacInvalide:
         return _erreur(ValueError(f"--mac : adresse MAC invalide « {inerte(texte_mac)[:41]} » "
                                   "(attendu : aa:bb:cc:dd:ee:ff)"))
     try:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from netaddr import IPAddress, AddrFormatError
 
-from telesante.modele import DerogationIsolement, Reseau
+from telesante.configuration import DerogationIsolement, Reseau
 
 CRITIQUE = "critique"
 RESEAUX_NON_SEPARES = "reseaux_non_separes"

@@ -23,7 +23,7 @@ def passer_la_nuit(document: dict, configuration, fichier: Path | None, console,
 
     Returns the least exit code the run deserves from here (2 when the history could not be written).
     """
-    from telesante.audit import INCOMPLET
+    from telesante.codes import INCOMPLET
 
     derogations = changements.derogations_expirant(configuration, document)
     alertes = configuration.alertes

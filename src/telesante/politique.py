@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from telesante.correlation import Appareil, CarteReseaux, Correlation, Placement, est_ipv4, gc_paused
+from telesante.correlation import Appareil, Correlation
+from telesante.placement import CarteReseaux, Placement, est_ipv4
+from telesante.ramasse_miettes import gc_paused
 from telesante.identification import Identificateur, Identification
 from telesante.inerte import citer
-from telesante.mac import is_locally_administered
-from telesante.modele import Autorise, Derogation, Reseau
+from telesante.mac import est_administree_localement
+from telesante.configuration import Autorise, Derogation, Reseau
 from telesante.observation import Observation
 
 CRITIQUE = "critique"
@@ -58,7 +60,7 @@ def _finding(mac: str | None, identification: Identification, autorise: Autorise
         return CRITIQUE, CATEGORIE_INTERDITE, f"appareil grand public interdit : {what}"
     if mac is None:
         return A_VERIFIER, NON_AUTORISE, "appareil annoncé en mDNS dont la MAC est inconnue"
-    if is_locally_administered(mac):
+    if est_administree_localement(mac):
         return A_VERIFIER, MAC_ALEATOIRE, "MAC aléatoire (administrée localement) : appareil impossible à identifier"
     known = f" ({identification.signature})" if identification.signature else ""
     return A_VERIFIER, NON_AUTORISE, f"appareil non autorisé{known}"

@@ -41,7 +41,8 @@ SCHEMA = Draft202012Validator(json.loads(
 
 SONDE = """
 import json, sys
-from telesante.capteur_isolement import Bornes, Cible, Plan, sonder
+from telesante.collecte.capteur_isolement import sonder
+from telesante.collecte.plan_isolement import Bornes, Cible, Plan
 p = json.loads(sys.argv[1])
 plan = Plan(sonde="sonde-patients", reseau="patients", interface="eth0",
             cibles=tuple(Cible(**c) for c in p["cibles"]), sous_reseaux_mission={"mission": (p["mission"],)},

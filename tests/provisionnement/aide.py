@@ -117,12 +117,14 @@ def jouer(inventaire: Path, *options: str, forks: int | None = None, timeout: in
 
 def macs_attendues_par_l_audit(inventaire: Path) -> dict[str, str]:
     """MAC -> name of what the network audit allows, read from the same inventory by the audit's code."""
-    from telesante import inventaire as lecture
+    from telesante.inventaire.autorisations import lire_autorises
+    from telesante.inventaire.lecture_ansible import inventaire_ansible, variables_hote
+    from telesante.inventaire.validation import Validation
 
-    loader, inventory, variables = lecture._ansible_inventory(Path(inventaire), None)
-    par_hote = {hote.name: lecture._host_vars(loader, variables, hote) for hote in inventory.get_hosts()}
-    validation = lecture._Validation(Path(inventaire))
-    autorises = lecture._autorises(validation, par_hote)
+    loader, inventory, variables = inventaire_ansible(Path(inventaire), None)
+    par_hote = {hote.name: variables_hote(loader, variables, hote) for hote in inventory.get_hosts()}
+    validation = Validation(Path(inventaire))
+    autorises = lire_autorises(validation, par_hote)
     assert validation.erreurs == [], validation.erreurs
     return {mac: autorise.nom for mac, autorise in autorises.items()}
 

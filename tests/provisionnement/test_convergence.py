@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from telesante.mac import vm_mac_from_serial
+from telesante.mac import mac_vm_du_numero_serie
 
 from ..mac_simule.construction import CLINICIEN
 from .aide import (APPLICATION, ISO_MAC, VMDK, VMX, VMX_REELS, differences,
@@ -105,7 +105,7 @@ def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
         assert (paquet / "autounattend").stat().st_uid == 0
     for chemin in paquet.glob("autounattend.iso"):
         assert (chemin.stat().st_uid, chemin.stat().st_mode & 0o777) == (uid, 0o400), chemin
-    mac_attendue = vm_mac_from_serial(serie)
+    mac_attendue = mac_vm_du_numero_serie(serie)
     assert vmx["ethernet0.addresstype"] == "static"
     assert vmx["ethernet0.address"] == mac_attendue
     assert "ethernet0.generatedaddress" not in vmx
@@ -151,7 +151,7 @@ def test_premier_passage_converge_puis_aucun_changement(fabrique_mac_simule, ins
     assert premier.code == 0, premier.sortie
     assert premier.changes() > 0
     verifier_poste(mac, architecture, serie)
-    assert f"MAC statique {vm_mac_from_serial(serie)}" in premier.sortie
+    assert f"MAC statique {mac_vm_du_numero_serie(serie)}" in premier.sortie
     assert LICENCE not in premier.sortie, "le numéro de série de Fusion apparaît dans la sortie"
     assert MOT_DE_PASSE_ADMIN not in premier.sortie, "le mot de passe Windows apparaît dans la sortie"
     if architecture == "arm64":  # the Mac had no Command Line Tools: amorcage installed them
@@ -165,7 +165,7 @@ def test_premier_passage_converge_puis_aucun_changement(fabrique_mac_simule, ins
     seuls = jouer(inventaire, "--tags", "vm_windows,jeton_gemalto")
     assert seuls.code == 0 and seuls.changes() == 0, seuls.sortie
     assert "Détecter macOS et l'architecture du processeur" in seuls.sortie
-    assert f"MAC statique {vm_mac_from_serial(serie)}" in seuls.sortie
+    assert f"MAC statique {mac_vm_du_numero_serie(serie)}" in seuls.sortie
 
 
 def test_mode_exclusif_du_jeton_puis_retour_au_partage(fabrique_mac_simule, installateurs, tmp_path):
@@ -378,7 +378,7 @@ def test_jeton_absent_avertit_sans_echouer(fabrique_mac_simule, installateurs, t
     branche = jouer(inventaire, "-e", "vm_windows_numero_serie=")
     assert branche.code == 0 and branche.changes() == 0, branche.sortie
     assert "Jeton Gemalto branché" in branche.sortie
-    assert f"MAC statique {vm_mac_from_serial('FVFXK2LLQ05Q')}" in branche.sortie
+    assert f"MAC statique {mac_vm_du_numero_serie('FVFXK2LLQ05Q')}" in branche.sortie
 
 
 def test_profil_arm_force_sur_un_mac_intel_refuse(fabrique_mac_simule, installateurs, tmp_path):

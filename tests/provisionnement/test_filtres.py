@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from telesante.mac import is_vmware_manual, vm_mac_from_serial
+from telesante.mac import est_plage_manuelle_vmware, mac_vm_du_numero_serie
 
 RACINE = Path(__file__).resolve().parents[2]
 
@@ -26,13 +26,13 @@ FILTRES = _charger()
 
 @pytest.mark.parametrize("serie", ["C02ZK1ABMD6R", "FVFXK2LLQ05Q", "  c02zk1abmd6r "])
 def test_mac_vm_est_celle_de_l_audit(serie):
-    assert FILTRES["telesante_mac_vm"](serie) == vm_mac_from_serial(serie)
+    assert FILTRES["telesante_mac_vm"](serie) == mac_vm_du_numero_serie(serie)
 
 
 @given(st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=8, max_size=14))
 def test_mac_vm_toujours_dans_la_plage_manuelle_de_vmware(serie):
     mac = FILTRES["telesante_mac_vm"](serie)
-    assert is_vmware_manual(mac)
+    assert est_plage_manuelle_vmware(mac)
     assert FILTRES["telesante_mac_plage_vmware"](mac)
 
 

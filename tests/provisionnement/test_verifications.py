@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from telesante.mac import vm_mac_from_serial
+from telesante.mac import mac_vm_du_numero_serie
 
 from .aide import APPLICATION, RACINE, VMX, charger_module_vmx, dossier_controle_ssh, environnement, jouer
 from .conftest import _enregistrer_formats
@@ -170,7 +170,7 @@ def test_verifications_echouent_en_nommant_ce_qui_est_altere(restored, tmp_path)
     assert f"VMware Fusion 13.5.1 installé, l'inventaire attend {VERSION_FUSION}" in message
     assert f"VMware Fusion est en quarantaine (com.apple.quarantine sur {APPLICATION})" in message
     assert (f"ethernet0.address de la VM « Windows DSQ » vaut « {rogue_mac} », attendu "
-            f"« {vm_mac_from_serial(SERIAL)} » (MAC dérivée du numéro de série {SERIAL}") in message
+            f"« {mac_vm_du_numero_serie(SERIAL)} » (MAC dérivée du numéro de série {SERIAL}") in message
     isolation = [name for name in failed if name.startswith("test_isolation_de_la_vm")]
     assert isolation == [f"test_isolation_de_la_vm[ansible://{mac.nom}-copier-coupe]"], run.output
     assert "isolation.tools.copy.disable de la VM « Windows DSQ » vaut « FALSE », attendu « TRUE »" in message
@@ -222,7 +222,7 @@ def test_verifications_suivent_l_inventaire(provisioned, tmp_path):
     assert ("usb.autoConnect.device0 de la VM « Windows DSQ » vaut « deviceType:virtual-smartcard », "
             "attendu « vid:08e6 pid:3438 » (jeton_gemalto_mode: exclusif") in message
     assert f"l'inventaire donne le numéro de série {OTHER_SERIAL}, le Mac répond {SERIAL}" in message
-    assert f"attendu « {vm_mac_from_serial(OTHER_SERIAL)} »" in message
+    assert f"attendu « {mac_vm_du_numero_serie(OTHER_SERIAL)} »" in message
 
 
 def test_verifications_refusent_de_partir_sans_poste(tmp_path):

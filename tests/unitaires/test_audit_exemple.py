@@ -17,10 +17,11 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-from telesante.audit import INCOMPLET, auditer
+from telesante.audit import auditer
+from telesante.codes import INCOMPLET
 from telesante.collecte.captures import collecter_captures
 from telesante.inventaire import charger_configuration
-from telesante.modele import Derogation
+from telesante.configuration import Derogation
 
 TELESANTE = Path(sys.executable).with_name("telesante")
 

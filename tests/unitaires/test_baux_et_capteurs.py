@@ -8,7 +8,7 @@ import pytest
 
 from telesante.collecte.baux_dhcp import observations_dnsmasq, observations_isc
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import vlan_depuis_nom
+from telesante.collecte.vlan import vlan_depuis_nom
 from telesante.collecte.linux import observations_fdb, observations_voisins
 from telesante.collecte.mdns import observations_mdns
 

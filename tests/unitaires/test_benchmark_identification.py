@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from telesante.correlation import CarteReseaux, correler
+from telesante.correlation import correler
+from telesante.placement import CarteReseaux
 from telesante.identification import charger_identificateur
 from telesante.politique import (ACTIF, CATEGORIE_INTERDITE, CRITIQUE, LEVE, RESEAU_NON_DECLARE,
                                  USURPATION_POSSIBLE, evaluer)

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from telesante.collecte import direct
+from telesante.collecte import en_direct, ssh
+from telesante.collecte.contrat import ParametresCollecte
 from telesante.collecte.captures import FICHIER_DATE, collecter_captures
 from telesante.collecte.plateformes import PLATEFORMES
 from telesante.collecte.resultat import TAILLE_MAX_CAPTURE, ResultatCollecte, decrire_duree
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 from tests.conftest import EXEMPLE
 
 SECRET = "root:$6$secret-qui-ne-doit-jamais-sortir:19000:0:99999:7:::\n"
@@ -144,7 +145,7 @@ def test_capture_trop_grande_refusee_avant_d_etre_lue(inventaire):
 def test_sortie_trop_grande_en_direct_refusee_sans_analyse():
     """The same threshold holds for a live output (the SSH path has it in memory already)."""
     resultat = ResultatCollecte(Equipement(nom="sw", plateforme="cisco_ios", site="s"))
-    lecture = PLATEFORMES["cisco_ios"][0]
+    lecture = PLATEFORMES["cisco_ios"].lectures[0]
     resultat.analyser(lecture, "x" * (TAILLE_MAX_CAPTURE + 1), "sw : show mac address-table")
     assert resultat.problemes == ["sw : show mac address-table : capture trop grande (32.0 Mio, au-delà de 32 Mio) : "
                                   "refusée sans être analysée"]
@@ -192,11 +193,11 @@ def test_age_dit_en_francais(duree, texte):
 def _collecte_directe(tmp_path, monkeypatch) -> Path:
     outputs = {"show mac address-table": (EXEMPLE / "captures/sw-nord-01/show_mac_address-table.txt").read_text(),
                "show ip arp": (EXEMPLE / "captures/sw-nord-01/show_ip_arp.txt").read_text()}
-    monkeypatch.setattr(direct, "_session", lambda equipement, parametres: (outputs.__getitem__, lambda: None))
+    monkeypatch.setattr(ssh, "_session", lambda equipement, parametres: (outputs.__getitem__, lambda: None))
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text("")
     equipement = Equipement(nom="sw-nord-01", plateforme="cisco_ios", site="nord", adresse="127.0.0.1")
-    live = direct.collecter_ssh(equipement, direct.ParametresSSH(known_hosts, dossier_captures=tmp_path / "cap"))
+    live = en_direct.collecter_en_direct(equipement, ParametresCollecte(known_hosts, dossier_captures=tmp_path / "cap"))
     assert live.complet, live.problemes
     return tmp_path / "cap" / "sw-nord-01"
 

@@ -17,8 +17,8 @@ from tests.unitaires.test_sorties_equipements import RAWS, _lecture, _texte
 
 LEASES = {"dnsmasq": FIXTURES / "baux-dhcp/dnsmasq-maison.leases", "isc_dhcpd": FIXTURES / "baux-dhcp/isc-dhcpd.leases"}
 CAPTURES = [(raw, raw.parts[-3], _lecture(raw.parts[-3], raw.parts[-2])) for raw in RAWS]
-CAPTURES += [(path, platform, PLATEFORMES[platform][0]) for platform, path in LEASES.items()]
-READS = [(platform, lecture) for platform, reads in PLATEFORMES.items() for lecture in reads]
+CAPTURES += [(path, platform, PLATEFORMES[platform].lectures[0]) for platform, path in LEASES.items()]
+READS = [(platform, lecture) for platform, entree in PLATEFORMES.items() for lecture in entree.lectures]
 
 
 def _name(capture) -> str:
@@ -51,7 +51,8 @@ WITH_FOOTER = {("arista_eos", "show mac address-table"), ("aruba_aoscx", "show a
 
 # The formats where a cut in the last column of the last row can leave a value that looks whole
 # ("Te3/2" for "Te3/20", VLAN "5" for "50", "eth1.1" for "eth1.10"): the format gives no way to see
-# it (sorties_cli._FORMATS). There, and only there, the last observation may hold a cut value.
+# it (the formats of the platform registry, collecte/plateformes.py). There, and only there, the last
+# observation may hold a cut value.
 UNDETECTABLE = {
     ("cisco_ios", "show mac address-table"), ("cisco_ios", "show ip arp"), ("cisco_nxos", "show mac address-table"),
     ("cisco_nxos", "show ip arp"), ("aruba_aoscx", "show mac-address-table"), ("hp_procurve", "show mac-address"),

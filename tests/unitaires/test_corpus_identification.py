@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from netaddr import IPNetwork
 
 from telesante.collecte.baux_dhcp import observations_dnsmasq
-from telesante.correlation import CarteReseaux, correler
+from telesante.correlation import correler
+from telesante.placement import CarteReseaux
 from telesante.identification import charger_identificateur, registre_ieee
-from telesante.modele import Autorise, Equipement, Reseau
+from telesante.configuration import Autorise, Equipement, Reseau
 from telesante.observation import Observation
 from telesante.politique import CRITIQUE, evaluer
 

@@ -8,10 +8,13 @@ from datetime import date
 import pytest
 from netaddr import EUI
 
-from telesante.correlation import CarteReseaux, correler, gc_paused
-from telesante.identification import SignaturesInvalides, charger_identificateur, registre_ieee
-from telesante.mac import is_locally_administered, is_vmware_manual, vm_mac_from_serial
-from telesante.modele import Autorise, Derogation, Equipement, Reseau
+from telesante.correlation import correler
+from telesante.placement import CarteReseaux
+from telesante.ramasse_miettes import gc_paused
+from telesante.identification import charger_identificateur, registre_ieee
+from telesante.signatures import SignaturesInvalides
+from telesante.mac import est_administree_localement, est_plage_manuelle_vmware, mac_vm_du_numero_serie
+from telesante.configuration import Autorise, Derogation, Equipement, Reseau
 from telesante.observation import Observation
 from telesante.politique import A_VERIFIER, ACTIF, CRITIQUE, LEVE, evaluer
 from netaddr import IPNetwork
@@ -122,11 +125,11 @@ def test_signature_locale_invalide(local, extrait):
 
 
 def test_mac_vm_deterministe_dans_la_plage_manuelle_vmware():
-    mac = vm_mac_from_serial("C02ZK1ABMD6R")
-    assert mac == vm_mac_from_serial(" c02zk1abmd6r ")
-    assert is_vmware_manual(mac)
-    assert mac != vm_mac_from_serial("C02ZK1ABMD6S")
-    assert not is_locally_administered(mac)
+    mac = mac_vm_du_numero_serie("C02ZK1ABMD6R")
+    assert mac == mac_vm_du_numero_serie(" c02zk1abmd6r ")
+    assert est_plage_manuelle_vmware(mac)
+    assert mac != mac_vm_du_numero_serie("C02ZK1ABMD6S")
+    assert not est_administree_localement(mac)
 
 
 MISSION = Reseau("mission", "site", True, (IPNetwork("10.0.110.0/24"),), frozenset({110}))

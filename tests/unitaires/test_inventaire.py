@@ -18,7 +18,7 @@ from telesante.audit import auditer
 from telesante.cli import main
 from telesante.collecte.captures import collecter_captures
 from telesante.inventaire import ErreurConfiguration, charger_configuration
-from telesante.mac import vm_mac_from_serial
+from telesante.mac import mac_vm_du_numero_serie
 from tests.conftest import EXEMPLE
 
 
@@ -40,7 +40,7 @@ def test_inventaire_exemple_charge(exemple):
     sites = {e.nom: e.site for e in config.equipements}
     assert sites["sw-nord-01"] == "hopital_nord"  # set by group_vars/site_hopital_nord.yml
     assert sites["sw-sud-02"] == "clinique_sud"
-    assert config.autorises[vm_mac_from_serial("C02ZK1ABMD6R")].type == "VM DSQ"
+    assert config.autorises[mac_vm_du_numero_serie("C02ZK1ABMD6R")].type == "VM DSQ"
     assert config.autorises["60:fd:a6:10:20:30"].nom == "mac-urg-01"
     assert config.derogations["24:29:34:88:19:0c"].expiration == date(2026, 3, 31)
     sw = next(e for e in config.equipements if e.nom == "sw-nord-01")

@@ -8,7 +8,7 @@ from netaddr import IPNetwork
 
 from telesante.isolement import (ACTIF, LEVE, NON_SEPARE, NON_VERIFIE, SEPARE, EssaiIsolement, SondeLue,
                                  evaluer_isolement)
-from telesante.modele import DerogationIsolement, Reseau
+from telesante.configuration import DerogationIsolement, Reseau
 
 MISSION = Reseau("mission-nord", "nord", True, (IPNetwork("10.20.110.0/24"),), frozenset({110}))
 IMAGERIE = Reseau("imagerie-nord", "nord", True, (IPNetwork("10.20.130.0/24"),), frozenset({130}))

@@ -7,7 +7,8 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
-from telesante.audit import CONFORME, INCOMPLET, NON_CONFORME, auditer
+from telesante.audit import auditer
+from telesante.codes import CONFORME, INCOMPLET, NON_CONFORME
 from telesante.collecte.captures import collecter_captures
 from telesante.inventaire import charger_configuration
 from tests.unitaires.test_audit_exemple import _retirer_hotes, _retirer_lignes

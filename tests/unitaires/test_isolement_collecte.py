@@ -10,7 +10,7 @@ import pytest
 
 from telesante.collecte.captures import collecter_captures
 from telesante.isolement import EssaiIsolement
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 
 FIN = "2026-11-21T02:10:04+00:00"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from telesante.capteur_isolement import Cible, plan_de_l_inventaire
+from telesante.collecte.plan_isolement import Cible, plan_de_l_inventaire
 from telesante.cli import main
 from telesante.inventaire import charger_configuration
 from tests.unitaires.test_isolement_inventaire import _inventaire

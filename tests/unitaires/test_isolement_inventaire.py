@@ -9,7 +9,7 @@ import pytest
 
 from telesante.cli import main
 from telesante.inventaire import ErreurConfiguration, charger_configuration
-from telesante.modele import CibleIsolement, DerogationIsolement
+from telesante.configuration import CibleIsolement, DerogationIsolement
 
 SONDE = """
     sondes_isolement_essai:

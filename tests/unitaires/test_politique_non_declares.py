@@ -14,11 +14,13 @@ from jsonschema import Draft202012Validator, FormatChecker
 from netaddr import IPNetwork
 from rich.console import Console
 
-from telesante.audit import CONFORME, INCOMPLET, NON_CONFORME, auditer
+from telesante.audit import auditer
+from telesante.codes import CONFORME, INCOMPLET, NON_CONFORME
 from telesante.collecte.resultat import ResultatCollecte
-from telesante.correlation import CarteReseaux, correler
+from telesante.correlation import correler
+from telesante.placement import CarteReseaux
 from telesante.identification import charger_identificateur
-from telesante.modele import Autorise, Configuration, Equipement, Reseau
+from telesante.configuration import Autorise, Configuration, Equipement, Reseau
 from telesante.observation import Observation
 from telesante.politique import A_VERIFIER, HORS_RESEAUX, RESEAU_NON_DECLARE, evaluer
 from telesante.rapports import document as rapport
@@ -43,7 +45,8 @@ def _obs(equipement, mac, vlan=None, ip=None, port=None, name=None):
 
 
 def _auditer(identificateur, reseaux, sightings: dict[Equipement, list[Observation]], autorises=None):
-    config = Configuration(Path("."), list(reseaux), list(sightings), autorises or {}, {}, identificateur)
+    config = Configuration(Path("."), list(reseaux), list(sightings), autorises or {}, {}, identificateur.signatures,
+                           identificateur.categories)
 
     def collecter(equipement):
         return ResultatCollecte(equipement, observations=list(sightings[equipement]))

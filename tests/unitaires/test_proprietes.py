@@ -15,7 +15,7 @@ from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.plateformes import PLATEFORMES
 from telesante.identification import charger_identificateur
 from telesante.inventaire import ErreurConfiguration, charger_configuration
-from telesante.mac import InvalidMac, is_locally_administered, normalize_mac
+from telesante.mac import MacInvalide, est_administree_localement, normaliser_mac
 from tests.conftest import EXEMPLE, FIXTURES
 
 macs = st.integers(min_value=0, max_value=2**48 - 1)
@@ -29,25 +29,25 @@ def _formats(value: int) -> list[str]:
 
 @given(macs)
 def test_toutes_les_notations_donnent_la_meme_mac(value):
-    canonical = {normalize_mac(text) for text in _formats(value)}
+    canonical = {normaliser_mac(text) for text in _formats(value)}
     assert len(canonical) == 1
     [mac] = canonical
     assert len(mac) == 17 and mac == mac.lower()
-    assert normalize_mac(mac) == mac  # idempotent
-    assert is_locally_administered(mac) == bool(value >> 41 & 1)
+    assert normaliser_mac(mac) == mac  # idempotent
+    assert est_administree_localement(mac) == bool(value >> 41 & 1)
 
 
 @given(st.text(max_size=40))
 def test_mac_quelconque_valide_ou_erreur_propre(text):
     try:
-        mac = normalize_mac(text)
-    except InvalidMac as error:
+        mac = normaliser_mac(text)
+    except MacInvalide as error:
         assert "adresse MAC" in str(error)
     else:
-        assert normalize_mac(mac) == mac
+        assert normaliser_mac(mac) == mac
 
 
-LECTURES = [(platform, lecture) for platform, reads in PLATEFORMES.items() for lecture in reads]
+LECTURES = [(platform, lecture) for platform, entree in PLATEFORMES.items() for lecture in entree.lectures]
 SAMPLES = {path.parts[-3]: path.read_text() for path in (FIXTURES / "sorties-equipements").glob("*/*/*.raw")}
 SAMPLES |= {"dnsmasq": (FIXTURES / "baux-dhcp/dnsmasq-maison.leases").read_text(),
             "isc_dhcpd": (FIXTURES / "baux-dhcp/isc-dhcpd.leases").read_text()}

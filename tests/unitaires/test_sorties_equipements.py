@@ -11,13 +11,15 @@ import pytest
 import yaml
 from netaddr import EUI
 
-from telesante.collecte import direct
+from telesante.collecte import en_direct, ssh
+from telesante.collecte.contrat import ParametresCollecte
 from telesante.collecte.captures import collecter_captures
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.plateformes import PLATEFORMES, Annexe
-from telesante.collecte.sorties_cli import _WHOLE_MAC
-from telesante.mac import is_multicast, normalize_mac
-from telesante.modele import Equipement
+from telesante.collecte.contrat import Annexe
+from telesante.collecte.plateformes import PLATEFORMES
+from telesante.collecte.completude import MAC_ENTIERE
+from telesante.mac import est_multicast, normaliser_mac
+from telesante.configuration import Equipement
 from tests.conftest import FIXTURES
 
 RAWS = sorted((FIXTURES / "sorties-equipements").glob("*/*/*.raw"))
@@ -26,7 +28,7 @@ RAWS = sorted((FIXTURES / "sorties-equipements").glob("*/*/*.raw"))
 def _lecture(platform: str, command_folder: str):
     """The registered read for this fixture: ARP-like or MAC-table-like."""
     wanted_arp = "arp" in command_folder or "neigh" in command_folder
-    for lecture in PLATEFORMES[platform]:
+    for lecture in PLATEFORMES[platform].lectures:
         if ("arp" in lecture.commande or "neigh" in lecture.commande) == wanted_arp and "-j" not in lecture.commande:
             return lecture
     raise AssertionError(f"aucune lecture pour {platform} {command_folder}")
@@ -112,7 +114,7 @@ def test_sortie_coupee_au_milieu_d_une_entree_est_refusee(raw):
 @pytest.mark.parametrize("platform", sorted(p for p in PLATEFORMES if p not in ("dnsmasq", "isc_dhcpd", "capteur_mdns", "linux")))
 @pytest.mark.parametrize("text", ["", "   \n", "% Invalid input detected at '^' marker.\n", "garbage\x00\x01 line\n"])
 def test_sortie_vide_ou_etrangere_est_illisible(platform, text):
-    for lecture in PLATEFORMES[platform]:
+    for lecture in PLATEFORMES[platform].lectures:
         with pytest.raises(SortieIllisible):
             lecture.analyser(text, "eq", "src")
 
@@ -176,7 +178,7 @@ def test_mac_illisible_refusee_pas_ignoree():
     assert error.value.message == "adresse MAC illisible : sortie tronquée ou altérée ?"
     assert error.value.ligne == next(n for n, line in enumerate(text.splitlines(), 1) if "jenn.3057.8423" in line)
     arp = _raw("cisco_ios/show_ip_arp/cisco_ios_show_ip_arp.raw")
-    mac = _WHOLE_MAC.search(arp.splitlines()[1])[0]
+    mac = MAC_ENTIERE.search(arp.splitlines()[1])[0]
     with pytest.raises(SortieIllisible) as error:
         _lecture("cisco_ios", "show_ip_arp").analyser(arp.replace(mac, mac[:-2] + "zz", 1), "eq", "src")
     assert error.value.message == "adresse MAC illisible : sortie tronquée ou altérée ?"
@@ -299,8 +301,8 @@ def test_derniere_ligne_entiere_qui_ressemble_a_une_coupe_acceptee(relative, las
     before = lecture.analyser(_raw(relative), "eq", "src")
     observations = lecture.analyser(text, "eq", "src")  # not « sortie tronquée ? »
     assert observations[: len(before)] == before
-    mac = normalize_mac(_WHOLE_MAC.search(last_line)[0]) if _WHOLE_MAC.search(last_line) else None
-    if mac and not is_multicast(mac):  # an Incomplete entry or a group address is no device
+    mac = normaliser_mac(MAC_ENTIERE.search(last_line)[0]) if MAC_ENTIERE.search(last_line) else None
+    if mac and not est_multicast(mac):  # an Incomplete entry or a group address is no device
         assert observations[-1].mac == mac, observations[-1]
 
 
@@ -501,8 +503,8 @@ def test_junos_show_vlans_illisible_nomme_son_propre_fichier(tmp_path, show_vlan
 
 
 def test_show_vlans_donne_comme_une_autre_sortie_refuse():
-    for platform, reads in PLATEFORMES.items():
-        for lecture in reads:
+    for platform, entree in PLATEFORMES.items():
+        for lecture in entree.lectures:
             with pytest.raises(SortieIllisible):
                 lecture.analyser(JUNOS_VLANS, "eq", "src")
 
@@ -513,12 +515,12 @@ def test_junos_en_direct_show_vlans_lu_enregistre_et_rejoue(tmp_path, monkeypatc
     outputs = {"show ethernet-switching table": _junos_nomme(Vlan2="MEDICAL"),
                "show arp no-resolve": _raw(JUNOS_ARP), "show vlans": JUNOS_VLANS}
     run = []
-    monkeypatch.setattr(direct, "_session", lambda equipement, parametres: (
+    monkeypatch.setattr(ssh, "_session", lambda equipement, parametres: (
         lambda commande: run.append(commande) or outputs[commande], lambda: None))
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text("")
     equipement = Equipement(nom="sw-junos", plateforme="juniper_junos", site="nord", adresse="127.0.0.1")
-    live = direct.collecter_ssh(equipement, direct.ParametresSSH(known_hosts, dossier_captures=tmp_path / "cap"))
+    live = en_direct.collecter_en_direct(equipement, ParametresCollecte(known_hosts, dossier_captures=tmp_path / "cap"))
     assert live.problemes == []
     assert sorted(run) == sorted(outputs)
     assert (tmp_path / "cap/sw-junos/show_vlans.txt").read_text() == JUNOS_VLANS

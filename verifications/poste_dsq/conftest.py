@@ -8,7 +8,7 @@ not known here: what the suite checks is what the inventory says.
 
 The .vmx is parsed by the project's module (library/telesante_vmx.py), the VM MAC and the
 USB token lookup come from the provisioning's filters (filter_plugins/telesante.py, whose
-MAC is telesante.mac.vm_mac_from_serial, the network audit's function): one definition
+MAC is telesante.mac.mac_vm_du_numero_serie, the network audit's function): one definition
 of each, shared with the playbook.
 """
 

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timezone
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.mac import InvalidMac, normalize_mac
+from telesante.mac import MacInvalide, normaliser_mac
 from telesante.observation import Observation
 
 
@@ -39,8 +39,8 @@ def observations_dnsmasq(texte: str, equipement: str, source: str) -> list[Obser
             continue
         leases += 1
         try:
-            mac = normalize_mac(fields[1])
-        except InvalidMac as exc:
+            mac = normaliser_mac(fields[1])
+        except MacInvalide as exc:
             raise SortieIllisible(f"bail dnsmasq : {exc}", number) from exc
         expiry = int(fields[0])
         try:
@@ -172,8 +172,8 @@ def observations_isc(texte: str, equipement: str, source: str) -> list[Observati
         if len(hardware) != 3:
             raise SortieIllisible(f"bail {ip} : déclaration « hardware » incomplète", line)
         try:
-            mac = normalize_mac(hardware[2])
-        except InvalidMac as exc:
+            mac = normaliser_mac(hardware[2])
+        except MacInvalide as exc:
             raise SortieIllisible(f"bail {ip} : {exc}", line) from exc
         hostname = fields.get("client-hostname")
         by_ip[ip] = Observation(

@@ -15,9 +15,10 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
-from telesante.collecte.plateformes import Annexe, fichier_capture, lectures
+from telesante.collecte.contrat import Annexe, fichier_capture
+from telesante.collecte.plateformes import lectures
 from telesante.collecte.resultat import TAILLE_MAX_CAPTURE, ResultatCollecte, decrire_taille
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 
 # Written by `telesante audit --source direct --enregistrer-captures` beside the outputs of an
 # equipment: one line, the moment its outputs were read (ISO 8601 with time zone, UTC).

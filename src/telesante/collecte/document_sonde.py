@@ -10,7 +10,7 @@ from importlib import resources
 from jsonschema import Draft202012Validator
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres
+from telesante.collecte.texte_json import erreur_json, refuser_demi_caracteres
 
 
 @cache

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.interpretation import erreur_json, refuser_demi_caracteres, vlan_depuis_nom
-from telesante.mac import InvalidMac, is_multicast, normalize_mac
+from telesante.collecte.texte_json import erreur_json, refuser_demi_caracteres
+from telesante.collecte.vlan import vlan_depuis_nom
+from telesante.mac import MacInvalide, est_multicast, normaliser_mac
 from telesante.observation import Observation
 
 
@@ -32,10 +33,10 @@ def _mac(entry: dict, key: str, index: int) -> str | None:
     if not isinstance(value, str):
         raise SortieIllisible(f"entrée n° {index + 1} : champ « {key} » invalide")
     try:
-        mac = normalize_mac(value)
-    except InvalidMac as exc:
+        mac = normaliser_mac(value)
+    except MacInvalide as exc:
         raise SortieIllisible(f"entrée n° {index + 1} : {exc}") from exc
-    return None if is_multicast(mac) else mac
+    return None if est_multicast(mac) else mac
 
 
 def observations_fdb(texte: str, equipement: str, source: str, vlan_par_defaut: int | None = None) -> list[Observation]:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from telesante.collecte.document_sonde import date_iso, lire_document
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.mac import InvalidMac, normalize_mac
+from telesante.mac import MacInvalide, normaliser_mac
 from telesante.observation import Observation
 
 FORMAT = "telesante-capteur-mdns"
@@ -35,8 +35,8 @@ def observations_mdns(texte: str, equipement: str, source: str) -> list[Observat
         mac = None
         if annonce.get("mac"):
             try:
-                mac = normalize_mac(annonce["mac"])
-            except InvalidMac as exc:
+                mac = normaliser_mac(annonce["mac"])
+            except MacInvalide as exc:
                 raise SortieIllisible(f"annonce n° {index + 1} : {exc}") from exc
         txt = annonce.get("txt") or {}
         service = normaliser_service(annonce["service"])

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from telesante.collecte.resultat import ResultatCollecte
 from telesante.inerte import inerte
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 
 
 class Arret:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from telesante.collecte.erreurs import SortieIllisible
-from telesante.collecte.plateformes import Annexe, Lecture
+from telesante.collecte.contrat import Annexe, Lecture
 from telesante.isolement import EssaiIsolement
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
 from telesante.observation import Observation
 
 

@@ -7,13 +7,13 @@ can never disagree. Schema: src/telesante/donnees/rapport-audit-v1.schema.json.
 from __future__ import annotations
 
 from telesante import __version__
-from telesante.audit import SIGNIFICATION, ResultatAudit
+from telesante.audit import ResultatAudit
+from telesante.codes import SIGNIFICATION, STATUTS
 from telesante.isolement import ConstatIsolement, EtatIsolement
 from telesante.politique import Constat, NonDeclare
 
 FORMAT = "telesante-rapport-audit"
 VERSION = 1
-STATUTS = {0: "conforme", 1: "non_conforme", 2: "incomplet", 3: "erreur_configuration"}
 
 
 def _constat(constat: Constat) -> dict:
@@ -146,6 +146,8 @@ def construire(resultat: ResultatAudit) -> dict:
                 "statut": e.statut,
                 "appareils": e.appareils,
                 "constats_actifs": e.constats_actifs,
+                "constats_critiques": e.constats_critiques,
+                "constats_a_verifier": e.constats_a_verifier,
                 "motif": e.motif,
             }
             for e in resultat.reseaux

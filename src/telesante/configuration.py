@@ -1,4 +1,4 @@
-"""The audit's configuration, as validated from the inventory."""
+"""The audit's configuration, as validated from the inventory (networks, equipment, authorized devices, waivers)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from netaddr import IPNetwork
 
 from telesante.alertes.configuration import ConfigurationAlertes
-from telesante.identification import Identificateur
+from telesante.signatures import Categorie, Signature
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ class Configuration:
     equipements: list[Equipement]
     autorises: dict[str, Autorise]
     derogations: dict[str, Derogation]
-    identificateur: Identificateur
+    signatures: list[Signature]  # the shipped and the inventory's own, validated: the audit builds its identifier
+    categories: dict[str, Categorie]
     fichier_hotes_connus: Path | None = None
     age_max_sources: timedelta = timedelta(hours=36)  # telesante_age_max_sources_heures
     derogations_isolement: list[DerogationIsolement] = field(default_factory=list)

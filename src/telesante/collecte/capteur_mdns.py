@@ -16,6 +16,7 @@ from pathlib import Path
 from zeroconf import IPVersion, ServiceBrowser, ServiceStateChange, Zeroconf, ZeroconfServiceTypes
 
 from telesante.collecte.mdns import FORMAT, VERSION
+from telesante.ecriture import ecrire_atomiquement
 
 # Service types consumer devices announce; browsed even if the type enumeration misses them.
 TYPES_CONNUS = (
@@ -85,6 +86,4 @@ def ecouter(interface: str, duree: float, capteur: str) -> dict:
 def ecrire(document: dict, sortie: Path) -> None:
     """Write the observations file atomically."""
     sortie.parent.mkdir(parents=True, exist_ok=True)
-    temporary = sortie.with_name(sortie.name + ".tmp")
-    temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(sortie)
+    ecrire_atomiquement(sortie, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))

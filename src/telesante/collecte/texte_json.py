@@ -1,4 +1,4 @@
-"""Small helpers shared by parsers: VLAN numbers out of interface or VLAN names, JSON strings."""
+"""Helpers of the parsers that read JSON (iproute2, the probes' files): French errors, lone UTF-16 halves."""
 
 from __future__ import annotations
 
@@ -6,26 +6,6 @@ import json
 import re
 
 from telesante.collecte.erreurs import SortieIllisible
-
-# "Vlan110", "vlan.20", "irb.20", "eth1.100", "bond0.110", "Vlan101, Port-Channel2", and the
-# bridge of a bridge-per-VLAN Linux switch: "br110", "vmbr0v110" (Proxmox).
-_VLAN_INTERFACE = re.compile(r"^(?:vlan\s*\.?|irb\.|\S+\.|br|\S+v)(\d{1,4})$", re.IGNORECASE)
-
-
-def vlan_depuis_nom(nom: str | None) -> int | None:
-    """VLAN ID from a VLAN name ("110", "Vlan110") or a routed interface ("eth1.100")."""
-    if not nom:
-        return None
-    first = nom.split(",")[0].strip()
-    if first.isascii() and first.isdigit():
-        value = int(first)
-    else:
-        match = _VLAN_INTERFACE.match(first)
-        if not match:
-            return None
-        value = int(match.group(1))
-    return value if 1 <= value <= 4094 else None
-
 
 # \uD800-\uDFFF escaped alone: a high half not followed by a low one, or a low half not preceded by a high one.
 _DEMI_CARACTERE = re.compile(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 from pathlib import Path
 
 import paramiko
 
-from telesante.modele import Equipement
+from telesante.configuration import Equipement
+from telesante.ecriture import ecrire_atomiquement
 
 
 class ErreurCleHote(Exception):
@@ -70,6 +73,8 @@ def retirer(fichier: Path, equipement: Equipement) -> bool:
 
 def _ecrire(fichier: Path, keys: paramiko.HostKeys) -> None:
     fichier.parent.mkdir(parents=True, exist_ok=True)
-    temporary = fichier.with_name(fichier.name + ".tmp")
-    keys.save(str(temporary))
-    temporary.replace(fichier)
+    # paramiko writes host keys only to a named file: in a private folder first, then atomically in place.
+    with tempfile.TemporaryDirectory() as dossier:
+        keys.save(os.path.join(dossier, "hotes_connus"))
+        contenu = Path(dossier, "hotes_connus").read_bytes()
+    ecrire_atomiquement(fichier, contenu)

@@ -1,0 +1,76 @@
+"""Equipment: the hosts that define telesante_plateforme, their access and their capture folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from telesante.collecte.plateformes import PLATEFORMES
+from telesante.configuration import Equipement, Reseau
+from telesante.inventaire.validation import Validation, texte_ou_absent, type_yaml
+
+
+# A device's variables that must be texts when present (a list there would become a path « ['a'] »).
+TEXTES_EQUIPEMENT = ("telesante_site", "telesante_captures", "telesante_fichier", "telesante_reseau", "ansible_host",
+                     "ansible_user", "ansible_ssh_private_key_file")
+
+
+def lire_equipement(check: Validation, nom: str, values: dict, racine: Path) -> Equipement | None:
+    plateforme = values["telesante_plateforme"]
+    if not isinstance(plateforme, str) or plateforme not in PLATEFORMES:
+        decrite = f"« {plateforme} » inconnue" if isinstance(plateforme, str) else f"attendue en texte, pas {type_yaml(plateforme)},"
+        check.erreur(
+            plateforme,
+            "telesante_plateforme",
+            f"plateforme {decrite} pour {nom} (connues : {', '.join(sorted(PLATEFORMES))})",
+            hote=nom,
+        )
+        return None
+    site = values.get("telesante_site")
+    if site is None or (isinstance(site, str) and not site.strip()):
+        check.erreur(plateforme, "telesante_site", f"site manquant pour {nom}", hote=nom)
+        return None
+    if not all([texte_ou_absent(check, values.get(cle), cle, nom) for cle in TEXTES_EQUIPEMENT]):
+        return None
+    texte = {cle: None if values.get(cle) is None else str(values[cle]).strip() for cle in TEXTES_EQUIPEMENT}
+    port = values.get("ansible_port", 22)
+    if isinstance(port, str) and port.strip().isdigit():
+        port = int(port)
+    port = check.entier(port, "ansible_port", 1, 65535, hote=nom) or 22
+    return Equipement(
+        nom=nom,
+        plateforme=plateforme,
+        site=texte["telesante_site"],
+        adresse=texte["ansible_host"],
+        port_ssh=port,
+        utilisateur=texte["ansible_user"],
+        cle_privee=texte["ansible_ssh_private_key_file"],
+        mot_de_passe=values.get("ansible_password"),
+        captures=racine / (texte["telesante_captures"] or f"captures/{nom}"),
+        chemin_fichier=texte["telesante_fichier"] or PLATEFORMES[plateforme].chemin_par_defaut,
+        ports_liaison=frozenset(str(p) for p in check.liste(values.get("telesante_ports_liaison"), "telesante_ports_liaison")),
+        vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
+            values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),
+        reseau=texte["telesante_reseau"],
+    )
+
+
+def verifier_sondes_isolement(check: Validation, equipements: list[Equipement], reseaux: list[Reseau],
+                      per_host: dict) -> None:
+    """An isolation probe names (telesante_reseau) an off-mission network of its site; no other equipment does."""
+    for equipement in equipements:
+        valeur = per_host[equipement.nom].get("telesante_reseau")
+        if equipement.plateforme != "sonde_isolement":
+            if equipement.reseau is not None:
+                check.erreur(valeur, "telesante_reseau", f"réservée aux sondes d'isolement (plateforme sonde_isolement), "
+                                                         f"pas à {equipement.nom} ({equipement.plateforme})", hote=equipement.nom)
+            continue
+        permis = sorted(r.nom for r in reseaux if not r.mission and r.site == equipement.site)
+        if equipement.reseau is None:
+            check.erreur(per_host[equipement.nom].get("telesante_plateforme"), "telesante_reseau",
+                         f"réseau hors mission de la sonde {equipement.nom} manquant (réseaux hors mission du site "
+                         f"« {equipement.site} » : {', '.join(permis) or 'aucun'})", hote=equipement.nom)
+        elif equipement.reseau not in permis:
+            check.erreur(valeur, "telesante_reseau",
+                         f"« {equipement.reseau} » n'est pas un réseau hors mission du site « {equipement.site} » de la "
+                         f"sonde {equipement.nom} (réseaux hors mission de ce site : {', '.join(permis) or 'aucun'})",
+                         hote=equipement.nom)
