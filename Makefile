@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLE := $(VENV)/.installe
 
-.PHONY: demo test paquets-systeme benchmarks nettoyer
+.PHONY: demo test test-rapide paquets-systeme benchmarks nettoyer
 
 $(INSTALLE): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/installer-python3-venv
@@ -31,9 +31,19 @@ demo: $(INSTALLE)
 paquets-systeme:
 	@if [ -x scripts/installer-paquets-systeme ]; then scripts/installer-paquets-systeme; fi
 
-## Tous les tests.
+## Tous les tests, par étage (marqueurs posés par tests/conftest.py) : les tests unitaires en
+## parallèle (pytest-xdist, un processus par cœur), puis les autres (laboratoire réseau, Mac simulés,
+## provisionnement, serveur d'audit, navigateur) un à la fois : ils prennent le verrou du laboratoire.
+## Les deux passes sont toujours lancées ; le code est celui de la première qui échoue.
 test: $(INSTALLE) paquets-systeme
-	$(PY) -m pytest
+	$(PY) -m pytest -m unitaire -n auto; unitaires=$$?; \
+	$(PY) -m pytest -m "not unitaire"; autres=$$?; \
+	if [ $$unitaires -ne 0 ]; then exit $$unitaires; fi; exit $$autres
+
+## Les tests unitaires rapides (moins d'une minute) : ni root, ni espace de noms, ni navigateur,
+## ni les tests marqués « lent ».
+test-rapide: $(INSTALLE)
+	$(PY) -m pytest -m "unitaire and not lent" -n auto -q
 
 ## Mesures de performance (hors des tests chronométrés).
 benchmarks: $(INSTALLE)
