@@ -3,8 +3,10 @@
 Every test gets the marker of its stage, set here from its folder and from the test
 hosts it uses (fixtures), never by hand in the test files:
 
-* ``unitaire``: neither root nor namespaces nor browser (tests/unitaires, and the
-  tests of the other folders that build no test host);
+* ``unitaire``: neither root nor namespaces nor browser: tests/unitaires, and the tests
+  of tests/provisionnement that build no simulated Mac; never a test marked ``racine``.
+  These run in parallel (pytest-xdist): a test of a folder not listed here is never
+  ``unitaire`` until it is added (it runs in the sequential pass of ``make test``);
 * ``labo``: the network lab (tests/labo, fixtures ``lab``, ``lab_factory``...);
 * ``mac_simule``: simulated Macs (tests/mac_simule, fixtures ``fabrique_mac_simule``...);
 * ``provisionnement``: the Ansible side (tests/provisionnement; those of its tests that
@@ -53,6 +55,8 @@ ETAGES_PAR_FIXTURE = {
 }
 # Stages whose tests need root, namespaces or a browser: never "unitaire".
 ETAGES_LOURDS = {"labo", "mac_simule", "serveur_audit", "navigateur"}
+# Folders whose tests are unit tests unless they use a test host or need root.
+DOSSIERS_UNITAIRES = {"unitaires", "provisionnement"}
 # Unit tests (test ids or their prefixes: a whole file, or one test) that launch processes for
 # seconds each, measured with --durations: the real telesante command per case, ansible-playbook,
 # ansible-lint, ten concurrent writers, signals. In make test, out of make test-rapide.
@@ -80,13 +84,14 @@ LENTS = (
 )
 
 
-def etages(identifiant: str, chemin: Path, fixtures: list[str] | tuple[str, ...]) -> set[str]:
-    """Stage markers of a test: its folder's, those of the test hosts it uses, ``unitaire`` otherwise."""
+def etages(identifiant: str, chemin: Path, fixtures: list[str] | tuple[str, ...], racine: bool) -> set[str]:
+    """Stage markers of a test: its folder's, those of the test hosts it uses, and ``unitaire`` or ``lent``."""
     relatif = chemin.resolve().relative_to(RACINE)
+    dossier = relatif.parts[1] if len(relatif.parts) > 2 else ""
     trouves = {ETAGES_PAR_FIXTURE[nom] for nom in fixtures if nom in ETAGES_PAR_FIXTURE}
-    if len(relatif.parts) > 2 and relatif.parts[1] in ETAGES_PAR_DOSSIER:
-        trouves.add(ETAGES_PAR_DOSSIER[relatif.parts[1]])
-    if not trouves & ETAGES_LOURDS:
+    if dossier in ETAGES_PAR_DOSSIER:
+        trouves.add(ETAGES_PAR_DOSSIER[dossier])
+    if dossier in DOSSIERS_UNITAIRES and not racine and not trouves & ETAGES_LOURDS:
         trouves.add("unitaire")
     if identifiant.startswith(LENTS):
         trouves.add("lent")
@@ -96,7 +101,8 @@ def etages(identifiant: str, chemin: Path, fixtures: list[str] | tuple[str, ...]
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test with its stage (see the module docstring)."""
     for item in items:
-        for marqueur in sorted(etages(item.nodeid, item.path, getattr(item, "fixturenames", ()))):
+        racine = item.get_closest_marker("racine") is not None
+        for marqueur in sorted(etages(item.nodeid, item.path, getattr(item, "fixturenames", ()), racine)):
             item.add_marker(marqueur)
 
 
