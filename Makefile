@@ -31,14 +31,16 @@ demo: $(INSTALLE)
 paquets-systeme:
 	@if [ -x scripts/installer-paquets-systeme ]; then scripts/installer-paquets-systeme; fi
 
-## Tous les tests, par étage (marqueurs posés par tests/conftest.py) : les tests unitaires en
-## parallèle (pytest-xdist, un processus par cœur), puis les autres (laboratoire réseau, Mac simulés,
-## provisionnement, serveur d'audit, navigateur) un à la fois : ils prennent le verrou du laboratoire.
+## Tous les tests, par étage (marqueurs posés par tests/conftest.py) : d'abord les tests unitaires
+## rapides en parallèle (pytest-xdist, un processus par cœur), puis tous les autres un à la fois :
+## laboratoire réseau, Mac simulés, provisionnement et serveur d'audit prennent le verrou du
+## laboratoire, et les tests « lent » mesurent des signaux, des processus concurrents ou la sortie
+## du terminal (dont le retour à la ligne dépend de la longueur du chemin du dossier temporaire).
 ## Les deux passes sont toujours lancées ; le code est celui de la première qui échoue.
 test: $(INSTALLE) paquets-systeme
-	$(PY) -m pytest -m unitaire -n auto; unitaires=$$?; \
-	$(PY) -m pytest -m "not unitaire"; autres=$$?; \
-	if [ $$unitaires -ne 0 ]; then exit $$unitaires; fi; exit $$autres
+	$(PY) -m pytest -m "unitaire and not lent" -n auto; rapides=$$?; \
+	$(PY) -m pytest -m "not (unitaire and not lent)"; autres=$$?; \
+	if [ $$rapides -ne 0 ]; then exit $$rapides; fi; exit $$autres
 
 ## Les tests unitaires rapides (moins d'une minute) : ni root, ni espace de noms, ni navigateur,
 ## ni les tests marqués « lent ».

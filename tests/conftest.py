@@ -5,8 +5,8 @@ hosts it uses (fixtures), never by hand in the test files:
 
 * ``unitaire``: neither root nor namespaces nor browser: tests/unitaires, and the tests
   of tests/provisionnement that build no simulated Mac; never a test marked ``racine``.
-  These run in parallel (pytest-xdist): a test of a folder not listed here is never
-  ``unitaire`` until it is added (it runs in the sequential pass of ``make test``);
+  Those not ``lent`` run in parallel (pytest-xdist): a test of a folder not listed here is
+  never ``unitaire`` until it is added (it runs in the sequential pass of ``make test``);
 * ``labo``: the network lab (tests/labo, fixtures ``lab``, ``lab_factory``...);
 * ``mac_simule``: simulated Macs (tests/mac_simule, fixtures ``fabrique_mac_simule``...);
 * ``provisionnement``: the Ansible side (tests/provisionnement; those of its tests that
@@ -16,7 +16,8 @@ hosts it uses (fixtures), never by hand in the test files:
 * ``lent``: unit tests that launch processes (the real command, ansible, concurrent
   writers) for seconds each; out of ``make test-rapide``, in ``make test``.
 
-``make test-rapide`` runs ``-m "unitaire and not lent"``; ``make test`` runs everything.
+``make test-rapide`` runs ``-m "unitaire and not lent"`` in parallel; ``make test`` runs the same,
+then everything else one test at a time.
 """
 
 from __future__ import annotations
