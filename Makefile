@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLE := $(VENV)/.installe
 
-.PHONY: demo test paquets-systeme benchmarks nettoyer
+.PHONY: demo test test-rapide paquets-systeme benchmarks nettoyer
 
 $(INSTALLE): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/installer-python3-venv
@@ -29,9 +29,21 @@ demo: $(INSTALLE)
 paquets-systeme:
 	@if [ -x scripts/installer-paquets-systeme ]; then scripts/installer-paquets-systeme; fi
 
-## Tous les tests.
+## Tous les tests, par étage (marqueurs posés par tests/conftest.py) : d'abord les tests unitaires
+## rapides en parallèle (pytest-xdist, un processus par cœur), puis tous les autres un à la fois :
+## laboratoire réseau, Mac simulés, provisionnement et serveur d'audit prennent le verrou du
+## laboratoire, et les tests « lent » mesurent des signaux, des processus concurrents ou la sortie
+## du terminal (dont le retour à la ligne dépend de la longueur du chemin du dossier temporaire).
+## Les deux passes sont toujours lancées ; le code est celui de la première qui échoue.
 test: $(INSTALLE) paquets-systeme
-	$(PY) -m pytest
+	$(PY) -m pytest -m "unitaire and not lent" -n auto; rapides=$$?; \
+	$(PY) -m pytest -m "not (unitaire and not lent)"; autres=$$?; \
+	if [ $$rapides -ne 0 ]; then exit $$rapides; fi; exit $$autres
+
+## Les tests unitaires rapides (moins d'une minute) : ni root, ni espace de noms, ni navigateur,
+## ni les tests marqués « lent ».
+test-rapide: $(INSTALLE)
+	$(PY) -m pytest -m "unitaire and not lent" -n auto -q
 
 ## Mesures de performance (hors des tests chronométrés).
 benchmarks: $(INSTALLE)

@@ -1,4 +1,24 @@
-"""Shared test helpers: where the real outputs of ../shared/fixtures live."""
+"""Shared test helpers: where the real outputs of ../shared/fixtures live, and the stages (étages) of the tests.
+
+Every test gets the marker of its stage, set here from its folder and from the test
+hosts it uses (fixtures), never by hand in the test files:
+
+* ``unitaire``: neither root nor namespaces nor browser: tests/unitaires, and the tests
+  of tests/provisionnement that build no simulated Mac; never a test marked ``racine``.
+  Those not ``lent`` run in parallel (pytest-xdist): a test of a folder not listed here is
+  never ``unitaire`` until it is added (it runs in the sequential pass of ``make test``);
+* ``labo``: the network lab (tests/labo, fixtures ``lab``, ``lab_factory``...);
+* ``mac_simule``: simulated Macs (tests/mac_simule, fixtures ``fabrique_mac_simule``...);
+* ``provisionnement``: the Ansible side (tests/provisionnement; those of its tests that
+  build no simulated Mac are unit tests too);
+* ``serveur_audit``: the audit server's test host (tests/serveur_audit);
+* ``navigateur``: the HTML report in Chromium (tests/navigateur);
+* ``lent``: unit tests that launch processes (the real command, ansible, concurrent
+  writers) for seconds each; out of ``make test-rapide``, in ``make test``.
+
+``make test-rapide`` runs ``-m "unitaire and not lent"`` in parallel; ``make test`` runs the same,
+then everything else one test at a time.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +33,78 @@ pytest_plugins = ["tests.mac_simule.fixtures"]
 RACINE = Path(__file__).resolve().parents[1]
 FIXTURES = RACINE.parent / "shared" / "fixtures"
 EXEMPLE = RACINE / "inventaires" / "exemple"
+
+# Stage of each test folder (a test elsewhere is a unit test).
+ETAGES_PAR_DOSSIER = {
+    "unitaires": "unitaire",
+    "labo": "labo",
+    "mac_simule": "mac_simule",
+    "provisionnement": "provisionnement",
+    "serveur_audit": "serveur_audit",
+    "navigateur": "navigateur",
+}
+# A test that uses one of these fixtures builds that stage's test host, wherever it lives.
+ETAGES_PAR_FIXTURE = {
+    "lab": "labo",
+    "lab_factory": "labo",
+    "lab_prerequisites": "labo",
+    "fabrique_mac_simule": "mac_simule",
+    "fabrique_mac_simule_module": "mac_simule",
+    "mac_simule_prerequis": "mac_simule",
+    "hote": "serveur_audit",
+    "hote_neuf": "serveur_audit",
+}
+# Stages whose tests need root, namespaces or a browser: never "unitaire".
+ETAGES_LOURDS = {"labo", "mac_simule", "serveur_audit", "navigateur"}
+# Folders whose tests are unit tests unless they use a test host or need root.
+DOSSIERS_UNITAIRES = {"unitaires", "provisionnement"}
+# Unit tests (test ids or their prefixes: a whole file, or one test) that launch processes for
+# seconds each, measured with --durations: the real telesante command per case, ansible-playbook,
+# ansible-lint, ten concurrent writers, signals. In make test, out of make test-rapide.
+LENTS = (
+    "tests/unitaires/test_cas.py",
+    "tests/unitaires/test_audit_exemple.py",
+    "tests/unitaires/test_commande.py",
+    "tests/unitaires/test_historique.py",
+    "tests/unitaires/test_module_vmx.py",
+    "tests/unitaires/test_isolement_commande.py",
+    "tests/unitaires/test_benchmark_identification.py",
+    "tests/unitaires/test_inventaire.py::test_aucune_faute_d_inventaire_ne_rend_conforme",
+    "tests/unitaires/test_inventaire.py::test_vault_comme_pour_les_playbooks",
+    "tests/unitaires/test_identification_filtre.py::test_raccourci_identique_a_la_recherche_complete",
+    "tests/unitaires/test_invariant_echec_ferme.py::test_aucune_source_abimee_ne_rend_conforme",
+    "tests/unitaires/test_proprietes.py::test_inventaire_quelconque_valide_ou_erreur_propre",
+    "tests/unitaires/test_captures_hostiles.py::test_dossier_de_captures_sans_droit_de_traverser",
+    "tests/unitaires/test_captures_hostiles.py::test_capture_sans_droit_de_lecture",
+    "tests/unitaires/test_rapports_inertes.py::test_ports_messages_problemes_inertes_partout",
+    "tests/unitaires/test_rapports_inertes.py::test_noms_choisis_par_les_appareils_inertes_partout",
+    "tests/unitaires/test_isolement_rapports.py::test_demonstration_montre_la_paire_separee",
+    "tests/provisionnement/test_statique.py",
+    "tests/provisionnement/test_playbook_audit.py",
+    "tests/provisionnement/test_verifications.py",
+)
+
+
+def etages(identifiant: str, chemin: Path, fixtures: list[str] | tuple[str, ...], racine: bool) -> set[str]:
+    """Stage markers of a test: its folder's, those of the test hosts it uses, and ``unitaire`` or ``lent``."""
+    relatif = chemin.resolve().relative_to(RACINE)
+    dossier = relatif.parts[1] if len(relatif.parts) > 2 else ""
+    trouves = {ETAGES_PAR_FIXTURE[nom] for nom in fixtures if nom in ETAGES_PAR_FIXTURE}
+    if dossier in ETAGES_PAR_DOSSIER:
+        trouves.add(ETAGES_PAR_DOSSIER[dossier])
+    if dossier in DOSSIERS_UNITAIRES and not racine and not trouves & ETAGES_LOURDS:
+        trouves.add("unitaire")
+    if identifiant.startswith(LENTS):
+        trouves.add("lent")
+    return trouves
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its stage (see the module docstring)."""
+    for item in items:
+        racine = item.get_closest_marker("racine") is not None
+        for marqueur in sorted(etages(item.nodeid, item.path, getattr(item, "fixturenames", ()), racine)):
+            item.add_marker(marqueur)
 
 
 @pytest.fixture

@@ -23,24 +23,25 @@ Two VLAN implementations exist, chosen from what the kernel supports:
   machines. Each VLAN is still its own broadcast domain.
 
 Delay injection uses ``tc netem`` when available, otherwise an NFQUEUE rule
-and a small userspace delayer (see ``_run_delay_queue``).
+and a small userspace delayer (``auxiliaires.py delay-queue``).
 
 Traffic rules: the lab only ever sends packets to addresses that live in
 its own namespaces; every wait loop is bounded in count and time; the only
 change to the root namespace is adding (then removing) its own management
 veth ends with their /30 addresses.
 
-This file is also executed as a script inside namespaces (mDNS announcer,
-mDNS browser, delay queue): it must only import the standard library at
-module level.
+Namespaces, management veths (their /29 taken under the lab lock
+``/run/lock/telesante-labo.lock``), sshd, bounded waits and teardown come
+from the shared tool ``tests/espaces_de_noms.py``, as for the simulated Macs.
+The helper processes run inside namespaces (mDNS announcer and browser, delay
+queue) live in ``auxiliaires.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
-import fcntl
+import functools
 import ipaddress
 import itertools
 import json
@@ -48,15 +49,23 @@ import os
 import re
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
+
+from .. import espaces_de_noms
+from ..espaces_de_noms import (OPTIONS_SSHD, ConstructionErreur, attendre, attendre_ecoute, base36,
+                               bloc_gestion_libre, chercher_outil, creer_espace, creer_lien_gestion,
+                               dans_espace, demarrer_processus, ecoute_tcp, fin_du_journal, generer_cle_ssh,
+                               lancer, ligne_hotes_connus, outil, supprimer_espace, supprimer_lien,
+                               verrou_gestion)
+from .auxiliaires import DUREE_MAXIMALE
+
+AUXILIAIRES = Path(__file__).resolve().parent / "auxiliaires.py"
 
 # ---------------------------------------------------------------------------
 # Topology description
@@ -274,7 +283,7 @@ class Lease:
     client_id: str | None
 
 
-class LabError(RuntimeError):
+class LabError(ConstructionErreur):
     """The lab could not be built or operated (message in French)."""
 
 
@@ -296,19 +305,12 @@ REQUIRED_TOOLS = {
     "iptables": "iptables",
 }
 
-_SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def _which(tool: str) -> str | None:
-    return shutil.which(tool, path=os.environ.get("PATH", "") + ":" + _SBIN_PATH)
-
-
 def missing_prerequisites() -> list[str]:
     """Reasons (in French) why the lab cannot be built here; empty if it can."""
     reasons: list[str] = []
     if os.geteuid() != 0:
         reasons.append("pas root")
-    missing = sorted({pkg for tool, pkg in REQUIRED_TOOLS.items() if _which(tool) is None})
+    missing = sorted({pkg for tool, pkg in REQUIRED_TOOLS.items() if chercher_outil(tool) is None})
     if missing:
         reasons.append("paquets manquants : " + ", ".join(missing)
                        + " (lancez scripts/installer-paquets-systeme)")
@@ -317,7 +319,7 @@ def missing_prerequisites() -> list[str]:
     except ImportError:
         reasons.append("module python zeroconf absent")
     if not reasons:
-        probe = subprocess.run([_tool("ip"), "netns", "list"], capture_output=True, text=True)
+        probe = subprocess.run([_outil("ip"), "netns", "list"], capture_output=True, text=True)
         if probe.returncode != 0:
             reasons.append("« ip netns » indisponible : " + probe.stderr.strip())
     return reasons
@@ -348,18 +350,18 @@ def probe_kernel_features(namespace: str) -> KernelFeatures:
     global _features_cache
     if _features_cache is not None:
         return _features_cache
-    ip = _tool("ip")
+    ip = _outil("ip")
 
     def works(*argv: str) -> bool:
         return subprocess.run(argv, capture_output=True).returncode == 0
 
-    _run([ip, "-n", namespace, "link", "add", "tsprobe0", "type", "veth", "peer", "name", "tsprobe1"])
+    _lancer([ip, "-n", namespace, "link", "add", "tsprobe0", "type", "veth", "peer", "name", "tsprobe1"])
     try:
         filtering = works(ip, "-n", namespace, "link", "add", "tsprobebr", "type", "bridge",
                           "vlan_filtering", "1")
         dot1q = works(ip, "-n", namespace, "link", "add", "link", "tsprobe0", "name", "tsprobe0.9",
                       "type", "vlan", "id", "9")
-        netem = works(ip, "netns", "exec", namespace, _tool("tc"), "qdisc", "add", "dev", "tsprobe0",
+        netem = works(ip, "netns", "exec", namespace, _outil("tc"), "qdisc", "add", "dev", "tsprobe0",
                       "root", "netem", "delay", "1ms")
     finally:
         for link in ("tsprobebr", "tsprobe0.9", "tsprobe0"):
@@ -373,83 +375,10 @@ def probe_kernel_features(namespace: str) -> KernelFeatures:
 # ---------------------------------------------------------------------------
 
 
-def _tool(name: str) -> str:
-    path = _which(name)
-    if path is None:
-        raise LabError(f"Outil introuvable : {name} (lancez scripts/installer-paquets-systeme)")
-    return path
-
-
-def _run(argv: Sequence[str], *, check: bool = True, timeout: float = 15,
-         input_text: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command, capture its output, raise LabError on failure."""
-    try:
-        result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
-                                input=input_text, env=_child_env())
-    except subprocess.TimeoutExpired as exc:
-        raise LabError(f"Commande trop longue (> {timeout} s) : {' '.join(argv)}") from exc
-    if check and result.returncode != 0:
-        raise LabError(f"Échec de « {' '.join(argv)} » (code {result.returncode}) : "
-                       f"{result.stderr.strip() or result.stdout.strip()}")
-    return result
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = env.get("PATH", "") + ":" + _SBIN_PATH
-    env["LC_ALL"] = "C"
-    return env
-
-
-def _in_ns(namespace: str, argv: Sequence[str]) -> list[str]:
-    return [_tool("ip"), "netns", "exec", namespace, *argv]
-
-
-def _wait_until(predicate: Callable[[], bool], what: str, timeout: float = 10.0,
-                interval: float = 0.1) -> None:
-    """Poll ``predicate`` until true; bounded in count and in time."""
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / interval) + 1):
-        if predicate():
-            return
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(interval)
-    if predicate():
-        return
-    raise LabError(f"Délai dépassé ({timeout:g} s) en attendant {what}")
-
-
-def _pid_alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def _kill_pid(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _namespace_pids(namespace: str) -> list[int]:
-    result = subprocess.run([_tool("ip"), "netns", "pids", namespace], capture_output=True, text=True)
-    return [int(p) for p in result.stdout.split() if p.isdigit()]
-
-
-def _kill_namespace_processes(namespace: str) -> None:
-    """Backstop: SIGKILL whatever still runs in the namespace, bounded wait."""
-    for _ in range(3):
-        pids = [p for p in _namespace_pids(namespace) if p != os.getpid()]
-        if not pids:
-            return
-        for pid in pids:
-            _kill_pid(pid)
-        with contextlib.suppress(LabError):
-            _wait_until(lambda: not any(_pid_alive(p) for p in pids),
-                        f"la fin des processus de {namespace}", timeout=2.0, interval=0.05)
+# The shared namespace tools (tests/espaces_de_noms.py), raising LabError for the lab.
+_outil = functools.partial(outil, erreur=LabError)
+_lancer = functools.partial(lancer, erreur=LabError)
+_attendre = functools.partial(attendre, erreur=LabError)
 
 
 class _Process:
@@ -458,11 +387,8 @@ class _Process:
     def __init__(self, label: str, argv: Sequence[str], log_path: Path) -> None:
         self.label = label
         self.log_path = log_path
-        with open(log_path, "ab") as log:
-            # cwd: the lab's temporary directory, so nothing lands in the work tree.
-            self.popen = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT, env=_child_env(),
-                                          cwd=log_path.parent, start_new_session=True)
+        # cwd: the lab's temporary directory, so nothing lands in the work tree.
+        self.popen = demarrer_processus(argv, log_path, dossier=log_path.parent)
 
     @property
     def pid(self) -> int:
@@ -472,10 +398,7 @@ class _Process:
         return self.popen.poll() is None
 
     def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return fin_du_journal(self.log_path, lines)
 
     def stop(self, grace: float = 2.0) -> None:
         """SIGTERM, bounded wait, then SIGKILL; always reaps the child."""
@@ -494,49 +417,8 @@ class _Process:
 # Management addressing (root namespace side)
 # ---------------------------------------------------------------------------
 
-# Pools of /29 blocks for management links; each lab takes one block: the
+# Each lab takes one /29 block of the shared pools (tests/espaces_de_noms.py): the
 # first /30 for the switch, the second for the gateway.
-_MGMT_POOLS = (ipaddress.IPv4Network("10.255.0.0/16"), ipaddress.IPv4Network("172.31.248.0/21"))
-_LOCK_PATH = Path("/run/lock/telesante-labo.lock")
-
-
-@contextlib.contextmanager
-def _mgmt_lock() -> Iterator[None]:
-    """Serialise management subnet allocation between concurrent lab builds."""
-    path = _LOCK_PATH if _LOCK_PATH.parent.is_dir() else Path(tempfile.gettempdir()) / _LOCK_PATH.name
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _root_networks_in_use() -> list[ipaddress.IPv4Network]:
-    """Every IPv4 network configured or routed in the root namespace."""
-    used: list[ipaddress.IPv4Network] = []
-    addrs = json.loads(_run([_tool("ip"), "-j", "-4", "addr", "show"]).stdout or "[]")
-    for link in addrs:
-        for info in link.get("addr_info", []):
-            used.append(ipaddress.IPv4Network(f"{info['local']}/{info['prefixlen']}", strict=False))
-    routes = json.loads(_run([_tool("ip"), "-j", "-4", "route", "show", "table", "all"]).stdout or "[]")
-    for route in routes:
-        dst = route.get("dst", "")
-        if dst in ("", "default", "0.0.0.0/0"):
-            continue
-        with contextlib.suppress(ValueError):
-            used.append(ipaddress.IPv4Network(dst, strict=False))
-    return used
-
-
-def _free_mgmt_block(avoid: Sequence[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
-    """First /29 of the pools overlapping nothing in the root namespace nor ``avoid``."""
-    used = _root_networks_in_use() + list(avoid)
-    for pool in _MGMT_POOLS:
-        for block in pool.subnets(new_prefix=29):
-            if not any(block.overlaps(u) for u in used):
-                return block
-    raise LabError("Aucun sous-réseau de gestion libre dans 10.255.0.0/16 ni 172.31.248.0/21")
 
 
 # ---------------------------------------------------------------------------
@@ -563,47 +445,19 @@ esac
 exit 0
 """
 
-# Key-only root login, nothing else: shared by every test sshd (lab nodes, simulated Macs).
-SSHD_OPTIONS_COMMUNES = """PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-AllowTcpForwarding no
-MaxStartups 50:30:100
-LogLevel VERBOSE
-Subsystem sftp internal-sftp
-"""
-
 _SSHD_CONFIG = """# sshd of the telesante lab ({node}), generated
 ListenAddress {ip}
 Port {port}
 HostKey {host_key}
 PidFile {pid_file}
 AuthorizedKeysFile {authorized_keys}
-""" + SSHD_OPTIONS_COMMUNES
+""" + OPTIONS_SSHD
 
 # ---------------------------------------------------------------------------
 # The lab
 # ---------------------------------------------------------------------------
 
 _lab_counter = itertools.count()
-_SERVICE_MAX_SECONDS = 4 * 3600  # helper processes stop by themselves after this
-
-
-def _base36(value: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        value, rem = divmod(value, 36)
-        out = digits[rem] + out
-        if value == 0:
-            return out
 
 
 class Lab:
@@ -631,7 +485,7 @@ class Lab:
         index = next(_lab_counter)
         self.prefix = f"ts-{os.getpid()}-{index}-"
         # Root-namespace veth ends: "ts<pid base 36>-<index>" + c|p, at most 15 chars.
-        self._root_prefix = f"ts{_base36(os.getpid())}-{index}"
+        self._root_prefix = f"ts{base36(os.getpid())}-{index}"
         self.tmpdir = Path(tempfile.mkdtemp(prefix=self.prefix))
         os.chmod(self.tmpdir, 0o700)
         self.vlan_mode = ""
@@ -692,8 +546,8 @@ class Lab:
         for node in (SWITCH, GATEWAY):
             self._wait_sshd(node)
         for host_name, proc, ready in announcers:
-            _wait_until(lambda: ready.exists() or not proc.running(),
-                        f"l'annonce mDNS de {host_name}", timeout=10)
+            _attendre(lambda: ready.exists() or not proc.running(),
+                      f"l'annonce mDNS de {host_name}", delai=10)
             if not ready.exists():
                 raise LabError(f"Annonce mDNS de {host_name} en échec :\n{proc.log_tail()}")
         self.build_seconds = time.monotonic() - started
@@ -703,15 +557,11 @@ class Lab:
 
     def _create_namespace(self, name: str) -> None:
         ns = self._ns(name)
-        _run([_tool("ip"), "netns", "add", ns])
-        self.namespaces.append(ns)
-        # IPv6 off: deterministic tables, and no traffic beyond what the lab sends.
-        _run(_in_ns(ns, [_tool("sysctl"), "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
-                         "net.ipv6.conf.default.disable_ipv6=1", "net.ipv4.ip_forward=0"]))
-        self._ip(ns, "link", "set", "lo", "up")
+        self.namespaces.append(ns)  # before creation: torn down even if a later step fails
+        creer_espace(ns, erreur=LabError, sans_routage=True)
 
     def _ip(self, ns: str, *args: str) -> None:
-        _run([_tool("ip"), "-n", ns, *args])
+        _lancer([_outil("ip"), "-n", ns, *args])
 
     def _choose_modes(self) -> None:
         features = probe_kernel_features(self._ns(SWITCH))
@@ -739,7 +589,7 @@ class Lab:
             self._ip(sw, "link", "add", "swp-gw", "type", "veth", "peer", "name", "trunk0", "netns", gw)
             self._ip(sw, "link", "set", "swp-gw", "master", "br0", "up")
             for vid in vids:
-                _run(_in_ns(sw, [_tool("bridge"), "vlan", "add", "dev", "swp-gw", "vid", str(vid)]))
+                _lancer(dans_espace(sw, [_outil("bridge"), "vlan", "add", "dev", "swp-gw", "vid", str(vid)]))
         else:
             for vid in vids:
                 bridge = f"br{vid}"
@@ -776,29 +626,22 @@ class Lab:
             bridge = self.switch_bridges[host.vlan]
             self._ip(sw, "link", "set", port, "master", bridge)
             if self.vlan_mode == VLAN_MODE_DOT1Q:
-                _run(_in_ns(sw, [_tool("bridge"), "vlan", "add", "dev", port, "vid", str(host.vlan),
-                                 "pvid", "untagged"]))
+                _lancer(dans_espace(sw, [_outil("bridge"), "vlan", "add", "dev", port, "vid", str(host.vlan),
+                                         "pvid", "untagged"]))
             self._ip(sw, "link", "set", port, "up")
             self._ip(hns, "link", "set", "eth0", "up")
             self._ports[host.name] = port
 
     def _build_mgmt_links(self) -> None:
-        ip = _tool("ip")
-        with _mgmt_lock():
-            block = _free_mgmt_block([v.ip_network for v in self.topology.vlans])
+        with verrou_gestion():
+            block = bloc_gestion_libre([v.ip_network for v in self.topology.vlans], erreur=LabError)
             self.mgmt_network = block
             links = list(block.subnets(new_prefix=30))
             for node, suffix, link in ((SWITCH, "c", links[0]), (GATEWAY, "p", links[1])):
                 root_if = f"{self._root_prefix}{suffix}"
-                root_ip, node_ip = (str(a) for a in link.hosts())
                 ns = self._ns(node)
-                _run([ip, "link", "add", root_if, "type", "veth", "peer", "name", "mgmt0", "netns", ns])
-                self._root_links.append(root_if)
-                _run([_tool("sysctl"), "-q", "-w", f"net.ipv6.conf.{root_if}.disable_ipv6=1"])
-                _run([ip, "addr", "add", f"{root_ip}/30", "dev", root_if])
-                _run([ip, "link", "set", root_if, "up"])
-                self._ip(ns, "addr", "add", f"{node_ip}/30", "dev", "mgmt0")
-                self._ip(ns, "link", "set", "mgmt0", "up")
+                self._root_links.append(root_if)  # before creation: removed even if a later step fails
+                root_ip, node_ip = creer_lien_gestion(root_if, ns, "mgmt0", link, erreur=LabError)
                 node_dir = self.tmpdir / node
                 node_dir.mkdir()
                 self.nodes[node] = ManagedNode(
@@ -811,9 +654,7 @@ class Lab:
     # -- SSH ---------------------------------------------------------------
 
     def _prepare_ssh(self) -> None:
-        keygen = _tool("ssh-keygen")
-        _run([keygen, "-q", "-t", "ed25519", "-N", "", "-C", f"labo-{self.prefix}", "-f",
-              str(self.client_key)])
+        generer_cle_ssh(self.client_key, f"labo-{self.prefix}", LabError)
         shutil.copyfile(f"{self.client_key}.pub", self.authorized_keys)
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
         for node in self.nodes.values():
@@ -825,40 +666,28 @@ class Lab:
         self.refresh_known_hosts()
 
     def _generate_host_key(self, node: ManagedNode) -> None:
-        for path in (node.host_key_path, Path(f"{node.host_key_path}.pub")):
-            path.unlink(missing_ok=True)
-        _run([_tool("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C", f"{node.name}@labo",
-              "-f", str(node.host_key_path)])
+        generer_cle_ssh(node.host_key_path, f"{node.name}@labo", LabError)
 
     def refresh_known_hosts(self) -> None:
         """Rewrite ``known_hosts`` from the nodes' current host keys."""
-        lines = []
-        for node in self.nodes.values():
-            key_type, key_b64 = Path(f"{node.host_key_path}.pub").read_text().split()[:2]
-            host = node.mgmt_ip if node.ssh_port == 22 else f"[{node.mgmt_ip}]:{node.ssh_port}"
-            lines.append(f"{host} {key_type} {key_b64}\n")
-        self.known_hosts.write_text("".join(lines))
+        self.known_hosts.write_text("".join(
+            ligne_hotes_connus(node.mgmt_ip, node.ssh_port, Path(f"{node.host_key_path}.pub"))
+            for node in self.nodes.values()))
 
     def _start_sshd(self, name: str) -> None:
         node = self.nodes[name]
         config = self.tmpdir / name / "sshd_config"
-        proc = _Process(f"sshd {name}", _in_ns(node.namespace, [_tool("sshd"), "-D", "-e", "-f",
-                                                                str(config)]),
+        proc = _Process(f"sshd {name}", dans_espace(node.namespace, [_outil("sshd"), "-D", "-e", "-f",
+                                                                     str(config)]),
                         self.tmpdir / name / "sshd.log")
         self._sshd[name] = proc
         self._all_processes.append(proc)
 
-    def _sshd_listening(self, node: ManagedNode) -> bool:
-        out = _run(_in_ns(node.namespace, [_tool("ss"), "-Hltn"]), check=False).stdout
-        return f"{node.mgmt_ip}:{node.ssh_port} " in out
-
     def _wait_sshd(self, name: str) -> None:
         node = self.nodes[name]
         proc = self._sshd[name]
-        _wait_until(lambda: self._sshd_listening(node) or not proc.running(),
-                    f"le sshd de {name}", timeout=10)
-        if not proc.running():
-            raise LabError(f"Le sshd de {name} s'est arrêté :\n{proc.log_tail()}")
+        attendre_ecoute(proc.popen, node.namespace, node.mgmt_ip, node.ssh_port, f"le sshd de {name}",
+                        journal=proc.log_path, erreur=LabError)
 
     def arreter_sshd(self, node: str = SWITCH) -> None:
         """Stop the node's sshd (open sessions stay, new connections are refused)."""
@@ -866,7 +695,8 @@ class Lab:
         if proc is not None:
             proc.stop()
         n = self.nodes[node]
-        _wait_until(lambda: not self._sshd_listening(n), f"l'arrêt du sshd de {node}", timeout=5)
+        _attendre(lambda: not ecoute_tcp(n.namespace, n.mgmt_ip, n.ssh_port), f"l'arrêt du sshd de {node}",
+                  delai=5)
 
     def demarrer_sshd(self, node: str = SWITCH) -> None:
         """(Re)start the node's sshd and wait until it listens."""
@@ -890,7 +720,7 @@ class Lab:
 
     def _start_dnsmasq(self) -> None:
         gw = self._ns(GATEWAY)
-        argv = [_tool("dnsmasq"), "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+        argv = [_outil("dnsmasq"), "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
                 "--no-resolv", "--no-hosts", "--bind-interfaces", "--except-interface=lo",
                 "--user=root", "--group=root", "--no-ping", "--dhcp-authoritative", "--log-dhcp",
                 f"--log-facility={self.tmpdir / 'dnsmasq.log'}",
@@ -900,13 +730,13 @@ class Lab:
             first, last = vlan.dhcp_range
             argv.append(f"--interface={self._gateway_ifaces[vlan.vid]}")
             argv.append(f"--dhcp-range={first},{last},{vlan.ip_network.netmask},12h")
-        proc = _Process("dnsmasq", _in_ns(gw, argv), self.tmpdir / "dnsmasq.out")
+        proc = _Process("dnsmasq", dans_espace(gw, argv), self.tmpdir / "dnsmasq.out")
         self._all_processes.append(proc)
 
         def listening() -> bool:
-            return ":67 " in _run(_in_ns(gw, [_tool("ss"), "-Hlun"]), check=False).stdout
+            return ":67 " in _lancer(dans_espace(gw, [_outil("ss"), "-Hlun"]), verifier=False).stdout
 
-        _wait_until(lambda: listening() or not proc.running(), "dnsmasq", timeout=10)
+        _attendre(lambda: listening() or not proc.running(), "dnsmasq", delai=10)
         if not proc.running():
             raise LabError(f"dnsmasq s'est arrêté :\n{proc.log_tail()}")
 
@@ -919,11 +749,11 @@ class Lab:
         script.chmod(0o755)
         clients: list[tuple[HostSpec, _Process]] = []
         for host in self.topology.hosts:
-            argv = [_tool("busybox"), "udhcpc", "-f", "-q", "-n", "-i", "eth0", "-t", "5", "-T", "1",
+            argv = [_outil("busybox"), "udhcpc", "-f", "-q", "-n", "-i", "eth0", "-t", "5", "-T", "1",
                     "-s", str(script)]
             if host.dhcp_hostname:
                 argv += ["-x", f"hostname:{host.dhcp_hostname}"]
-            proc = _Process(f"udhcpc {host.name}", _in_ns(self._ns(host.name), argv),
+            proc = _Process(f"udhcpc {host.name}", dans_espace(self._ns(host.name), argv),
                             self.tmpdir / f"udhcpc-{host.name}.log")
             clients.append((host, proc))
             self._all_processes.append(proc)
@@ -939,8 +769,8 @@ class Lab:
         if failures:
             raise LabError("Échec DHCP pour " + "\n".join(failures))
         macs = {h.mac for h in self.topology.hosts}
-        _wait_until(lambda: macs <= {lease.mac for lease in self.leases()},
-                    "l'écriture des baux DHCP par dnsmasq", timeout=5)
+        _attendre(lambda: macs <= {lease.mac for lease in self.leases()},
+                  "l'écriture des baux DHCP par dnsmasq", delai=5)
         by_mac = {lease.mac: lease for lease in self.leases()}
         for host in self.topology.hosts:
             self.hosts[host.name] = LabHost(
@@ -974,7 +804,7 @@ class Lab:
         pings = []
         for host in self.hosts.values():
             target = self.topology.vlan(host.vlan).gateway_ip
-            argv = _in_ns(host.namespace, [_tool("ping"), "-n", "-q", "-c", "1", "-W", "1", target])
+            argv = dans_espace(host.namespace, [_outil("ping"), "-n", "-q", "-c", "1", "-W", "1", target])
             pings.append((host, subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                                  stderr=subprocess.DEVNULL)))
         failures = []
@@ -998,15 +828,15 @@ class Lab:
             host = self.hosts[spec.name]
             ready = self.tmpdir / f"mdns-{spec.name}.pret"
             service = spec.mdns
-            argv = [sys.executable, str(Path(__file__).resolve()), "mdns-announce",
+            argv = [sys.executable, str(AUXILIAIRES), "mdns-announce",
                     "--ip", host.ip, "--type", service.service_type, "--instance", service.instance,
                     "--port", str(service.port), "--ready", str(ready),
-                    "--max-seconds", str(_SERVICE_MAX_SECONDS)]
+                    "--max-seconds", str(DUREE_MAXIMALE)]
             if service.server:
                 argv += ["--server", service.server]
             for key, value in service.txt:
                 argv += ["--txt", f"{key}={value}"]
-            proc = _Process(f"mdns {spec.name}", _in_ns(host.namespace, argv),
+            proc = _Process(f"mdns {spec.name}", dans_espace(host.namespace, argv),
                             self.tmpdir / f"mdns-{spec.name}.log")
             self._all_processes.append(proc)
             started.append((spec.name, proc, ready))
@@ -1020,15 +850,15 @@ class Lab:
         as ``min_results`` services are resolved, or after ``timeout`` seconds.
         """
         host = self.hosts[from_host]
-        argv = [sys.executable, str(Path(__file__).resolve()), "mdns-browse", "--ip", host.ip,
+        argv = [sys.executable, str(AUXILIAIRES), "mdns-browse", "--ip", host.ip,
                 "--type", service_type, "--seconds", str(timeout), "--min", str(min_results)]
-        result = _run(_in_ns(host.namespace, argv), timeout=timeout + 15)
+        result = _lancer(dans_espace(host.namespace, argv), delai=timeout + 15)
         return json.loads(result.stdout)
 
     def run_in(self, name: str, argv: Sequence[str], timeout: float = 10,
                check: bool = False) -> subprocess.CompletedProcess[str]:
         """Run a command inside the namespace of a host or node (``ip netns exec``)."""
-        return _run(_in_ns(self.namespace_of(name), argv), timeout=timeout, check=check)
+        return _lancer(dans_espace(self.namespace_of(name), argv), delai=timeout, verifier=check)
 
     def namespace_of(self, name: str) -> str:
         """Namespace of ``commutateur``, ``passerelle`` or a host."""
@@ -1061,23 +891,23 @@ class Lab:
         ns = self.namespace_of(node)
         self.retablir(node, iface)
         if self.delay_method == "netem":
-            _run(_in_ns(ns, [_tool("tc"), "qdisc", "replace", "dev", iface, "root", "netem",
-                             "delay", f"{int(delay_ms)}ms"]))
+            _lancer(dans_espace(ns, [_outil("tc"), "qdisc", "replace", "dev", iface, "root", "netem",
+                                     "delay", f"{int(delay_ms)}ms"]))
             self._delays[(ns, iface)] = ("netem", None, 0)
             return
         queue = next(self._queue_numbers)
         ready = self.tmpdir / f"retard-{node}-{iface}-{queue}.pret"
-        argv = [sys.executable, str(Path(__file__).resolve()), "delay-queue", "--queue", str(queue),
+        argv = [sys.executable, str(AUXILIAIRES), "delay-queue", "--queue", str(queue),
                 "--delay-ms", str(int(delay_ms)), "--ready", str(ready),
-                "--max-seconds", str(_SERVICE_MAX_SECONDS)]
-        proc = _Process(f"retard {node}/{iface}", _in_ns(ns, argv),
+                "--max-seconds", str(DUREE_MAXIMALE)]
+        proc = _Process(f"retard {node}/{iface}", dans_espace(ns, argv),
                         self.tmpdir / f"retard-{node}-{iface}.log")
         self._all_processes.append(proc)
         self._delays[(ns, iface)] = ("nfqueue", proc, queue)
-        _wait_until(lambda: ready.exists() or not proc.running(), "la file de retard", timeout=10)
+        _attendre(lambda: ready.exists() or not proc.running(), "la file de retard", delai=10)
         if not ready.exists():
             raise LabError(f"File de retard en échec :\n{proc.log_tail()}")
-        _run(_in_ns(ns, self._iptables_rule("-A", iface, queue)))
+        _lancer(dans_espace(ns, self._iptables_rule("-A", iface, queue)))
 
     def retablir(self, node: str = SWITCH, interface: str | None = None) -> None:
         """Remove the delay set by :meth:`ralentir` (no-op when there is none)."""
@@ -1088,15 +918,15 @@ class Lab:
             return
         method, proc, queue = entry
         if method == "netem":
-            _run(_in_ns(ns, [_tool("tc"), "qdisc", "del", "dev", iface, "root"]), check=False)
+            _lancer(dans_espace(ns, [_outil("tc"), "qdisc", "del", "dev", iface, "root"]), verifier=False)
             return
-        _run(_in_ns(ns, self._iptables_rule("-D", iface, queue)), check=False)
+        _lancer(dans_espace(ns, self._iptables_rule("-D", iface, queue)), verifier=False)
         if proc is not None:
             proc.stop()  # releases the packets still held
 
     @staticmethod
     def _iptables_rule(action: str, iface: str, queue: int) -> list[str]:
-        return [_tool("iptables"), "-w", "5", "-t", "mangle", action, "POSTROUTING", "-o", iface,
+        return [_outil("iptables"), "-w", "5", "-t", "mangle", action, "POSTROUTING", "-o", iface,
                 "-j", "NFQUEUE", "--queue-num", str(queue), "--queue-bypass"]
 
     # -- teardown -----------------------------------------------------------------
@@ -1120,18 +950,14 @@ class Lab:
                 proc.stop(grace=1.0)
             except Exception as exc:  # noqa: BLE001 - teardown must go on
                 problems.append(f"{proc.label} : {exc}")
-        ip = _tool("ip")
         for ns in reversed(self.namespaces):
-            _kill_namespace_processes(ns)
-            result = subprocess.run([ip, "netns", "del", ns], capture_output=True, text=True)
-            if result.returncode != 0:
-                problems.append(f"netns {ns} : {result.stderr.strip()}")
+            problem = supprimer_espace(ns)
+            if problem:
+                problems.append(problem)
         for link in self._root_links:
-            if subprocess.run([ip, "link", "show", link], capture_output=True).returncode == 0:
-                result = subprocess.run([ip, "link", "del", link], capture_output=True, text=True)
-                # Deleting a namespace removes its veth peers asynchronously: gone is fine.
-                if result.returncode != 0 and "Cannot find device" not in result.stderr:
-                    problems.append(f"lien {link} : {result.stderr.strip()}")
+            problem = supprimer_lien(link)
+            if problem:
+                problems.append(problem)
         shutil.rmtree(self.tmpdir, ignore_errors=True)
         if problems:
             raise LabError("Démontage incomplet du laboratoire : " + "; ".join(problems))
@@ -1168,234 +994,11 @@ def build_lab(topology: Topology | None = None) -> Lab:
 # ---------------------------------------------------------------------------
 
 
-def nettoyer_restes(prefix: str = "ts-") -> list[str]:
-    """Remove what crashed lab runs left behind; return what was removed.
 
-    Only objects whose creator PID no longer exists are touched: namespaces
-    ``<prefix><pid>-<n>-*`` (processes inside are killed first), root veth
-    ends ``ts<pid base 36>-<n>[cp]`` and temporary directories.
+def nettoyer_restes() -> list[str]:
+    """Remove what crashed lab runs left behind (creator PID dead); return what was removed.
+
+    Namespaces ``ts-<pid>-<n>-*`` (processes inside are killed first), root
+    veth ends ``ts<pid base 36>-<n>[cp]`` and temporary directories.
     """
-    removed: list[str] = []
-    ip = _tool("ip")
-    ns_re = re.compile(rf"^{re.escape(prefix)}(\d+)-\d+-")
-    listing = subprocess.run([ip, "-j", "netns", "list"], capture_output=True, text=True).stdout
-    for entry in json.loads(listing or "[]"):
-        name = entry.get("name", "")
-        match = ns_re.match(name)
-        if match and not _pid_alive(int(match.group(1))):
-            _kill_namespace_processes(name)
-            subprocess.run([ip, "netns", "del", name], capture_output=True)
-            removed.append(f"netns {name}")
-    link_re = re.compile(r"^ts([0-9a-z]{1,6})-\d+[cp]$")
-    links = subprocess.run([ip, "-j", "link", "show"], capture_output=True, text=True).stdout
-    for link in json.loads(links or "[]"):
-        name = link.get("ifname", "")
-        match = link_re.match(name)
-        if match and not _pid_alive(int(match.group(1), 36)):
-            subprocess.run([ip, "link", "del", name], capture_output=True)
-            removed.append(f"lien {name}")
-    for path in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
-        match = ns_re.match(path.name)
-        if match and path.is_dir() and not _pid_alive(int(match.group(1))):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(f"dossier {path}")
-    return removed
-
-
-# ---------------------------------------------------------------------------
-# Helper processes run inside namespaces (``python topologie.py <role>``)
-# ---------------------------------------------------------------------------
-
-
-def _exit_on_sigterm() -> None:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-
-
-def _run_mdns_announce(args: argparse.Namespace) -> None:
-    """Announce one DNS-SD service on ``args.ip`` until SIGTERM or max lifetime."""
-    from zeroconf import IPVersion, ServiceInfo, Zeroconf
-
-    _exit_on_sigterm()
-    txt = dict(item.split("=", 1) for item in args.txt)
-    info = ServiceInfo(args.type, f"{args.instance}.{args.type}",
-                       addresses=[socket.inet_aton(args.ip)], port=args.port, properties=txt,
-                       server=args.server or f"{args.instance}.local.")
-    zc = Zeroconf(interfaces=[args.ip], ip_version=IPVersion.V4Only)
-    try:
-        zc.register_service(info)
-        Path(args.ready).write_text(str(os.getpid()))
-        time.sleep(args.max_seconds)
-    finally:
-        with contextlib.suppress(Exception):
-            zc.unregister_service(info)
-        zc.close()
-
-
-def _run_mdns_browse(args: argparse.Namespace) -> None:
-    """Browse ``args.type`` for at most ``args.seconds``; print JSON on stdout."""
-    from zeroconf import IPVersion, ServiceBrowser, Zeroconf
-
-    names: set[str] = set()
-
-    class Listener:
-        def add_service(self, zc: Zeroconf, type_: str, name: str) -> None:
-            names.add(name)
-
-        def update_service(self, zc: Zeroconf, type_: str, name: str) -> None:
-            names.add(name)
-
-        def remove_service(self, zc: Zeroconf, type_: str, name: str) -> None:
-            pass
-
-    found: dict[str, dict] = {}
-    zc = Zeroconf(interfaces=[args.ip], ip_version=IPVersion.V4Only)
-    try:
-        ServiceBrowser(zc, args.type, Listener())
-        deadline = time.monotonic() + args.seconds
-        while time.monotonic() < deadline and len(found) < args.min:
-            for name in sorted(names - found.keys()):
-                remaining_ms = int(max(0.1, deadline - time.monotonic()) * 1000)
-                info = zc.get_service_info(args.type, name, timeout=min(1000, remaining_ms))
-                if info is None:
-                    continue
-                found[name] = {
-                    "name": name,
-                    "addresses": info.parsed_addresses(),
-                    "port": info.port,
-                    "server": info.server,
-                    "txt": {k.decode(errors="replace"): (v.decode(errors="replace") if v is not None
-                                                         else None)
-                            for k, v in info.properties.items()},
-                }
-            time.sleep(0.1)
-    finally:
-        zc.close()
-    print(json.dumps(list(found.values()), ensure_ascii=False))
-
-
-# Netfilter queue protocol (linux/netfilter/nfnetlink_queue.h).
-_NETLINK_NETFILTER = 12
-_NFNL_SUBSYS_QUEUE = 3
-_NFQNL_MSG_PACKET = (_NFNL_SUBSYS_QUEUE << 8) | 0
-_NFQNL_MSG_VERDICT = (_NFNL_SUBSYS_QUEUE << 8) | 1
-_NFQNL_MSG_CONFIG = (_NFNL_SUBSYS_QUEUE << 8) | 2
-_NLMSG_ERROR = 2
-_NLM_F_REQUEST, _NLM_F_ACK = 1, 4
-_NFQA_PACKET_HDR, _NFQA_VERDICT_HDR = 1, 2
-_NFQA_CFG_CMD, _NFQA_CFG_PARAMS = 1, 2
-_NFQNL_CFG_CMD_BIND, _NFQNL_COPY_META, _NF_ACCEPT = 1, 1, 1
-
-
-def _nl_attr(attr_type: int, data: bytes) -> bytes:
-    length = 4 + len(data)
-    return struct.pack("=HH", length, attr_type) + data + b"\0" * (-length % 4)
-
-
-def _nfq_message(msg_type: int, flags: int, queue: int, attrs: bytes, seq: int = 0) -> bytes:
-    payload = struct.pack("=BB", socket.AF_UNSPEC, 0) + struct.pack("!H", queue) + attrs
-    return struct.pack("=IHHII", 16 + len(payload), msg_type, flags, seq, 0) + payload
-
-
-def _nfq_expect_ack(sock: socket.socket) -> None:
-    data = sock.recv(8192)
-    length, msg_type = struct.unpack_from("=IH", data)
-    if msg_type != _NLMSG_ERROR or struct.unpack_from("=i", data, 16)[0] != 0:
-        raise SystemExit(f"nfqueue : configuration refusée par le noyau ({data[16:20].hex()})")
-
-
-def _run_delay_queue(args: argparse.Namespace) -> None:
-    """Hold every packet of NFQUEUE ``args.queue`` for ``args.delay_ms``, then accept it.
-
-    A constant delay keeps packets in order. On SIGTERM, held packets are
-    accepted at once. Stops by itself after ``args.max_seconds``.
-    """
-    _exit_on_sigterm()
-    delay = args.delay_ms / 1000
-    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_NETFILTER)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    sock.bind((0, 0))
-    sock.send(_nfq_message(_NFQNL_MSG_CONFIG, _NLM_F_REQUEST | _NLM_F_ACK, args.queue,
-                           _nl_attr(_NFQA_CFG_CMD, struct.pack("!BxH", _NFQNL_CFG_CMD_BIND, 0)), 1))
-    _nfq_expect_ack(sock)
-    sock.send(_nfq_message(_NFQNL_MSG_CONFIG, _NLM_F_REQUEST | _NLM_F_ACK, args.queue,
-                           _nl_attr(_NFQA_CFG_PARAMS, struct.pack("!IB", 0, _NFQNL_COPY_META)), 2))
-    _nfq_expect_ack(sock)
-    Path(args.ready).write_text(str(os.getpid()))
-
-    held: list[tuple[float, int]] = []  # (release time, packet id), FIFO
-
-    def release(packet_id: int) -> None:
-        verdict = _nl_attr(_NFQA_VERDICT_HDR, struct.pack("!II", _NF_ACCEPT, packet_id))
-        sock.send(_nfq_message(_NFQNL_MSG_VERDICT, _NLM_F_REQUEST, args.queue, verdict))
-
-    import select
-
-    end = time.monotonic() + args.max_seconds
-    try:
-        while time.monotonic() < end:
-            wait = held[0][0] - time.monotonic() if held else 1.0
-            readable, _, _ = select.select([sock], [], [], max(0.0, min(wait, 1.0)))
-            if readable:
-                try:
-                    data = sock.recv(1 << 16)
-                except OSError:  # ENOBUFS: the kernel dropped some queue messages
-                    data = b""
-                now = time.monotonic()
-                offset = 0
-                while offset + 16 <= len(data):
-                    length, msg_type = struct.unpack_from("=IH", data, offset)
-                    if length < 16:
-                        break
-                    if msg_type == _NFQNL_MSG_PACKET:
-                        attr = offset + 20
-                        while attr + 4 <= offset + length:
-                            attr_len, attr_type = struct.unpack_from("=HH", data, attr)
-                            if attr_len < 4:
-                                break
-                            if attr_type & 0x3FFF == _NFQA_PACKET_HDR:
-                                held.append((now + delay, struct.unpack_from("!I", data, attr + 4)[0]))
-                            attr += (attr_len + 3) & ~3
-                    offset += (length + 3) & ~3
-            now = time.monotonic()
-            while held and held[0][0] <= now:
-                release(held.pop(0)[1])
-    finally:
-        for _, packet_id in held:
-            with contextlib.suppress(OSError):
-                release(packet_id)
-        sock.close()
-
-
-def _main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Rôles auxiliaires du laboratoire réseau")
-    roles = parser.add_subparsers(dest="role", required=True)
-
-    announce = roles.add_parser("mdns-announce", help="annonce un service DNS-SD")
-    announce.add_argument("--ip", required=True)
-    announce.add_argument("--type", required=True)
-    announce.add_argument("--instance", required=True)
-    announce.add_argument("--port", type=int, required=True)
-    announce.add_argument("--server")
-    announce.add_argument("--txt", action="append", default=[])
-    announce.add_argument("--ready", required=True)
-    announce.add_argument("--max-seconds", type=float, default=_SERVICE_MAX_SECONDS)
-
-    browse = roles.add_parser("mdns-browse", help="parcourt un type de service DNS-SD")
-    browse.add_argument("--ip", required=True)
-    browse.add_argument("--type", required=True)
-    browse.add_argument("--seconds", type=float, default=5.0)
-    browse.add_argument("--min", type=int, default=1)
-
-    queue = roles.add_parser("delay-queue", help="retarde les paquets d'une file NFQUEUE")
-    queue.add_argument("--queue", type=int, required=True)
-    queue.add_argument("--delay-ms", type=int, required=True)
-    queue.add_argument("--ready", required=True)
-    queue.add_argument("--max-seconds", type=float, default=_SERVICE_MAX_SECONDS)
-
-    args = parser.parse_args(argv)
-    {"mdns-announce": _run_mdns_announce, "mdns-browse": _run_mdns_browse,
-     "delay-queue": _run_delay_queue}[args.role](args)
-
-
-if __name__ == "__main__":
-    _main()
+    return espaces_de_noms.nettoyer_restes("ts")

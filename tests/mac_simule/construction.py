@@ -4,8 +4,8 @@ A simulated Mac is:
 
 * its own network namespace ``tm-<pid>-<n>``, reached from the root namespace
   over a management veth (``tm<pid base 36>-<n>`` <-> ``en0``) whose /30 is
-  taken from 10.255.0.0/16 with the network lab's allocator and lock
-  (``tests/labo/topologie.py``), so that labs and Macs never collide;
+  taken under the lab lock by the shared tool of the network lab and of the
+  test hosts (``tests/espaces_de_noms.py``), so that labs and Macs never collide;
 * its own mount (and UTS) namespace, where fresh per-Mac folders are bind
   mounted over ``/Applications``, ``/Library``, ``/Users``, ``/Volumes``,
   ``/private`` and ``/opt/telesante-macos``; as on macOS, ``/tmp`` is
@@ -28,6 +28,7 @@ Mac's namespace are ever contacted; every wait is bounded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import itertools
 import json
@@ -35,7 +36,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,11 +44,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import yaml
 
-from ..labo.topologie import SSHD_OPTIONS_COMMUNES, _base36, _free_mgmt_block, _mgmt_lock, _pid_alive
+from .. import espaces_de_noms
+from ..espaces_de_noms import (CHEMIN_SBIN, OPTIONS_SSHD, ConstructionErreur, attendre_ecoute, base36,
+                               bloc_gestion_libre, chercher_outil, creer_espace, creer_lien_gestion,
+                               demarrer_processus, generer_cle_ssh, ligne_hotes_connus, outil,
+                               pids_de_l_espace, supprimer_espace, supprimer_lien, tuer, verrou_gestion)
 
 PREFIXE = "tm-"
 CLINICIEN = "clinicien"  # the Mac's own user account (uid 501), who runs the VM
@@ -75,7 +79,6 @@ OUTILS_HOTE = {"ip": "iproute2", "unshare": "util-linux", "nsenter": "util-linux
                "mount": "mount", "sshd": "openssh-server", "ssh-keygen": "openssh-client",
                "ssh": "openssh-client", "sudo": "sudo"}
 
-_SBIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _DELAI_SSHD = 10.0
 _NOM = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _VERSION = re.compile(r"^\d{2}\.\d{1,2}(\.\d{1,2})?$")
@@ -89,7 +92,7 @@ HostKey /private/etc/ssh/ssh_host_ed25519_key
 PidFile /private/var/run/sshd.pid
 AuthorizedKeysFile /private/var/root/.ssh/authorized_keys
 SetEnv PATH={chemin}
-""" + SSHD_OPTIONS_COMMUNES
+""" + OPTIONS_SSHD
 
 # Run by ``unshare --mount --uts --propagation private`` inside the Mac's network
 # namespace: bind the Mac's folders, then become its sshd. Binds from the host
@@ -113,8 +116,12 @@ exec /usr/sbin/sshd -D -e -f /private/etc/ssh/sshd_config
 """
 
 
-class MacSimuleErreur(RuntimeError):
+class MacSimuleErreur(ConstructionErreur):
     """A simulated Mac could not be built or operated (message in French)."""
+
+
+# The shared tool lookup (tests/espaces_de_noms.py), raising MacSimuleErreur.
+_outil = functools.partial(outil, erreur=MacSimuleErreur)
 
 
 @dataclass(frozen=True)
@@ -150,28 +157,6 @@ class ConfigurationMac:
 # ---------------------------------------------------------------------------
 
 
-def _outil(nom: str) -> str:
-    chemin = shutil.which(nom, path=os.environ.get("PATH", "") + ":" + _SBIN)
-    if chemin is None:
-        raise MacSimuleErreur(f"Outil introuvable : {nom} (lancez scripts/installer-paquets-systeme)")
-    return chemin
-
-
-def _lancer(argv: Sequence[str], *, verifier: bool = True, delai: float = 15
-            ) -> subprocess.CompletedProcess[str]:
-    """Run a host command, bounded in time; MacSimuleErreur on failure."""
-    try:
-        resultat = subprocess.run(list(argv), capture_output=True, text=True, timeout=delai,
-                                  env={**os.environ, "PATH": os.environ.get("PATH", "") + ":" + _SBIN,
-                                       "LC_ALL": "C"})
-    except subprocess.TimeoutExpired as exc:
-        raise MacSimuleErreur(f"Commande trop longue (> {delai:g} s) : {' '.join(argv)}") from exc
-    if verifier and resultat.returncode != 0:
-        raise MacSimuleErreur(f"Échec de « {' '.join(argv)} » (code {resultat.returncode}) : "
-                              f"{resultat.stderr.strip() or resultat.stdout.strip()}")
-    return resultat
-
-
 def module_outils(nom: str) -> ModuleType:
     """A shared module of the stand-ins (``macos_etat``, ``macos_formats``), loaded on the host.
 
@@ -202,7 +187,7 @@ def prerequis_manquants() -> list[str]:
     if os.geteuid() != 0:
         raisons.append("pas root")
     manquants = sorted({paquet for outil, paquet in OUTILS_HOTE.items()
-                        if shutil.which(outil, path=os.environ.get("PATH", "") + ":" + _SBIN) is None})
+                        if chercher_outil(outil) is None})
     if manquants:
         raisons.append("paquets manquants : " + ", ".join(manquants)
                        + " (lancez scripts/installer-paquets-systeme)")
@@ -237,21 +222,6 @@ def _pids_du_montage(espace: str) -> list[int]:
     return pids
 
 
-def _tuer(pids: Iterable[int]) -> None:
-    """SIGKILL ``pids``, then wait (bounded) until they are gone."""
-    pids = [p for p in pids if p != os.getpid()]
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    limite = time.monotonic() + 3.0
-    # Gone from /proc when reaped by their parent; a zombie counts as dead.
-    while time.monotonic() < limite and any(_pid_alive(p) for p in pids):
-        time.sleep(0.02)
-    limite = time.monotonic() + 0.5
-    while time.monotonic() < limite and any(os.path.exists(f"/proc/{p}") for p in pids):
-        time.sleep(0.02)
-
-
 # ---------------------------------------------------------------------------
 # The simulated Mac
 # ---------------------------------------------------------------------------
@@ -276,7 +246,7 @@ class MacSimule:
         self.adresse = ""
         self.adresse_hote = ""
         self.espace_de_noms = f"{PREFIXE}{os.getpid()}-{index}"
-        self.interface_hote = f"tm{_base36(os.getpid())}-{index}"
+        self.interface_hote = f"tm{base36(os.getpid())}-{index}"
         self.dossier = Path(tempfile.mkdtemp(prefix=f"{PREFIXE}{os.getpid()}-{index}-"))
         os.chmod(self.dossier, 0o700)
         self.racine = self.dossier / "racine"
@@ -369,79 +339,51 @@ class MacSimule:
 
     def _preparer_ssh_client(self) -> None:
         (self.dossier / "client").mkdir(mode=0o700)
-        keygen = _outil("ssh-keygen")
-        _lancer([keygen, "-q", "-t", "ed25519", "-N", "", "-C", f"telesante-tests@{self.nom}",
-                 "-f", str(self.cle_privee)])
+        generer_cle_ssh(self.cle_privee, f"telesante-tests@{self.nom}", MacSimuleErreur)
         shutil.copyfile(f"{self.cle_privee}.pub",
                         self.racine / "private/var/root/.ssh/authorized_keys")
-        cle_hote = self.racine / "private/etc/ssh/ssh_host_ed25519_key"
-        _lancer([keygen, "-q", "-t", "ed25519", "-N", "", "-C", f"root@{self.nom}",
-                 "-f", str(cle_hote)])
+        generer_cle_ssh(self.racine / "private/etc/ssh/ssh_host_ed25519_key", f"root@{self.nom}",
+                        MacSimuleErreur)
 
     def _creer_reseau(self) -> None:
-        ip = _outil("ip")
-        ns = self.espace_de_noms
-        _lancer([ip, "netns", "add", ns])
-        self._netns_cree = True
-        # IPv6 off: no traffic beyond the management link.
-        _lancer([ip, "netns", "exec", ns, _outil("sysctl"), "-q", "-w",
-                 "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-        _lancer([ip, "-n", ns, "link", "set", "lo", "up"])
-        with _mgmt_lock():
-            bloc = _free_mgmt_block([])
-            lien = next(iter(bloc.subnets(new_prefix=30)))
-            self.adresse_hote, self.adresse = (str(a) for a in lien.hosts())
-            _lancer([ip, "link", "add", self.interface_hote, "type", "veth", "peer", "name", "en0",
-                     "netns", ns])
+        self._netns_cree = True  # before creation: torn down even if a later step fails
+        creer_espace(self.espace_de_noms, erreur=MacSimuleErreur)
+        with verrou_gestion():
+            lien = next(iter(bloc_gestion_libre(erreur=MacSimuleErreur).subnets(new_prefix=30)))
             self._lien_cree = True
-            _lancer([_outil("sysctl"), "-q", "-w",
-                     f"net.ipv6.conf.{self.interface_hote}.disable_ipv6=1"])
-            _lancer([ip, "addr", "add", f"{self.adresse_hote}/30", "dev", self.interface_hote])
-            _lancer([ip, "link", "set", self.interface_hote, "up"])
-        _lancer([ip, "-n", ns, "addr", "add", f"{self.adresse}/30", "dev", "en0"])
-        _lancer([ip, "-n", ns, "link", "set", "en0", "up"])
+            self.adresse_hote, self.adresse = creer_lien_gestion(
+                self.interface_hote, self.espace_de_noms, "en0", lien, erreur=MacSimuleErreur)
 
     def _ecrire_config_sshd(self) -> None:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
         (self.racine / "private/etc/ssh/sshd_config").write_text(
             _SSHD_CONFIG.format(nom=self.nom, adresse=self.adresse, chemin=CHEMIN_MAC))
-        cle = (self.racine / "private/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()
-        self.hotes_connus.write_text(f"{self.adresse} {cle[0]} {cle[1]}\n")
+        self.hotes_connus.write_text(ligne_hotes_connus(
+            self.adresse, self.port, self.racine / "private/etc/ssh/ssh_host_ed25519_key.pub"))
 
     def _demarrer_sshd(self) -> None:
         argv = [_outil("ip"), "netns", "exec", self.espace_de_noms, _outil("unshare"), "--mount",
                 "--uts", "--propagation", "private", "/bin/sh", "-c", _DEMARRAGE]
-        environnement = {"PATH": _SBIN, "LC_ALL": "C", "RACINE": str(self.racine),
+        environnement = {"PATH": CHEMIN_SBIN, "LC_ALL": "C", "RACINE": str(self.racine),
                          "SURCOUCHES": str(self.dossier / "surcouches"), "NOM": self.nom}
-        with open(self.journal_sshd, "ab") as journal:
-            # ip netns exec, unshare and sh all exec: this PID becomes the Mac's sshd.
-            self._sshd = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=journal,
-                                          stderr=subprocess.STDOUT, env=environnement, cwd="/",
-                                          start_new_session=True)
+        # ip netns exec, unshare and sh all exec: this PID becomes the Mac's sshd.
+        self._sshd = demarrer_processus(argv, self.journal_sshd, environnement=environnement)
 
     def _attendre_sshd(self) -> None:
+        """Wait until the sshd left the launcher's mount namespace (mounts done) and listens."""
         assert self._sshd is not None
-        limite = time.monotonic() + _DELAI_SSHD
         propre = _espace_de_noms_montage(os.getpid())
-        while True:
-            if self._sshd.poll() is not None:
-                raise MacSimuleErreur(f"Le sshd du Mac simulé {self.nom} s'est arrêté "
-                                      f"(code {self._sshd.returncode}) :\n{self._fin_journal()}")
-            espace = _espace_de_noms_montage(self._sshd.pid)
+        sshd = self._sshd
+
+        def monte() -> bool:
+            espace = _espace_de_noms_montage(sshd.pid)
             if espace and espace != propre:
                 self._espace_montage = espace
-                with contextlib.suppress(OSError), \
-                        socket.create_connection((self.adresse, self.port), timeout=0.5):
-                    return
-            if time.monotonic() >= limite:
-                raise MacSimuleErreur(f"Délai dépassé ({_DELAI_SSHD:g} s) en attendant le sshd du "
-                                      f"Mac simulé {self.nom} :\n{self._fin_journal()}")
-            time.sleep(0.01)
+                return True
+            return False
 
-    def _fin_journal(self, lignes: int = 15) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.journal_sshd.read_text(errors="replace").splitlines()[-lignes:])
-        return ""
+        attendre_ecoute(sshd, self.espace_de_noms, self.adresse, self.port, f"le sshd du Mac simulé {self.nom}",
+                        journal=self.journal_sshd, delai=_DELAI_SSHD, erreur=MacSimuleErreur, condition=monte)
 
     # -- use -----------------------------------------------------------------
 
@@ -531,9 +473,7 @@ class MacSimule:
         """PIDs of every process running inside the Mac."""
         pids = set(_pids_du_montage(self._espace_montage)) if self._espace_montage else set()
         if self._netns_cree:
-            sortie = _lancer([_outil("ip"), "netns", "pids", self.espace_de_noms],
-                             verifier=False).stdout
-            pids.update(int(p) for p in sortie.split() if p.isdigit())
+            pids.update(pids_de_l_espace(self.espace_de_noms))
         return sorted(pids)
 
     # -- teardown ------------------------------------------------------------
@@ -553,7 +493,7 @@ class MacSimule:
             # clients on the host see their connection close) and while the
             # sshd listener is there to reap them (no zombies left to PID 1).
             ecoute = self._sshd.pid if self._sshd is not None else None
-            _tuer(p for p in self.pids() if p != ecoute)
+            tuer(p for p in self.pids() if p != ecoute)
             if self._sshd is not None and self._sshd.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     self._sshd.send_signal(signal.SIGTERM)
@@ -563,7 +503,7 @@ class MacSimule:
                 restants = self.pids()
                 if not restants:
                     break
-                _tuer(restants)
+                tuer(restants)
             if self._sshd is not None:
                 try:
                     self._sshd.wait(timeout=5)
@@ -573,19 +513,14 @@ class MacSimule:
                 problemes.append(f"processus restants : {self.pids()}")
         except Exception as exc:  # noqa: BLE001 - teardown must go on
             problemes.append(f"processus : {exc}")
-        ip = shutil.which("ip", path=_SBIN) or "ip"
         if self._lien_cree:
-            if subprocess.run([ip, "link", "show", self.interface_hote],
-                              capture_output=True).returncode == 0:
-                resultat = subprocess.run([ip, "link", "del", self.interface_hote],
-                                          capture_output=True, text=True)
-                if resultat.returncode != 0:
-                    problemes.append(f"lien {self.interface_hote} : {resultat.stderr.strip()}")
+            probleme = supprimer_lien(self.interface_hote)
+            if probleme:
+                problemes.append(probleme)
         if self._netns_cree:
-            resultat = subprocess.run([ip, "netns", "del", self.espace_de_noms],
-                                      capture_output=True, text=True)
-            if resultat.returncode != 0:
-                problemes.append(f"netns {self.espace_de_noms} : {resultat.stderr.strip()}")
+            probleme = supprimer_espace(self.espace_de_noms)
+            if probleme:
+                problemes.append(probleme)
         shutil.rmtree(self.dossier, ignore_errors=True)
         if self.dossier.exists():
             problemes.append(f"dossier {self.dossier} non supprimé")
@@ -645,34 +580,12 @@ def ecrire_inventaire(macs: Sequence[MacSimule], dossier: Path | str, **variable
 
 
 def nettoyer_restes() -> list[str]:
-    """Remove what crashed runs left behind (creator PID dead); return what was removed."""
-    enleves: list[str] = []
-    ip = _outil("ip")
-    motif_ns = re.compile(rf"^{re.escape(PREFIXE)}(\d+)-\d+$")
-    liste = _lancer([ip, "-j", "netns", "list"], verifier=False).stdout
-    for entree in json.loads(liste or "[]"):
-        nom = entree.get("name", "")
-        correspondance = motif_ns.match(nom)
-        if correspondance and not _pid_alive(int(correspondance.group(1))):
-            pids = _lancer([ip, "netns", "pids", nom], verifier=False).stdout.split()
-            _tuer(int(p) for p in pids if p.isdigit())
-            _lancer([ip, "netns", "del", nom], verifier=False)
-            enleves.append(f"netns {nom}")
-    motif_lien = re.compile(r"^tm([0-9a-z]{1,6})-\d+$")
-    liens = _lancer([ip, "-j", "link", "show"], verifier=False).stdout
-    for lien in json.loads(liens or "[]"):
-        nom = lien.get("ifname", "")
-        correspondance = motif_lien.match(nom)
-        if correspondance and not _pid_alive(int(correspondance.group(1), 36)):
-            _lancer([ip, "link", "del", nom], verifier=False)
-            enleves.append(f"lien {nom}")
-    motif_dossier = re.compile(rf"^{re.escape(PREFIXE)}(\d+)-\d+-")
-    for chemin in Path(tempfile.gettempdir()).glob(f"{PREFIXE}*"):
-        correspondance = motif_dossier.match(chemin.name)
-        if correspondance and chemin.is_dir() and not _pid_alive(int(correspondance.group(1))):
-            shutil.rmtree(chemin, ignore_errors=True)
-            enleves.append(f"dossier {chemin}")
-    return enleves
+    """Remove what crashed runs left behind (creator PID dead); return what was removed.
+
+    Namespaces ``tm-<pid>-<n>``, root veth ends ``tm<pid base 36>-<n>`` and
+    temporary folders ``tm-<pid>-<n>-*``, of simulated Macs and test hosts.
+    """
+    return espaces_de_noms.nettoyer_restes("tm")
 
 
 __all__ = ["ConfigurationMac", "MacSimule", "MacSimuleErreur", "construire_mac",

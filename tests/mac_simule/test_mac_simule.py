@@ -734,7 +734,7 @@ def test_demontage_complet(mac_simule_prerequis: None) -> None:
 def test_echec_de_construction_ne_laisse_rien(mac_simule_prerequis: None,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     prefixe = f"{construction.PREFIXE}{os.getpid()}-"
-    prefixe_lien = f"tm{construction._base36(os.getpid())}-"
+    prefixe_lien = f"tm{construction.base36(os.getpid())}-"
     avant_ns = {n for n in _espaces_de_noms() if n.startswith(prefixe)}
     avant_liens = {n for n in _liens() if n.startswith(prefixe_lien)}
     avant_dossiers = set(Path("/tmp").glob(f"{prefixe}*"))

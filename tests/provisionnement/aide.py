@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -14,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 RACINE = Path(__file__).resolve().parents[2]
 PLAYBOOK = RACINE / "playbooks" / "poste_dsq.yml"
@@ -87,6 +89,11 @@ def environnement() -> dict[str, str]:
     return env
 
 
+# The ControlMaster folders this process created, and only those: another run of the
+# tests on the same machine has its own, which must survive our cleanup.
+_DOSSIERS_CONTROLE_CREES: set[Path] = set()
+
+
 def dossier_controle_ssh(inventaire: Path) -> Path:
     """SSH ControlMaster sockets of one inventory (short path: a socket path is limited to 104 bytes).
 
@@ -95,8 +102,23 @@ def dossier_controle_ssh(inventaire: Path) -> Path:
     """
     empreinte_inventaire = hashlib.sha256(str(Path(inventaire).resolve()).encode()).hexdigest()[:12]
     dossier = Path(tempfile.gettempdir()) / f"telesante-ssh-{empreinte_inventaire}"
-    dossier.mkdir(mode=0o700, exist_ok=True)
+    try:
+        dossier.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    else:
+        _DOSSIERS_CONTROLE_CREES.add(dossier)
     return dossier
+
+
+@contextlib.contextmanager
+def dossiers_controle_ssh_retires() -> Iterator[None]:
+    """On exit, remove the ControlMaster folders this process created (never another run's)."""
+    try:
+        yield
+    finally:
+        while _DOSSIERS_CONTROLE_CREES:
+            shutil.rmtree(_DOSSIERS_CONTROLE_CREES.pop(), ignore_errors=True)
 
 
 def jouer(inventaire: Path, *options: str, forks: int | None = None, timeout: int = 900) -> Passage:

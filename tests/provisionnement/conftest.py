@@ -42,17 +42,12 @@ def fabrication(mac_simule_prerequis):
 
 @pytest.fixture(autouse=True)
 def _sockets_ssh_retires():
-    """Remove the SSH ControlMaster folders a test created (aide.dossier_controle_ssh).
+    """Remove the SSH ControlMaster folders this test created (aide.dossier_controle_ssh), and only those.
 
     Autouse fixtures are torn down last: the simulated Macs are gone by then, and the
-    master connections with them.
+    master connections with them. Another run of the tests on the same machine keeps its own.
     """
-    import shutil
-    import tempfile
-    from pathlib import Path
+    from .aide import dossiers_controle_ssh_retires
 
-    racine = Path(tempfile.gettempdir())
-    avant = set(racine.glob("telesante-ssh-*"))
-    yield
-    for dossier in set(racine.glob("telesante-ssh-*")) - avant:
-        shutil.rmtree(dossier, ignore_errors=True)
+    with dossiers_controle_ssh_retires():
+        yield

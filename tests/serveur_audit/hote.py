@@ -1,11 +1,11 @@
 """A Linux test host for playbooks/serveur_audit.yml: its own network and mount namespaces, its own sshd.
 
 Built on the simulated Mac of tests/mac_simule/construction.py, from which it takes
-the network namespace, the management veth whose /30 comes from the network lab's
-allocator under its lock (tests/labo/topologie.py), the common sshd options, the
-bounded wait for sshd, ``executer`` (a command inside the host's namespaces) and
-the teardown (every process of the host killed, namespace, veth and temporary
-folder removed; leftovers of crashed runs are removed by the same
+the network namespace, the management veth whose /30 is allocated under the lab
+lock, the common sshd options, the bounded wait for sshd (all from the shared
+tool tests/espaces_de_noms.py), ``executer`` (a command inside the host's
+namespaces) and the teardown (every process of the host killed, namespace, veth
+and temporary folder removed; leftovers of crashed runs are removed by the same
 ``nettoyer_restes``). What differs is the file system: this host is a Debian
 server, not a Mac. Inside its mount namespace:
 
@@ -32,9 +32,8 @@ from typing import Any
 
 import yaml
 
-from ..labo.topologie import SSHD_OPTIONS_COMMUNES
-from ..mac_simule.construction import (ConfigurationMac, MacSimule, MacSimuleErreur, _SBIN, _lancer,
-                                       _outil, prerequis_manquants)
+from ..espaces_de_noms import CHEMIN_SBIN, OPTIONS_SSHD, demarrer_processus, generer_cle_ssh, ligne_hotes_connus
+from ..mac_simule.construction import ConfigurationMac, MacSimule, MacSimuleErreur, _outil, prerequis_manquants
 
 PYTHON_SERVEUR = "/usr/bin/python3"
 CHEMIN_SERVEUR = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -47,7 +46,7 @@ HostKey /run/hote-test/cle_hote
 PidFile /run/hote-test/sshd.pid
 AuthorizedKeysFile /run/hote-test/authorized_keys
 SetEnv PATH={chemin}
-""" + SSHD_OPTIONS_COMMUNES
+""" + OPTIONS_SSHD
 
 # Run by ``unshare --mount --uts --propagation private`` inside the host's network
 # namespace. /tmp is covered last: the host's folder ($DOSSIER) lives under it.
@@ -94,28 +93,22 @@ class HoteServeur(MacSimule):
 
     def _preparer_ssh_client(self) -> None:
         (self.dossier / "client").mkdir(mode=0o700)
-        keygen = _outil("ssh-keygen")
-        _lancer([keygen, "-q", "-t", "ed25519", "-N", "", "-C", f"telesante-tests@{self.nom}",
-                 "-f", str(self.cle_privee)])
+        generer_cle_ssh(self.cle_privee, f"telesante-tests@{self.nom}", MacSimuleErreur)
         shutil.copyfile(f"{self.cle_privee}.pub", self.dossier / "ssh/authorized_keys")
-        _lancer([keygen, "-q", "-t", "ed25519", "-N", "", "-C", f"root@{self.nom}",
-                 "-f", str(self.dossier / "ssh/cle_hote")])
+        generer_cle_ssh(self.dossier / "ssh/cle_hote", f"root@{self.nom}", MacSimuleErreur)
 
     def _ecrire_config_sshd(self) -> None:
         (self.dossier / "ssh/sshd_config").write_text(
             _SSHD_CONFIG.format(nom=self.nom, adresse=self.adresse, chemin=CHEMIN_SERVEUR))
-        cle = (self.dossier / "ssh/cle_hote.pub").read_text().split()
-        self.hotes_connus.write_text(f"{self.adresse} {cle[0]} {cle[1]}\n")
+        self.hotes_connus.write_text(ligne_hotes_connus(self.adresse, self.port,
+                                                        self.dossier / "ssh/cle_hote.pub"))
 
     def _demarrer_sshd(self) -> None:
         argv = [_outil("ip"), "netns", "exec", self.espace_de_noms, _outil("unshare"), "--mount",
                 "--uts", "--propagation", "private", "/bin/sh", "-c", _DEMARRAGE]
-        environnement = {"PATH": _SBIN, "LC_ALL": "C", "DOSSIER": str(self.dossier), "NOM": self.nom}
-        with open(self.journal_sshd, "ab") as journal:
-            # ip netns exec, unshare and sh all exec: this PID becomes the host's sshd.
-            self._sshd = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=journal,
-                                          stderr=subprocess.STDOUT, env=environnement, cwd="/",
-                                          start_new_session=True)
+        environnement = {"PATH": CHEMIN_SBIN, "LC_ALL": "C", "DOSSIER": str(self.dossier), "NOM": self.nom}
+        # ip netns exec, unshare and sh all exec: this PID becomes the host's sshd.
+        self._sshd = demarrer_processus(argv, self.journal_sshd, environnement=environnement)
 
     def chemin(self, chemin_hote: str) -> Path:
         """Not available: read the host's files with :meth:`executer` (they live in overlays)."""

@@ -5,10 +5,7 @@ that the benchmark runs, reports every goal, and that the audit's findings on th
 synthetic data are exactly those the generator planted.
 """
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -18,18 +15,15 @@ from telesante.identification import charger_identificateur
 from telesante.politique import (ACTIF, CATEGORIE_INTERDITE, CRITIQUE, LEVE, RESEAU_NON_DECLARE,
                                  USURPATION_POSSIBLE, evaluer)
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "identification_politique.py"
 N = 20_000
 
 
 @pytest.fixture(scope="module")
 def banc():
-    spec = importlib.util.spec_from_file_location("banc_identification_politique", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    """benchmarks/identification_politique.py, imported (the project root is on sys.path)."""
+    from benchmarks import identification_politique
+
+    return identification_politique
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,59 @@
+"""Leftovers of crashed runs, removed by the shared tool (tests/espaces_de_noms.py) for simulated Macs.
+
+A run killed before its teardown leaves a namespace (with processes in it), a management
+veth end in the root namespace and a temporary folder. The next run removes them, and
+only them: what a living run (this one) owns stays.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ..espaces_de_noms import base36
+from .construction import PREFIXE, construire_mac, nettoyer_restes
+
+pytestmark = pytest.mark.racine
+
+
+def _espaces() -> set[str]:
+    sortie = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True).stdout
+    return {e["name"] for e in json.loads(sortie or "[]")}
+
+
+def _liens() -> set[str]:
+    sortie = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True).stdout
+    return {lien["ifname"] for lien in json.loads(sortie or "[]")}
+
+
+def test_restes_d_une_execution_morte_retires_les_vivants_gardes(mac_simule_prerequis: None) -> None:
+    mort = subprocess.Popen(["true"])
+    mort.wait()
+    espace, lien = f"{PREFIXE}{mort.pid}-1", f"tm{base36(mort.pid)}-1"
+    dossier = Path(tempfile.mkdtemp(prefix=f"{PREFIXE}{mort.pid}-1-"))
+    subprocess.run(["ip", "netns", "add", espace], check=True)
+    dormeur = subprocess.Popen(["ip", "netns", "exec", espace, "sleep", "30"])
+    vivant = construire_mac()
+    try:
+        subprocess.run(["ip", "link", "add", lien, "type", "veth", "peer", "name", "en0", "netns", espace],
+                       check=True)
+        retires = nettoyer_restes()
+        assert {f"netns {espace}", f"lien {lien}", f"dossier {dossier}"} <= set(retires), retires
+        assert espace not in _espaces() and lien not in _liens() and not dossier.exists()
+        assert dormeur.wait(timeout=5) != 0
+        # a living run's Mac (ours) is untouched, and still answers
+        assert vivant.espace_de_noms in _espaces() and vivant.interface_hote in _liens()
+        assert vivant.dossier.is_dir()
+        assert vivant.executer(["sw_vers", "-productVersion"]).stdout.strip() == "14.6.1"
+    finally:
+        dormeur.kill()
+        dormeur.wait()
+        subprocess.run(["ip", "netns", "del", espace], capture_output=True)
+        subprocess.run(["ip", "link", "del", lien], capture_output=True)
+        shutil.rmtree(dossier, ignore_errors=True)
+        vivant.close()
