@@ -5,14 +5,28 @@ and used by the ``vmrun`` stand-in. Standard library only.
 
 What is modelled (everything else is absent, never faked as success):
 
-* Windows Setup: at ``vmrun start``, a VM whose CD drives carry an ISO with
+* The firmware (``firmware`` of the .vmx, ``bios`` when absent, as VMware): at
+  ``vmrun start`` it boots the first CD whose El Torito catalogue (El Torito
+  specification 1.0: boot record at sector 17, validation entry, default entry,
+  section headers 0x90/0x91) has an entry for its platform (0xEF for UEFI, 0
+  for BIOS). Windows media boot UEFI through efisys.bin, whose cdboot.efi asks
+  « Press any key to boot from CD or DVD » and, with nobody at the keyboard,
+  gives up after a few seconds (the firmware then tries the disk); an image
+  made from efisys_noprompt.bin (cdboot_noprompt.efi) boots without asking
+  (Microsoft media, efi/microsoft/boot/; W. Lam, « How to create a Windows 2016
+  ISO supporting EFI boot w/o prompting to press a key »). BIOS media boot
+  through etfsboot.com, which only asks when the disk already holds a system.
+  The simulated boot images are texts naming their loader (fabrication.py,
+  image_efi); an unknown image does not boot. ``invite`` in the guest state
+  records the prompt that nobody answered.
+* Windows Setup: a VM that booted an installation CD, with an ISO carrying
   ``autounattend.xml`` at its root (Windows Setup reads it there, Microsoft,
-  "Answer files (unattend.xml)", implicit search paths) and an installation
-  ISO "installs" Windows: the guest reaches the desktop ``secondes_installation``
-  seconds later. ``WillWipeDisk`` on a disk that already carries Windows wipes
+  "Answer files (unattend.xml)", implicit search paths), "installs" Windows:
+  the guest reaches the desktop ``secondes_installation`` seconds later. ``WillWipeDisk`` on a disk that already carries Windows wipes
   it (counted in ``reinstallations``: the role must never let that happen).
-  Without an answer file, or with ``bureau_jamais_atteint``, the guest never
-  reaches the desktop.
+  Without an answer file (Setup waits for someone), without a bootable CD on a
+  blank disk, or with ``bureau_jamais_atteint``, the guest never reaches the
+  desktop.
 * First logon: the answer file's AutoLogon account logs on once and the
   FirstLogonCommands run the preparation script if one of the CDs carries
   ``telesante/preparation.ps1`` and ``telesante/manifeste.json``; the manifest
@@ -102,6 +116,60 @@ def lire_iso(chemin: Path) -> dict[str, bytes]:
     return sortie
 
 
+def lire_el_torito(image: bytes) -> list[tuple[int, bytes]]:
+    """Bootable no-emulation entries of an ISO's El Torito catalogue: (platform ID, boot image)."""
+    catalogue = None
+    for secteur in range(17, 32):
+        vd = image[secteur * SECTEUR:(secteur + 1) * SECTEUR]
+        if len(vd) < SECTEUR or vd[1:6] != b"CD001" or vd[0] == 255:
+            break
+        if vd[0] == 0 and vd[7:30] == b"EL TORITO SPECIFICATION":
+            catalogue = int.from_bytes(vd[71:75], "little")
+            break
+    if catalogue is None:
+        return []
+    donnees = image[catalogue * SECTEUR:(catalogue + 1) * SECTEUR]
+    if len(donnees) < 64 or donnees[0] != 1 or donnees[30:32] != b"\x55\xaa" or sum(
+            int.from_bytes(donnees[i:i + 2], "little") for i in range(0, 32, 2)) & 0xFFFF:
+        return []  # no valid validation entry: the firmware ignores the catalogue
+
+    def image_de(entree: bytes) -> bytes:
+        compte = max(int.from_bytes(entree[6:8], "little"), 1)
+        debut = int.from_bytes(entree[8:12], "little") * SECTEUR
+        return image[debut:debut + compte * 512]
+
+    entrees = []
+    if donnees[32] == 0x88:
+        entrees.append((donnees[1], image_de(donnees[32:64])))
+    pos = 64
+    while pos + 32 <= len(donnees) and donnees[pos] in (0x90, 0x91):
+        plateforme, nombre, dernier = donnees[pos + 1], int.from_bytes(donnees[pos + 2:pos + 4], "little"), donnees[pos] == 0x91
+        pos += 32
+        for _ in range(nombre):
+            if pos + 32 <= len(donnees) and donnees[pos] == 0x88:
+                entrees.append((plateforme, image_de(donnees[pos:pos + 32])))
+            pos += 32
+        if dernier:
+            break
+    return entrees
+
+
+def amorcage(amorces: list[list[tuple[int, bytes]]], micrologiciel: str, systeme_sur_disque: bool) -> str | None:
+    """What the firmware does with the CDs: "cd" (boots one), "invite" (prompt nobody answers), None."""
+    plateforme = 0xEF if micrologiciel == "efi" else 0x00
+    for entrees in amorces:
+        for code, contenu in entrees:
+            if code != plateforme:
+                continue
+            if plateforme == 0xEF and b"cdboot_noprompt.efi" in contenu:
+                return "cd"
+            if plateforme == 0xEF and b"cdboot.efi" in contenu:
+                return "invite"
+            if plateforme == 0x00 and b"ETFSBOOT" in contenu:
+                return "invite" if systeme_sur_disque else "cd"
+    return None
+
+
 # -- the guest on disk ---------------------------------------------------------
 
 def _dossier(vmx: Path) -> Path:
@@ -138,8 +206,8 @@ def chemin_invite(vmx: Path, chemin: str) -> Path | None:
     return _dossier(vmx).joinpath("C", *parties)
 
 
-def _cd(vmx_valeurs: dict[str, str], vmx: Path) -> list[dict[str, bytes]]:
-    """Contents of the ISO images connected at power-on."""
+def _cd(vmx_valeurs: dict[str, str], vmx: Path) -> list[tuple[dict[str, bytes], list[tuple[int, bytes]]]]:
+    """Files and El Torito entries of the ISO images connected at power-on, in .vmx order."""
     images = []
     for cle, valeur in vmx_valeurs.items():
         trouve = re.match(r"^((?:sata|ide|scsi)\d+:\d+)\.filename$", cle)
@@ -153,7 +221,12 @@ def _cd(vmx_valeurs: dict[str, str], vmx: Path) -> list[dict[str, bytes]]:
         if vmx_valeurs.get(f"{appareil}.startconnected", "TRUE").upper() != "TRUE":
             continue
         chemin = Path(valeur) if valeur.startswith("/") else vmx.parent / valeur
-        images.append(lire_iso(chemin) if chemin.is_file() else {})
+        try:
+            brut = chemin.read_bytes()
+        except OSError:
+            images.append(({}, []))
+            continue
+        images.append((lire_iso(chemin), lire_el_torito(brut)))
     return images
 
 
@@ -180,11 +253,17 @@ def demarrer(vmx: Path, valeurs: dict[str, str]) -> None:
     """Power-on: boot from the CDs (Windows Setup with its answer file) or from the disk."""
     donnees = _lire(vmx)
     images = _cd(valeurs, vmx)
-    reponses = next((img["autounattend.xml"] for img in images if "autounattend.xml" in img), None)
-    installation = any("sources/install.wim" in img or "setup.exe" in img for img in images) \
-        or (reponses is not None and len(images) >= 2)
-    donnees["medias"] = [sorted(img) for img in images]
-    if reponses is not None and installation:
+    fichiers = [img for img, _ in images]
+    reponses = next((img["autounattend.xml"] for img in fichiers if "autounattend.xml" in img), None)
+    amorce = amorcage([entrees for _, entrees in images], valeurs.get("firmware", "bios").lower(),
+                      bool(donnees["windows"]))
+    donnees["medias"] = [sorted(img) for img in fichiers]
+    donnees.pop("invite", None)
+    if amorce == "invite":  # nobody presses a key: the firmware goes on to the disk
+        donnees["invite"] = "Press any key to boot from CD or DVD"
+    if amorce == "cd" and reponses is None:
+        donnees["phase"] = "installation_sans_reponses"  # Setup waits for someone
+    elif amorce == "cd":
         lu = _reponses(reponses)
         if donnees["windows"]:
             if not lu["efface"]:  # Setup stops at the disk page: nothing happens
@@ -235,7 +314,7 @@ def _media_preparation(vmx: Path) -> dict[str, bytes] | None:
         trouve = re.match(r'^\s*([A-Za-z0-9_.:\-]+)\s*=\s*"(.*)"\s*$', ligne)
         if trouve:
             valeurs[trouve.group(1).lower()] = trouve.group(2)
-    for image in _cd(valeurs, vmx):
+    for image, _ in _cd(valeurs, vmx):
         if "telesante/preparation.ps1" in image and "telesante/manifeste.json" in image:
             return image
     return None
