@@ -87,6 +87,10 @@ def test_installation_sans_personne_puis_second_passage_sans_changement(
     # the guest: installed once, prepared from the manifest, autologon switched off
     etat, disque_c = invite(mac)
     assert etat["windows"] and etat["reinstallations"] == 0 and etat["preparations"] == 1
+    # UEFI booted the copy remastered with efisys_noprompt.bin: no « Press any key » prompt
+    assert "invite" not in etat, etat.get("invite")
+    assert not list(mac.chemin(PAQUET).glob("installation-sans-invite-*.iso")), "copie sans invite restée"
+    assert mac.chemin("/Users/Shared/Installateurs/windows.iso").is_file()
     assert etat["reponses"]["nom_ordinateur"] == mac.nom.upper()[:15]
     cles = etat["registre"]
     assert cles["HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\AutoAdminLogon"] == "0"

@@ -1,0 +1,36 @@
+"""No « Press any key to boot from CD or DVD » in an unattended installation (UEFI profiles).
+
+The simulated firmware (tests/mac_simule/outils/invite_simule.py) boots the Windows medium's El
+Torito UEFI image: efisys.bin prompts and, nobody pressing a key, falls back to the empty disk;
+a copy remastered with the medium's efisys_noprompt.bin boots straight into Setup. Whether a
+real Fusion firmware and a real hdiutil makehybrid behave the same is not proven here (README,
+« Windows dans la VM »).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .aide import VMX, jouer, lire_vmx
+from .test_convergence import installateurs, preparer  # noqa: F401 (fixture)
+from .test_installation_windows import PAQUET, invite, poser_installateurs, variables_preparation
+
+pytestmark = pytest.mark.racine
+
+
+def test_media_attache_tel_quel_reste_sur_l_invite_et_le_role_le_dit(
+        fabrique_mac_simule, installateurs, fabrication, tmp_path):  # noqa: F811
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    sommes = poser_installateurs(mac, fabrication)
+    passage = jouer(preparer(mac, installateurs, tmp_path, **variables_preparation(
+        sommes, vm_windows_iso_sans_invite=False, vm_windows_delai_installation_secondes=3)))
+    assert passage.code != 0
+    assert "délai dépassé" in passage.sortie and "Press any key to boot from CD or DVD" in passage.sortie, passage.sortie
+    etat, _ = invite(mac)
+    assert etat["invite"] == "Press any key to boot from CD or DVD" and not etat["windows"]
+    # the medium of the inventory was attached as is, no copy made
+    assert lire_vmx(mac.chemin(VMX))["sata0:1.filename"] == "/Users/Shared/Installateurs/windows.iso"
+    assert not list(mac.chemin(PAQUET).glob("installation-sans-invite-*.iso"))
+    assert json.loads(mac.chemin(f"{PAQUET}/telesante-installation.json").read_text())["etat"] == "a_installer"
