@@ -402,6 +402,19 @@ def existe(vmx: Path, chemin: str, dossier: bool) -> bool:
     return cible is not None and (cible.is_dir() if dossier else cible.is_file())
 
 
+def creer_dossier(vmx: Path, chemin: str) -> int:
+    """createDirectoryInGuest: one level, in an existing parent (simplification: no parents created)."""
+    cible = chemin_invite(vmx, chemin)
+    if cible is None or not cible.parent.is_dir():
+        print("Error: A file was not found")
+        return ERREUR
+    if cible.exists():
+        print("Error: The file already exists")
+        return ERREUR
+    cible.mkdir()
+    return 0
+
+
 def copier_vers_hote(vmx: Path, chemin: str, hote: Path) -> int:
     cible = chemin_invite(vmx, chemin)
     if cible is None or not cible.is_file():
