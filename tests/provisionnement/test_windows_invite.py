@@ -34,3 +34,23 @@ def test_media_attache_tel_quel_reste_sur_l_invite_et_le_role_le_dit(
     assert lire_vmx(mac.chemin(VMX))["sata0:1.filename"] == "/Users/Shared/Installateurs/windows.iso"
     assert not list(mac.chemin(PAQUET).glob("installation-sans-invite-*.iso"))
     assert json.loads(mac.chemin(f"{PAQUET}/telesante-installation.json").read_text())["etat"] == "a_installer"
+
+
+def test_windows_7_garde_ce_qu_il_peut_sans_installation_ni_preparation(
+        fabrique_mac_simule, installateurs, fabrication, tmp_path):  # noqa: F811
+    mac = fabrique_mac_simule(architecture="x86_64", numero_serie="C02ZK1ABMD6R")
+    sommes = poser_installateurs(mac, fabrication)
+    passage = jouer(preparer(mac, installateurs, tmp_path, **variables_preparation(
+        sommes, vm_windows_profil_intel="windows7_x64")))
+    assert passage.code == 0, passage.sortie
+    sortie = " ".join(passage.sortie.split())
+    assert "n'est plus pris en charge par Microsoft depuis le 14 janvier 2020" in sortie
+    assert "le rôle ne démarre pas l'installation et ne prépare pas l'invité" in sortie
+    assert "Internet Explorer 11 (pas d'Edge)" in sortie and "EnterpriseMode, valeur SiteList" in sortie
+    vmx = lire_vmx(mac.chemin(VMX))
+    assert vmx["usb_xhci.present"] == "FALSE" and vmx["firmware"] == "bios"
+    # BIOS boot: the medium attached as is (no prompt on a blank disk), never started by the role
+    assert vmx["sata0:1.filename"] == "/Users/Shared/Installateurs/windows.iso"
+    assert not list(mac.chemin(PAQUET).glob("installation-sans-invite-*.iso"))
+    assert not mac.chemin(f"{PAQUET}/preparation.iso").exists()
+    assert not mac.chemin("/private/var/telesante-etat/invites").exists(), "la VM a été démarrée"

@@ -436,9 +436,58 @@ def copier_vers_invite(vmx: Path, hote: Path, chemin: str) -> int:
     return 0
 
 
+LECTEUR_PARTAGE = "VMware Virtual USB CCID 0"  # name simulated, not taken from a real guest
+LECTEUR_EXCLUSIF = "Gemalto USB Shell Token V2 0"  # name simulated, not taken from a real guest
+
+
+def _scinfo(vmx: Path, donnees: dict) -> str:
+    """``certutil -scinfo -silent`` as a guest would print it (Microsoft, certutil; layout of real
+    outputs such as gist RufusJWB/a6052bbc...: ``--- Reader:``, ``--- Status:``, ``--- Card:``).
+
+    A reader appears when the token is plugged into the Mac and the .vmx connects it (shared
+    virtual smart-card reader or CCID passthrough); the card is named only when the SafeNet
+    middleware is installed (its minidriver registers the card), else ``--- Card:`` is empty.
+    """
+    valeurs = {}
+    for ligne in vmx.read_text(encoding="utf-8", errors="replace").splitlines():
+        trouve = re.match(r'^\s*([A-Za-z0-9_.:\-]+)\s*=\s*"(.*)"\s*$', ligne)
+        if trouve:
+            valeurs[trouve.group(1).lower()] = trouve.group(2)
+    connexion = valeurs.get("usb.autoconnect.device0", "")
+    lecteur = None
+    if etat.machine().get("jeton_branche"):
+        if connexion == "deviceType:virtual-smartcard":
+            lecteur = LECTEUR_PARTAGE
+        elif connexion == "vid:08e6 pid:3438" and valeurs.get("usb.generic.allowccid", "").upper() == "TRUE":
+            lecteur = LECTEUR_EXCLUSIF
+    safenet = any("SafeNet Authentication Client" in cle for cle in donnees.get("produits", {}))
+    lignes = ["The Microsoft Smart Card Resource Manager is running.", "Current reader/card status:",
+              f"Readers: {1 if lecteur else 0}"]
+    if lecteur:
+        lignes += [f"  0: {lecteur}", f"--- Reader: {lecteur}", "--- Status: SCARD_STATE_PRESENT",
+                   "--- Status: The card is available for use.",
+                   f"--- Card: {'Gemalto USB Shell Token V2 (carte simulee)' if safenet else ''}",
+                   "--- ATR:", "    3b 7f 96 00 00 80 31 80 65 b0 85 03 00 ef 12 0f  ;.....1.e.......",
+                   "    fe 82 90 00                                       ;...."]
+    lignes.append("CertUtil: -SCInfo command completed successfully.")
+    return "\r\n".join(lignes) + "\r\n"
+
+
 def lancer_programme(vmx: Path, programme: str, arguments: list[str], options: list[str]) -> int:
-    """Only PowerShell running the preparation script from C: is modelled."""
-    if PureWindowsPath(programme).name.lower() != "powershell.exe" or "-File" not in arguments:
+    """PowerShell running the preparation script from C:, and cmd.exe writing certutil -scinfo to a file."""
+    nom = PureWindowsPath(programme).name.lower()
+    if nom == "cmd.exe":
+        commande = " ".join(arguments)
+        trouve = re.fullmatch(r"/c certutil(?:\.exe)? -scinfo -silent > (\S+) 2>&1", commande)
+        cible = chemin_invite(vmx, trouve.group(1)) if trouve else None
+        if trouve is None:
+            etat.non_simule("vmrun", f"programme invité {programme} {commande}")
+        if cible is None or not cible.parent.is_dir():
+            print("Guest program exited with non-zero exit code: 1")
+            return ERREUR
+        cible.write_text(_scinfo(vmx, _lire(vmx)), encoding="utf-8")
+        return 0
+    if nom != "powershell.exe" or "-File" not in arguments:
         etat.non_simule("vmrun", f"programme invité {programme}")
     script = arguments[arguments.index("-File") + 1] if arguments.index("-File") + 1 < len(arguments) else ""
     cible = chemin_invite(vmx, script)
