@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from .aide import VMX, jouer, lire_vmx
+from .aide import ISO_MAC, VMDK, VMX, jouer, lire_vmx
 from .test_convergence import installateurs, preparer  # noqa: F401 (fixture)
 from .test_installation_windows import PAQUET, invite, poser_installateurs, variables_preparation
 
@@ -54,3 +54,23 @@ def test_windows_7_garde_ce_qu_il_peut_sans_installation_ni_preparation(
     assert not list(mac.chemin(PAQUET).glob("installation-sans-invite-*.iso"))
     assert not mac.chemin(f"{PAQUET}/preparation.iso").exists()
     assert not mac.chemin("/private/var/telesante-etat/invites").exists(), "la VM a été démarrée"
+
+
+def test_media_sans_image_efi_sans_invite_refuse_avant_tout(
+        fabrique_mac_simule, installateurs, fabrication, tmp_path):  # noqa: F811
+    mac = fabrique_mac_simule(architecture="x86_64", numero_serie="C02ZK1ABMD6R")
+    sommes = poser_installateurs(mac, fabrication)
+    # the same medium, its efisys_noprompt.bin renamed (same length: the zip stays valid)
+    brut = installateurs["iso"].read_bytes()
+    assert brut.count(b"efisys_noprompt.bin") == 2  # local header and central directory
+    sans = tmp_path / "sans-noprompt.iso"
+    sans.write_bytes(brut.replace(b"efisys_noprompt.bin", b"efisys_noprompt.old"))
+    inventaire = preparer(mac, installateurs, tmp_path, **variables_preparation(
+        sommes, vm_windows_iso_sha256=fabrication.sha256(sans)))
+    mac.chemin(ISO_MAC).write_bytes(sans.read_bytes())
+    passage = jouer(inventaire)
+    assert passage.code != 0
+    sortie = " ".join(passage.sortie.split())
+    assert "n'a pas efi/microsoft/boot/efisys_noprompt.bin" in sortie and "Rien n'a été créé" in sortie, sortie
+    assert not mac.chemin(VMDK).exists()
+    assert not mac.chemin("/private/var/telesante-etat/invites").exists()
