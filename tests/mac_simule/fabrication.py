@@ -176,31 +176,95 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
 # EFI loader of a Windows medium, by architecture (efi/boot/ of the UDF volume).
 CHARGEURS_EFI = {"arm64": "bootaa64.efi", "x86_64": "bootx64.efi"}
 
+# El Torito boot images of a Windows medium. Microsoft's media boot UEFI from
+# efi/microsoft/boot/efisys.bin (a FAT image whose loader is cdboot.efi: it asks
+# « Press any key to boot from CD or DVD »); the same folder carries
+# efisys_noprompt.bin (cdboot_noprompt.efi, no prompt), which oscdimg uses to
+# remaster a medium without the prompt (W. Lam, « How to create a Windows 2016
+# ISO supporting EFI boot w/o prompting to press a key »). BIOS media boot from
+# boot/etfsboot.com, which only prompts when the disk already holds a system.
+# Here each image is a short text naming its loader, read by the simulated firmware
+# (outils/invite_simule.py).
+SECTEUR_CD = 2048
+PLATEFORME_BIOS, PLATEFORME_EFI = 0x00, 0xEF
+
+
+def image_efi(architecture: str, invite: bool) -> bytes:
+    """Stand-in of efisys.bin (``invite``) or efisys_noprompt.bin for one architecture."""
+    chargeur = "cdboot.efi" if invite else "cdboot_noprompt.efi"
+    return (f"FAT12 simule : EFI/BOOT/{CHARGEURS_EFI[architecture].upper()} = {chargeur}\n").encode("ascii")
+
+
+def _catalogue_el_torito(entrees: list[tuple[int, int, int]]) -> bytes:
+    """El Torito boot catalogue: validation entry, default entry, then one section per other entry.
+
+    ``entrees``: (platform ID, load RBA, sector count of 512 bytes), the first being the
+    default entry (El Torito specification 1.0, section 2: validation entry with its
+    checksum and 55 AA, entries 0x88 no-emulation, section headers 0x90/0x91).
+    """
+    validation = bytearray(32)
+    validation[0], validation[1] = 1, entrees[0][0]
+    validation[4:28] = b"Microsoft Corporation".ljust(24, b"\0")
+    validation[30:32] = b"\x55\xaa"
+    somme = sum(int.from_bytes(validation[i:i + 2], "little") for i in range(0, 32, 2))
+    validation[28:30] = ((-somme) & 0xFFFF).to_bytes(2, "little")
+
+    def entree(rba: int, compte: int) -> bytes:
+        return (bytes([0x88, 0]) + (0).to_bytes(2, "little") + bytes([0, 0])
+                + compte.to_bytes(2, "little") + rba.to_bytes(4, "little")).ljust(32, b"\0")
+
+    catalogue = bytes(validation) + entree(*entrees[0][1:])
+    autres = entrees[1:]
+    for rang, (plateforme, rba, compte) in enumerate(autres):
+        entete = 0x91 if rang == len(autres) - 1 else 0x90
+        catalogue += bytes([entete, plateforme]) + (1).to_bytes(2, "little") + bytes(28)
+        catalogue += entree(rba, compte)
+    return catalogue.ljust(SECTEUR_CD, b"\0")
+
 
 def fabriquer_iso(dossier: Path | str, nom: str,
                   architectures: tuple[str, ...] = ("arm64", "x86_64")) -> Path:
-    """Write a small file standing for a Windows ISO: ISO 9660 descriptors, then its files.
+    """Write a small file standing for a Windows ISO: ISO 9660 descriptors, El Torito, then its files.
 
-    The files (``efi/boot/<chargeur>`` for each architecture, ``sources/``) are a
-    zip after the descriptors, which the simulated ``hdiutil attach`` mounts
-    (macos_formats._lire_iso). A real medium holds one architecture; the default
-    holds both, for tests that do not care. The content depends on the
+    The files (``efi/boot/<chargeur>`` for each architecture,
+    ``efi/microsoft/boot/efisys.bin`` and ``efisys_noprompt.bin``, ``boot/etfsboot.com``
+    for x64, ``sources/``) are a zip after the descriptors, which the simulated
+    ``hdiutil attach`` mounts (macos_formats._lire_iso). As on Microsoft's media, the
+    El Torito catalogue boots BIOS from etfsboot.com (x64 media) and UEFI from
+    efisys.bin, the image with the prompt. A real medium holds one architecture; the
+    default holds both, for tests that do not care. The content depends on the
     arguments only, so its sha256 is stable.
     """
     dossier = Path(dossier)
     dossier.mkdir(parents=True, exist_ok=True)
     sortie = dossier / nom
     etiquette = Path(nom).stem.upper().replace(" ", "_")[:32].ljust(32).encode("ascii", "replace")
-    descripteur = (b"\x01CD001\x01\x00" + b"WIN32".ljust(32) + etiquette).ljust(2048, b"\0")
-    terminateur = b"\xffCD001\x01".ljust(2048, b"\0")
+    descripteur = (b"\x01CD001\x01\x00" + b"WIN32".ljust(32) + etiquette).ljust(SECTEUR_CD, b"\0")
+    terminateur = b"\xffCD001\x01".ljust(SECTEUR_CD, b"\0")
+    # sectors: 16 PVD, 17 boot record, 18 terminator, 19 catalogue, then one sector per image
+    images = []
+    if "x86_64" in architectures:
+        images.append((PLATEFORME_BIOS, b"ETFSBOOT simule (invite seulement si le disque porte un systeme)\n"))
+    premiere = architectures[0]
+    images.append((PLATEFORME_EFI, image_efi(premiere, invite=True)))
+    entrees = [(plateforme, 20 + rang, 4) for rang, (plateforme, _) in enumerate(images)]
+    amorce = (b"\x00CD001\x01" + b"EL TORITO SPECIFICATION".ljust(32, b"\0") + bytes(32)
+              + (19).to_bytes(4, "little")).ljust(SECTEUR_CD, b"\0")
+    secteurs = amorce + terminateur + _catalogue_el_torito(entrees)
+    secteurs += b"".join(contenu.ljust(SECTEUR_CD, b"\0") for _, contenu in images)
     fichiers = io.BytesIO()
     with zipfile.ZipFile(fichiers, "w") as archive:
+        def ecrire(chemin: str, contenu: bytes | str) -> None:
+            archive.writestr(zipfile.ZipInfo(chemin, date_time=(2024, 10, 1, 0, 0, 0)), contenu)
+
         for architecture in architectures:
-            info = zipfile.ZipInfo(f"efi/boot/{CHARGEURS_EFI[architecture]}", date_time=(2024, 10, 1, 0, 0, 0))
-            archive.writestr(info, f"chargeur EFI {architecture} de test\n")
-        info = zipfile.ZipInfo("sources/lisezmoi.txt", date_time=(2024, 10, 1, 0, 0, 0))
-        archive.writestr(info, f"Image Windows de test ({nom}) : aucun système dedans.\n")
-    sortie.write_bytes(b"\0" * 16 * 2048 + descripteur + terminateur + fichiers.getvalue())
+            ecrire(f"efi/boot/{CHARGEURS_EFI[architecture]}", f"chargeur EFI {architecture} de test\n")
+        ecrire("efi/microsoft/boot/efisys.bin", image_efi(premiere, invite=True))
+        ecrire("efi/microsoft/boot/efisys_noprompt.bin", image_efi(premiere, invite=False))
+        if "x86_64" in architectures:
+            ecrire("boot/etfsboot.com", images[0][1])
+        ecrire("sources/lisezmoi.txt", f"Image Windows de test ({nom}) : aucun système dedans.\n")
+    sortie.write_bytes(b"\0" * 16 * SECTEUR_CD + descripteur + secteurs + fichiers.getvalue())
     return sortie
 
 

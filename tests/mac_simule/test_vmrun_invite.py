@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .fabrication import fabriquer_fusion, fabriquer_iso
+from .fabrication import fabriquer_fusion, fabriquer_iso, image_efi
 
 pytestmark = pytest.mark.racine
 
@@ -154,3 +154,57 @@ def test_une_vm_n_est_visible_qu_a_l_utilisateur_qui_l_a_demarree(mac_vm):
     arret = vmrun(mac_vm, "stop", VMX, "soft", en_tant_que="nobody")
     assert arret.returncode == 255 and "is not powered on" in arret.stdout
     assert vmrun(mac_vm, "checkToolsState", VMX, en_tant_que="nobody").stdout == "unknown\n"
+
+
+def _etat_invite(mac):
+    dossier = next(mac.chemin("/private/var/telesante-etat/invites").iterdir())
+    return json.loads((dossier / "etat.json").read_text())
+
+
+def _attendre_tools(mac, fois=30):
+    for _ in range(fois):
+        if vmrun(mac, "checkToolsState", VMX).stdout == "running\n":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_invite_press_any_key_sur_uefi_puis_media_refait_sans_invite(mac_vm, tmp_path):
+    """UEFI boots the Windows medium through efisys.bin: nobody presses a key, nothing installs."""
+    vmx = mac_vm.chemin(VMX)
+    vmx.write_text(vmx.read_text() + 'firmware = "efi"\n')
+    assert vmrun(mac_vm, "start", VMX, "nogui").returncode == 0
+    assert not _attendre_tools(mac_vm)
+    etat = _etat_invite(mac_vm)
+    assert etat["invite"] == "Press any key to boot from CD or DVD"
+    assert etat["phase"] == "pas_de_systeme" and not etat["windows"]
+    assert vmrun(mac_vm, "stop", VMX, "hard").returncode == 0
+    # the medium remastered with its efisys_noprompt.bin (hdiutil makehybrid stand-in): it installs
+    source = tmp_path / "volume"
+    (source / "efi" / "microsoft" / "boot").mkdir(parents=True)
+    (source / "sources").mkdir()
+    (source / "sources" / "lisezmoi.txt").write_text("test\n")
+    image = image_efi("arm64", invite=False)
+    (source / "efi" / "microsoft" / "boot" / "efisys_noprompt.bin").write_bytes(image)
+    subprocess.run([sys.executable, str(HDIUTIL), "makehybrid", "-iso", "-udf", "-o", str(tmp_path / "refait.iso"),
+                    "-eltorito-boot", "efi/microsoft/boot/efisys_noprompt.bin", "-no-emul-boot",
+                    "-boot-load-size", "1", "-eltorito-platform", "239", str(source)],
+                   check=True, capture_output=True)
+    shutil.copy2(tmp_path / "refait.iso", mac_vm.chemin(f"{VM}/win.iso"))
+    assert vmrun(mac_vm, "start", VMX, "nogui").returncode == 0
+    assert _attendre_tools(mac_vm, 50)
+    etat = _etat_invite(mac_vm)
+    assert "invite" not in etat and etat["windows"] and etat["reinstallations"] == 0
+
+
+def test_bios_sans_invite_sur_disque_vide_mais_invite_sur_disque_installe(mac_vm):
+    """etfsboot.com only asks when the disk holds a system: a second boot goes to the disk."""
+    assert vmrun(mac_vm, "start", VMX, "nogui").returncode == 0
+    assert _attendre_tools(mac_vm, 50)
+    assert "invite" not in _etat_invite(mac_vm)
+    assert vmrun(mac_vm, "stop", VMX, "soft").returncode == 0
+    assert vmrun(mac_vm, "start", VMX, "nogui").returncode == 0
+    etat = _etat_invite(mac_vm)
+    assert etat["invite"] == "Press any key to boot from CD or DVD"
+    assert etat["phase"] == "demarrage" and etat["reinstallations"] == 0
+

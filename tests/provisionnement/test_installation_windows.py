@@ -87,6 +87,10 @@ def test_installation_sans_personne_puis_second_passage_sans_changement(
     # the guest: installed once, prepared from the manifest, autologon switched off
     etat, disque_c = invite(mac)
     assert etat["windows"] and etat["reinstallations"] == 0 and etat["preparations"] == 1
+    # UEFI booted the copy remastered with efisys_noprompt.bin: no « Press any key » prompt
+    assert "invite" not in etat, etat.get("invite")
+    assert not list(mac.chemin(PAQUET).glob("installation-sans-invite-*.iso")), "copie sans invite restée"
+    assert mac.chemin("/Users/Shared/Installateurs/windows.iso").is_file()
     assert etat["reponses"]["nom_ordinateur"] == mac.nom.upper()[:15]
     cles = etat["registre"]
     assert cles["HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\AutoAdminLogon"] == "0"
@@ -133,7 +137,8 @@ def test_installation_sans_personne_puis_second_passage_sans_changement(
     assert suite.code == 0, suite.output
     assert suite.functions("passed") == {"test_invite_preparation_reussie",
                                          "test_invite_logiciels_de_l_inventaire_presents",
-                                         "test_invite_liste_de_sites_du_mode_entreprise"}, suite.output
+                                         "test_invite_liste_de_sites_du_mode_entreprise",
+                                         "test_invite_jeton_vu_par_l_intergiciel"}, suite.output
     assert MOT_DE_PASSE_ADMIN not in suite.output
     assert vm_en_marche(mac) == 0, "les vérifications ont laissé la VM allumée"
     # the guest altered: a tool gone from the journal is named
@@ -145,6 +150,19 @@ def test_installation_sans_personne_puis_second_passage_sans_changement(
     assert altere.code != 0
     assert altere.functions("failed") == {"test_invite_logiciels_de_l_inventaire_presents"}, altere.output
     assert "Composant du Visualiseur DSQ (absent du journal)" in " ".join(altere.with_outcome("failed").values())
+    # the token: SafeNet gone from the guest, the card is no longer recognised (certutil -scinfo)
+    etat_invite = invite(mac)[1].parent / "etat.json"
+    donnees = json.loads(etat_invite.read_text(encoding="utf-8"))
+    donnees["produits"] = {cle: nom for cle, nom in donnees["produits"].items() if "SafeNet" not in cle}
+    etat_invite.write_text(json.dumps(donnees), encoding="utf-8")
+    sans_safenet = run_suite(inventaire, tmp_path / "verifications-jeton", "-k", "test_invite_jeton")
+    assert sans_safenet.functions("failed") == {"test_invite_jeton_vu_par_l_intergiciel"}, sans_safenet.output
+    assert "aucune carte reconnue par un intergiciel" in " ".join(sans_safenet.with_outcome("failed").values())
+    # unplugged from the Mac: nothing to see in the guest, skipped with the reason (the Mac side warns)
+    mac.debrancher_jeton()
+    debranche = run_suite(inventaire, tmp_path / "verifications-debranche", "-k", "test_invite_jeton")
+    assert debranche.functions("skipped") == {"test_invite_jeton_vu_par_l_intergiciel"}, debranche.output
+    assert MOT_DE_PASSE_ADMIN not in sans_safenet.output + debranche.output
 
 
 @pytest.mark.parametrize("cas", ["somme_fausse", "fichier_absent", "doublon"])

@@ -13,6 +13,7 @@ Run with the rest of the suite (see verifications/README.md), or alone with ``-k
 from __future__ import annotations
 
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -20,6 +21,8 @@ import pytest
 
 JOURNAL = r"C:\ProgramData\Telesante\preparation.json"
 SITES = r"C:\ProgramData\Telesante\sites-ie.xml"
+SCINFO = r"C:\ProgramData\Telesante\jeton-scinfo.txt"
+CMD = r"C:\Windows\System32\cmd.exe"
 ATTENTE_TOOLS_S = 600
 
 
@@ -136,3 +139,43 @@ def test_invite_liste_de_sites_du_mode_entreprise(invite):
     wanted = [a.split("://", 1)[-1] for a in addresses]
     assert root.tag == "site-list" and urls == wanted, (
         f"{invite.mac.name} : la liste de sites de l'invité ({urls}) n'est pas celle de l'inventaire ({wanted}).")
+
+
+def _token_plugged(mac, filters) -> bool:
+    """The Gemalto token on the Mac's USB bus, read as the role and test_poste_dsq read it."""
+    version = mac.host.run("sw_vers -productVersion")
+    assert version.rc == 0, f"{mac.name} : « sw_vers -productVersion » a échoué ({version.stderr.strip()})."
+    usb_type = "SPUSBHostDataType" if int(version.stdout.strip().split(".")[0]) >= 26 else "SPUSBDataType"
+    usb = mac.host.run(f"system_profiler {usb_type} -json")
+    assert usb.rc == 0, f"{mac.name} : « system_profiler {usb_type} -json » a échoué ({usb.stderr.strip()})."
+    return bool(filters.telesante_usb_appareils(json.loads(usb.stdout), str(mac.vars["jeton_gemalto_vendor_id"]),
+                                                str(mac.vars["jeton_gemalto_product_id"])))
+
+
+def test_invite_jeton_vu_par_l_intergiciel(invite, filters):
+    """With the token plugged into the Mac, Windows lists a reader holding a card its middleware knows.
+
+    ``certutil -scinfo -silent`` (Microsoft, « certutil », -scinfo: smart card information; -silent:
+    no PIN dialog) lists each reader (``--- Reader:``) and the card the registered smart-card
+    minidriver recognises (``--- Card:``; empty when no installed middleware knows the card). SafeNet
+    Authentication Client registers that minidriver; it documents no command-line tool of its own.
+    """
+    mac = invite.mac
+    if not mac.vars["preparation_invite_safenet"]:
+        pytest.skip(f"{mac.name} : preparation_invite_safenet est vide ; aucun intergiciel à vérifier.")
+    if not _token_plugged(mac, filters):
+        pytest.skip(f"{mac.name} : aucun jeton Gemalto branché sur le Mac ; rien à voir dans l'invité "
+                    "(test_jeton_branche_sur_le_mac l'avertit).")
+    run = invite.run("runProgramInGuest", mac.vmx_path, CMD, "/c", f"certutil -scinfo -silent > {SCINFO} 2>&1",
+                     guest=True)
+    content = invite.read(SCINFO)
+    assert content is not None, (f"{mac.name} : certutil -scinfo n'a rien écrit dans l'invité "
+                                 f"(vmrun runProgramInGuest : {run.stdout.strip()}).")
+    text = content.decode("utf-8-sig", "replace")
+    readers = re.findall(r"^--- Reader: (.+?)\s*$", text, re.MULTILINE)
+    cards = [c.strip() for c in re.findall(r"^--- Card:(.*)$", text, re.MULTILINE)]
+    assert readers, (f"{mac.name} : le jeton est branché sur le Mac, mais Windows ne voit aucun lecteur de "
+                     "carte à puce : le jeton n'est pas connecté à la VM (jeton_gemalto_mode, menu USB de Fusion).")
+    assert any(cards), (f"{mac.name} : Windows voit le lecteur {', '.join(readers)}, mais aucune carte "
+                        "reconnue par un intergiciel : SafeNet Authentication Client absent ou ne reconnaît pas "
+                        "le jeton.")

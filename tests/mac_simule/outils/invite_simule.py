@@ -5,14 +5,28 @@ and used by the ``vmrun`` stand-in. Standard library only.
 
 What is modelled (everything else is absent, never faked as success):
 
-* Windows Setup: at ``vmrun start``, a VM whose CD drives carry an ISO with
+* The firmware (``firmware`` of the .vmx, ``bios`` when absent, as VMware): at
+  ``vmrun start`` it boots the first CD whose El Torito catalogue (El Torito
+  specification 1.0: boot record at sector 17, validation entry, default entry,
+  section headers 0x90/0x91) has an entry for its platform (0xEF for UEFI, 0
+  for BIOS). Windows media boot UEFI through efisys.bin, whose cdboot.efi asks
+  « Press any key to boot from CD or DVD » and, with nobody at the keyboard,
+  gives up after a few seconds (the firmware then tries the disk); an image
+  made from efisys_noprompt.bin (cdboot_noprompt.efi) boots without asking
+  (Microsoft media, efi/microsoft/boot/; W. Lam, « How to create a Windows 2016
+  ISO supporting EFI boot w/o prompting to press a key »). BIOS media boot
+  through etfsboot.com, which only asks when the disk already holds a system.
+  The simulated boot images are texts naming their loader (fabrication.py,
+  image_efi); an unknown image does not boot. ``invite`` in the guest state
+  records the prompt that nobody answered.
+* Windows Setup: a VM that booted an installation CD, with an ISO carrying
   ``autounattend.xml`` at its root (Windows Setup reads it there, Microsoft,
-  "Answer files (unattend.xml)", implicit search paths) and an installation
-  ISO "installs" Windows: the guest reaches the desktop ``secondes_installation``
-  seconds later. ``WillWipeDisk`` on a disk that already carries Windows wipes
+  "Answer files (unattend.xml)", implicit search paths), "installs" Windows:
+  the guest reaches the desktop ``secondes_installation`` seconds later. ``WillWipeDisk`` on a disk that already carries Windows wipes
   it (counted in ``reinstallations``: the role must never let that happen).
-  Without an answer file, or with ``bureau_jamais_atteint``, the guest never
-  reaches the desktop.
+  Without an answer file (Setup waits for someone), without a bootable CD on a
+  blank disk, or with ``bureau_jamais_atteint``, the guest never reaches the
+  desktop.
 * First logon: the answer file's AutoLogon account logs on once and the
   FirstLogonCommands run the preparation script if one of the CDs carries
   ``telesante/preparation.ps1`` and ``telesante/manifeste.json``; the manifest
@@ -102,6 +116,60 @@ def lire_iso(chemin: Path) -> dict[str, bytes]:
     return sortie
 
 
+def lire_el_torito(image: bytes) -> list[tuple[int, bytes]]:
+    """Bootable no-emulation entries of an ISO's El Torito catalogue: (platform ID, boot image)."""
+    catalogue = None
+    for secteur in range(17, 32):
+        vd = image[secteur * SECTEUR:(secteur + 1) * SECTEUR]
+        if len(vd) < SECTEUR or vd[1:6] != b"CD001" or vd[0] == 255:
+            break
+        if vd[0] == 0 and vd[7:30] == b"EL TORITO SPECIFICATION":
+            catalogue = int.from_bytes(vd[71:75], "little")
+            break
+    if catalogue is None:
+        return []
+    donnees = image[catalogue * SECTEUR:(catalogue + 1) * SECTEUR]
+    if len(donnees) < 64 or donnees[0] != 1 or donnees[30:32] != b"\x55\xaa" or sum(
+            int.from_bytes(donnees[i:i + 2], "little") for i in range(0, 32, 2)) & 0xFFFF:
+        return []  # no valid validation entry: the firmware ignores the catalogue
+
+    def image_de(entree: bytes) -> bytes:
+        compte = max(int.from_bytes(entree[6:8], "little"), 1)
+        debut = int.from_bytes(entree[8:12], "little") * SECTEUR
+        return image[debut:debut + compte * 512]
+
+    entrees = []
+    if donnees[32] == 0x88:
+        entrees.append((donnees[1], image_de(donnees[32:64])))
+    pos = 64
+    while pos + 32 <= len(donnees) and donnees[pos] in (0x90, 0x91):
+        plateforme, nombre, dernier = donnees[pos + 1], int.from_bytes(donnees[pos + 2:pos + 4], "little"), donnees[pos] == 0x91
+        pos += 32
+        for _ in range(nombre):
+            if pos + 32 <= len(donnees) and donnees[pos] == 0x88:
+                entrees.append((plateforme, image_de(donnees[pos:pos + 32])))
+            pos += 32
+        if dernier:
+            break
+    return entrees
+
+
+def amorcage(amorces: list[list[tuple[int, bytes]]], micrologiciel: str, systeme_sur_disque: bool) -> str | None:
+    """What the firmware does with the CDs: "cd" (boots one), "invite" (prompt nobody answers), None."""
+    plateforme = 0xEF if micrologiciel == "efi" else 0x00
+    for entrees in amorces:
+        for code, contenu in entrees:
+            if code != plateforme:
+                continue
+            if plateforme == 0xEF and b"cdboot_noprompt.efi" in contenu:
+                return "cd"
+            if plateforme == 0xEF and b"cdboot.efi" in contenu:
+                return "invite"
+            if plateforme == 0x00 and b"ETFSBOOT" in contenu:
+                return "invite" if systeme_sur_disque else "cd"
+    return None
+
+
 # -- the guest on disk ---------------------------------------------------------
 
 def _dossier(vmx: Path) -> Path:
@@ -138,8 +206,8 @@ def chemin_invite(vmx: Path, chemin: str) -> Path | None:
     return _dossier(vmx).joinpath("C", *parties)
 
 
-def _cd(vmx_valeurs: dict[str, str], vmx: Path) -> list[dict[str, bytes]]:
-    """Contents of the ISO images connected at power-on."""
+def _cd(vmx_valeurs: dict[str, str], vmx: Path) -> list[tuple[dict[str, bytes], list[tuple[int, bytes]]]]:
+    """Files and El Torito entries of the ISO images connected at power-on, in .vmx order."""
     images = []
     for cle, valeur in vmx_valeurs.items():
         trouve = re.match(r"^((?:sata|ide|scsi)\d+:\d+)\.filename$", cle)
@@ -153,7 +221,12 @@ def _cd(vmx_valeurs: dict[str, str], vmx: Path) -> list[dict[str, bytes]]:
         if vmx_valeurs.get(f"{appareil}.startconnected", "TRUE").upper() != "TRUE":
             continue
         chemin = Path(valeur) if valeur.startswith("/") else vmx.parent / valeur
-        images.append(lire_iso(chemin) if chemin.is_file() else {})
+        try:
+            brut = chemin.read_bytes()
+        except OSError:
+            images.append(({}, []))
+            continue
+        images.append((lire_iso(chemin), lire_el_torito(brut)))
     return images
 
 
@@ -180,11 +253,17 @@ def demarrer(vmx: Path, valeurs: dict[str, str]) -> None:
     """Power-on: boot from the CDs (Windows Setup with its answer file) or from the disk."""
     donnees = _lire(vmx)
     images = _cd(valeurs, vmx)
-    reponses = next((img["autounattend.xml"] for img in images if "autounattend.xml" in img), None)
-    installation = any("sources/install.wim" in img or "setup.exe" in img for img in images) \
-        or (reponses is not None and len(images) >= 2)
-    donnees["medias"] = [sorted(img) for img in images]
-    if reponses is not None and installation:
+    fichiers = [img for img, _ in images]
+    reponses = next((img["autounattend.xml"] for img in fichiers if "autounattend.xml" in img), None)
+    amorce = amorcage([entrees for _, entrees in images], valeurs.get("firmware", "bios").lower(),
+                      bool(donnees["windows"]))
+    donnees["medias"] = [sorted(img) for img in fichiers]
+    donnees.pop("invite", None)
+    if amorce == "invite":  # nobody presses a key: the firmware goes on to the disk
+        donnees["invite"] = "Press any key to boot from CD or DVD"
+    if amorce == "cd" and reponses is None:
+        donnees["phase"] = "installation_sans_reponses"  # Setup waits for someone
+    elif amorce == "cd":
         lu = _reponses(reponses)
         if donnees["windows"]:
             if not lu["efface"]:  # Setup stops at the disk page: nothing happens
@@ -235,7 +314,7 @@ def _media_preparation(vmx: Path) -> dict[str, bytes] | None:
         trouve = re.match(r'^\s*([A-Za-z0-9_.:\-]+)\s*=\s*"(.*)"\s*$', ligne)
         if trouve:
             valeurs[trouve.group(1).lower()] = trouve.group(2)
-    for image in _cd(valeurs, vmx):
+    for image, _ in _cd(valeurs, vmx):
         if "telesante/preparation.ps1" in image and "telesante/manifeste.json" in image:
             return image
     return None
@@ -323,6 +402,19 @@ def existe(vmx: Path, chemin: str, dossier: bool) -> bool:
     return cible is not None and (cible.is_dir() if dossier else cible.is_file())
 
 
+def creer_dossier(vmx: Path, chemin: str) -> int:
+    """createDirectoryInGuest: one level, in an existing parent (simplification: no parents created)."""
+    cible = chemin_invite(vmx, chemin)
+    if cible is None or not cible.parent.is_dir():
+        print("Error: A file was not found")
+        return ERREUR
+    if cible.exists():
+        print("Error: The file already exists")
+        return ERREUR
+    cible.mkdir()
+    return 0
+
+
 def copier_vers_hote(vmx: Path, chemin: str, hote: Path) -> int:
     cible = chemin_invite(vmx, chemin)
     if cible is None or not cible.is_file():
@@ -344,9 +436,58 @@ def copier_vers_invite(vmx: Path, hote: Path, chemin: str) -> int:
     return 0
 
 
+LECTEUR_PARTAGE = "VMware Virtual USB CCID 0"  # name simulated, not taken from a real guest
+LECTEUR_EXCLUSIF = "Gemalto USB Shell Token V2 0"  # name simulated, not taken from a real guest
+
+
+def _scinfo(vmx: Path, donnees: dict) -> str:
+    """``certutil -scinfo -silent`` as a guest would print it (Microsoft, certutil; layout of real
+    outputs such as gist RufusJWB/a6052bbc...: ``--- Reader:``, ``--- Status:``, ``--- Card:``).
+
+    A reader appears when the token is plugged into the Mac and the .vmx connects it (shared
+    virtual smart-card reader or CCID passthrough); the card is named only when the SafeNet
+    middleware is installed (its minidriver registers the card), else ``--- Card:`` is empty.
+    """
+    valeurs = {}
+    for ligne in vmx.read_text(encoding="utf-8", errors="replace").splitlines():
+        trouve = re.match(r'^\s*([A-Za-z0-9_.:\-]+)\s*=\s*"(.*)"\s*$', ligne)
+        if trouve:
+            valeurs[trouve.group(1).lower()] = trouve.group(2)
+    connexion = valeurs.get("usb.autoconnect.device0", "")
+    lecteur = None
+    if etat.machine().get("jeton_branche"):
+        if connexion == "deviceType:virtual-smartcard":
+            lecteur = LECTEUR_PARTAGE
+        elif connexion == "vid:08e6 pid:3438" and valeurs.get("usb.generic.allowccid", "").upper() == "TRUE":
+            lecteur = LECTEUR_EXCLUSIF
+    safenet = any("SafeNet Authentication Client" in cle for cle in donnees.get("produits", {}))
+    lignes = ["The Microsoft Smart Card Resource Manager is running.", "Current reader/card status:",
+              f"Readers: {1 if lecteur else 0}"]
+    if lecteur:
+        lignes += [f"  0: {lecteur}", f"--- Reader: {lecteur}", "--- Status: SCARD_STATE_PRESENT",
+                   "--- Status: The card is available for use.",
+                   f"--- Card: {'Gemalto USB Shell Token V2 (carte simulee)' if safenet else ''}",
+                   "--- ATR:", "    3b 7f 96 00 00 80 31 80 65 b0 85 03 00 ef 12 0f  ;.....1.e.......",
+                   "    fe 82 90 00                                       ;...."]
+    lignes.append("CertUtil: -SCInfo command completed successfully.")
+    return "\r\n".join(lignes) + "\r\n"
+
+
 def lancer_programme(vmx: Path, programme: str, arguments: list[str], options: list[str]) -> int:
-    """Only PowerShell running the preparation script from C: is modelled."""
-    if PureWindowsPath(programme).name.lower() != "powershell.exe" or "-File" not in arguments:
+    """PowerShell running the preparation script from C:, and cmd.exe writing certutil -scinfo to a file."""
+    nom = PureWindowsPath(programme).name.lower()
+    if nom == "cmd.exe":
+        commande = " ".join(arguments)
+        trouve = re.fullmatch(r"/c certutil(?:\.exe)? -scinfo -silent > (\S+) 2>&1", commande)
+        cible = chemin_invite(vmx, trouve.group(1)) if trouve else None
+        if trouve is None:
+            etat.non_simule("vmrun", f"programme invité {programme} {commande}")
+        if cible is None or not cible.parent.is_dir():
+            print("Guest program exited with non-zero exit code: 1")
+            return ERREUR
+        cible.write_text(_scinfo(vmx, _lire(vmx)), encoding="utf-8")
+        return 0
+    if nom != "powershell.exe" or "-File" not in arguments:
         etat.non_simule("vmrun", f"programme invité {programme}")
     script = arguments[arguments.index("-File") + 1] if arguments.index("-File") + 1 < len(arguments) else ""
     cible = chemin_invite(vmx, script)
