@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import re
 import shutil
@@ -14,6 +13,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ansible_collections.sante_quebec.telesante.plugins.module_utils.vmx import parse_vmx
 
 RACINE = Path(__file__).resolve().parents[2]
 PLAYBOOK = RACINE / "playbooks" / "poste_dsq.yml"
@@ -138,20 +139,9 @@ def installer_outils(mac) -> None:
     origine.chmod(origine.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def charger_module_vmx():
-    """library/telesante_vmx.py as a Python module (its parser reads the .vmx files)."""
-    spec = importlib.util.spec_from_file_location("telesante_vmx_module", RACINE / "library" / "telesante_vmx.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_VMX = charger_module_vmx()
-
-
 def lire_vmx(chemin: Path) -> dict[str, str]:
     """Keys of a .vmx (lower-cased) -> value, as VMware reads them (last occurrence wins)."""
-    document = _VMX.parse_vmx(Path(chemin).read_bytes())
+    document = parse_vmx(Path(chemin).read_bytes())
     return {cle.lower(): valeur for cle, valeur in document.items()}
 
 

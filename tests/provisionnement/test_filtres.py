@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from hypothesis import given, strategies as st
 
+from ansible_collections.sante_quebec.telesante.plugins.filter.telesante import FilterModule
 from telesante.mac import is_vmware_manual, vm_mac_from_serial
 
-RACINE = Path(__file__).resolve().parents[2]
-
-
-def _charger():
-    spec = importlib.util.spec_from_file_location(
-        "telesante_filtres", RACINE / "filter_plugins" / "telesante.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.FilterModule().filters()
-
-
-FILTRES = _charger()
+FILTRES = FilterModule().filters()
 
 
 @pytest.mark.parametrize("serie", ["C02ZK1ABMD6R", "FVFXK2LLQ05Q", "  c02zk1abmd6r "])

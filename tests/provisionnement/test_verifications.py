@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.sante_quebec.telesante.plugins.module_utils.vmx import parse_vmx
 from telesante.mac import vm_mac_from_serial
 
-from .aide import APPLICATION, RACINE, VMX, charger_module_vmx, dossier_controle_ssh, environnement, jouer
+from .aide import APPLICATION, RACINE, VMX, dossier_controle_ssh, environnement, jouer
 from .conftest import _enregistrer_formats
 from .test_convergence import VERSION_FUSION, preparer
 
@@ -42,7 +43,6 @@ ALL_TESTS = {
     "test_jeton_connecte_a_la_vm",
     "test_jeton_branche_sur_le_mac",
 }
-_VMX = charger_module_vmx()
 
 
 @dataclass
@@ -130,7 +130,7 @@ def restored(provisioned):
 def set_vmx(mac, **settings: str) -> None:
     """Rewrite keys of the VM's .vmx with the project's parser (the rest kept byte for byte)."""
     path = mac.chemin(VMX)
-    document = _VMX.parse_vmx(path.read_bytes())
+    document = parse_vmx(path.read_bytes())
     for key, value in settings.items():
         document.set(key, value)
     path.write_bytes(document.to_bytes())

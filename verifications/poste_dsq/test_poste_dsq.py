@@ -17,6 +17,8 @@ import warnings
 
 import pytest
 
+from ansible_collections.sante_quebec.telesante.plugins.module_utils import poste
+
 QUARANTINE = "com.apple.quarantine"
 
 
@@ -113,12 +115,12 @@ def test_systeme_invite_du_profil(workstation, vmx):
             check_vmx(mac, vmx, "managedVM.autoAddVTPM", "software", f"{why} : vTPM exigé par Windows 11")
 
 
-def test_mac_statique_derivee_du_numero_de_serie(workstation, vmx, filters):
+def test_mac_statique_derivee_du_numero_de_serie(workstation, vmx):
     mac = workstation
     expected, origin = mac.vm_mac
     check_vmx(mac, vmx, "ethernet0.addressType", "static", "MAC statique, reconnue par l'audit réseau")
     check_vmx(mac, vmx, "ethernet0.address", expected, f"MAC {origin}")
-    assert filters.telesante_mac_plage_vmware(expected), (
+    assert poste.mac_plage_vmware(expected), (
         f"{mac.name} : la MAC {expected} ({origin}) n'est pas dans la plage manuelle de VMware.")
     assert "ethernet0.generatedAddress" not in vmx, (
         f"{mac.name} : ethernet0.generatedAddress est resté dans {mac.vmx_path} : la VM a une "
@@ -179,21 +181,22 @@ def test_jeton_connecte_a_la_vm(workstation, vmx):
                     pytrace=False)
 
 
-def test_jeton_branche_sur_le_mac(workstation, filters):
+def test_jeton_branche_sur_le_mac(workstation):
     """A missing token is reported as a warning (as the role does), never as a failure."""
     mac = workstation
     if not mac.vars.flag("jeton_gemalto_verifier_presence"):
         pytest.skip(f"{mac.name} : jeton_gemalto_verifier_presence est faux dans l'inventaire.")
     vendor = str(mac.vars["jeton_gemalto_vendor_id"])
     product = str(mac.vars["jeton_gemalto_product_id"])
-    # macOS 26 (Tahoe) replaced SPUSBDataType (now empty) by SPUSBHostDataType, as the role reads it
+    # macOS 26 (Tahoe) replaced SPUSBDataType (now empty) by SPUSBHostDataType: poste.type_usb_system_profiler,
+    # the role's own choice
     version = mac.host.run("sw_vers -productVersion")
     assert version.rc == 0, f"{mac.name} : « sw_vers -productVersion » a échoué ({version.stderr.strip()})."
-    type_usb = "SPUSBHostDataType" if int(version.stdout.strip().split(".")[0]) >= 26 else "SPUSBDataType"
+    type_usb = poste.type_usb_system_profiler(version.stdout)
     usb = mac.host.run(f"system_profiler {type_usb} -json")
     assert usb.rc == 0, (f"{mac.name} : « system_profiler {type_usb} -json » a échoué "
                          f"({usb.stderr.strip()}).")
-    plugged = filters.telesante_usb_appareils(json.loads(usb.stdout), vendor, product)
+    plugged = poste.appareils_usb(json.loads(usb.stdout), vendor, product)
     if not plugged:
         warnings.warn(TokenMissingWarning(
             f"AVERTISSEMENT : aucun jeton Gemalto (USB {vendor}:{product}) n'est branché sur {mac.name}. "
