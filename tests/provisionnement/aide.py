@@ -129,7 +129,11 @@ def macs_attendues_par_l_audit(inventaire: Path) -> dict[str, str]:
 
 
 def installer_outils(mac) -> None:
-    """Add the provisioning's own stand-ins (hdiutil makehybrid) to a simulated Mac."""
+    """Add the provisioning's own stand-ins (hdiutil makehybrid) and the workstation checks'
+    (fdesetup, spctl, curl: tests/mac_simule/complements.py) to a simulated Mac."""
+    from tests.mac_simule.complements import installer_complements
+
+    installer_complements(mac)
     bin_mac = mac.chemin(BIN_MAC)
     origine = bin_mac / "hdiutil"
     base = bin_mac / ".hdiutil-mac-simule"
