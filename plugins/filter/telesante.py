@@ -31,6 +31,13 @@ def _mac_vm_poste(numero_serie_inventaire="", numero_serie_mac="", mac_inventair
     return {"mac": mac, "origine": origine}
 
 
+def _essai_domaine(essai):
+    """Why one curl try of controles_poste (a loop result: item.nom, rc, stdout, stderr) failed; '' if it answered."""
+    if not isinstance(essai, dict) or not isinstance(essai.get("item"), dict):
+        raise poste.ErreurPoste("résultat d'un essai curl de controles_poste attendu")
+    return poste.diagnostic_domaine(essai["item"].get("nom"), essai.get("rc"), essai.get("stdout"), essai.get("stderr"))
+
+
 FILTRES = {
     "telesante_mac_vm": poste.mac_depuis_numero_serie,
     "telesante_mac_vm_poste": _mac_vm_poste,
@@ -41,6 +48,11 @@ FILTRES = {
     "telesante_architecture": poste.architecture_du_mac,
     "telesante_profil_vm": poste.profil_vm,
     "telesante_numero_serie_materiel": poste.numero_serie_materiel,
+    "telesante_version_numerique": poste.version_numerique,
+    "telesante_version_suffisante": poste.version_suffisante,
+    "telesante_filevault_actif": poste.filevault_actif,
+    "telesante_diagnostic_domaine": poste.diagnostic_domaine,
+    "telesante_essai_domaine": _essai_domaine,
 }
 
 

@@ -166,3 +166,43 @@ def appareils_usb(donnees, vendor_id, product_id):
                 if (_hex_id(device.get(cle_vendor)), _hex_id(device.get(cle_produit))) == wanted:
                     found.append(device.get("_name", "?"))
     return found
+
+
+def version_numerique(texte):
+    """Numeric start of a CFBundleShortVersionString ('6.2.11 (43613)' -> '6.2.11'; '' if none)."""
+    trouve = re.match(r"^\s*(\d+(?:\.\d+)*)", str(texte or ""))
+    return trouve.group(1) if trouve else ""
+
+
+def version_suffisante(version_lue, version_minimale):
+    """True when the installed version (as the app writes it) is at least the minimum ('' = no minimum)."""
+    minimale = version_numerique(version_minimale)
+    if str(version_minimale or "").strip() and not minimale:
+        raise ErreurPoste("version minimale illisible : %r" % (version_minimale,))
+    lue = version_numerique(version_lue)
+    if not lue:
+        return False
+    if not minimale:
+        return True
+    return [int(x) for x in lue.split(".")] >= [int(x) for x in minimale.split(".")]
+
+
+def filevault_actif(sortie_status):
+    """True only for `fdesetup status` saying 'FileVault is On.' with no conversion in progress."""
+    lignes = [ligne.strip() for ligne in str(sortie_status or "").splitlines()]
+    return "FileVault is On." in lignes and not any("in progress" in ligne for ligne in lignes)
+
+
+# Exit codes of curl (man curl, EXIT CODES) that mean the name did not resolve.
+CURL_NOM_NON_RESOLU = 6
+
+
+def diagnostic_domaine(nom, code, sortie, erreur):
+    """'' when `curl --write-out '%{http_code} ...'` got any HTTP answer from `nom`, else why not (French)."""
+    erreur = " ".join(str(erreur or "").split())
+    if code == CURL_NOM_NON_RESOLU:
+        return "%s n'est pas résolu (DNS : %s)" % (nom, erreur)
+    statut = (str(sortie or "").split() or [""])[0]
+    if code != 0 or statut in ("", "000"):
+        return "%s est résolu mais ne répond pas (curl, code %s : %s)" % (nom, code, erreur)
+    return ""

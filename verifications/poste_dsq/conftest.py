@@ -26,7 +26,8 @@ from ansible_collections.sante_quebec.telesante.plugins.module_utils.vmx import 
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-ROLES = ("amorcage", "fusion", "vm_windows", "preparation_invite", "jeton_gemalto")
+ROLES = ("amorcage", "controles_poste", "fusion", "vm_windows", "preparation_invite", "jeton_gemalto",
+         "applications_cliniques")
 USAGE = ("py.test --hosts='ansible://postes_dsq' --ansible-inventory=inventaires/<site>/hosts.yml "
          "verifications/poste_dsq")
 

@@ -202,3 +202,65 @@ def test_jeton_branche_sur_le_mac(workstation):
             f"AVERTISSEMENT : aucun jeton Gemalto (USB {vendor}:{product}) n'est branché sur {mac.name}. "
             "La VM est configurée quand même ; le jeton lui sera connecté dès qu'il sera branché."),
             stacklevel=1)
+
+
+# -- the clinician's applications, FileVault, the health network ---------------------------
+# Same catalogue (roles/applications_cliniques/vars/main.yml) and same functions
+# (module_utils/poste.py) as the roles: version, FileVault state, curl's answer.
+
+def _applications(mac) -> list[dict]:
+    return mac.vars["applications_cliniques_catalogue"]
+
+
+@pytest.mark.parametrize("cle", ["chrome", "zoom"])
+def test_application_clinique_installee_a_la_version_minimale(workstation, cle):
+    mac = workstation
+    app = next(a for a in _applications(mac) if a["cle"] == cle)
+    plist = f"{app['application']}/Contents/Info.plist"
+    read = mac.host.run("defaults read %s CFBundleShortVersionString", plist)
+    assert read.rc == 0, (f"{mac.name} : {app['libelle']} n'est pas installé ({plist} illisible : "
+                          f"{(read.stderr or read.stdout).strip()}).")
+    minimum = str(app["version_minimale"] or "")
+    assert poste.version_suffisante(read.stdout, minimum), (
+        f"{mac.name} : {app['libelle']} {read.stdout.strip()} est sous la version minimale {minimum} "
+        "de l'inventaire.")
+
+
+@pytest.mark.parametrize("cle", ["chrome", "zoom"])
+def test_mises_a_jour_automatiques_actives(workstation, cle):
+    mac = workstation
+    app = next(a for a in _applications(mac) if a["cle"] == cle)
+    maj = app["mises_a_jour"]
+    for key in maj["cles"]:
+        read = mac.host.run("/usr/libexec/PlistBuddy -c %s %s", f"Print {key}", maj["plist"])
+        if read.rc == 0:  # absent: updates are on (the vendor's default)
+            assert read.stdout.strip() == maj["active"], (
+                f"{mac.name} : {key} = « {read.stdout.strip()} » dans {maj['plist']} coupe ou limite les "
+                f"mises à jour automatiques de {app['libelle']} ; elles doivent rester actives.")
+
+
+def test_filevault_actif(workstation):
+    mac = workstation
+    if not mac.vars.flag("controles_poste_filevault_exige"):
+        pytest.skip(f"{mac.name} : controles_poste_filevault_exige est faux dans l'inventaire.")
+    status = mac.host.run("fdesetup status")
+    assert status.rc == 0 and poste.filevault_actif(status.stdout), (
+        f"{mac.name} : FileVault n'est pas actif (fdesetup status : « {(status.stdout + status.stderr).strip()} », "
+        f"code {status.rc}). Le provisionnement ne l'active pas : MDM de l'établissement.")
+
+
+def test_domaines_du_reseau_de_la_sante_joignables(workstation):
+    mac = workstation
+    domains = mac.vars["controles_poste_domaines"]
+    if not domains:
+        pytest.skip(f"{mac.name} : controles_poste_domaines est vide dans l'inventaire : rien n'est vérifié.")
+    delay = str(mac.vars["controles_poste_delai_secondes"])
+    failures = []
+    for domain in domains:
+        url = domain.get("url") or f"https://{domain['nom']}/"
+        answer = mac.host.run("curl --silent --show-error --output /dev/null --connect-timeout %s --max-time %s "
+                              "--write-out %s %s", delay, delay, "%{http_code} %{remote_ip}", url)
+        failure = poste.diagnostic_domaine(domain["nom"], answer.rc, answer.stdout, answer.stderr)
+        if failure:
+            failures.append(failure)
+    assert not failures, f"Depuis {mac.name} : " + " ; ".join(failures) + "."
