@@ -145,7 +145,7 @@ def signer(app: Path, equipe: tuple[str, str] = EQUIPE_VMWARE, notarisee: bool =
 
 
 def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str = "dmg",
-                     equipe: tuple[str, str] | None = EQUIPE_VMWARE) -> Path:
+                     equipe: tuple[str, str] | None = EQUIPE_VMWARE, notarisee: bool = True) -> Path:
     """Write a test installer of VMware Fusion ``version`` into ``dossier``.
 
     ``format``: ``dmg`` (volume "VMware Fusion" with ``VMware Fusion.pkg``),
@@ -153,6 +153,7 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
     /Applications) or ``zip`` (``VMware Fusion.app`` at the archive's top).
     File name: ``VMware-Fusion-<version>-<build>_universal.<format>``.
     ``equipe``: (Team ID, name) that signs the app (outils/codesign), None: unsigned.
+    ``notarisee``: whether Apple notarized it (outils/spctl, Gatekeeper, rejects it otherwise).
     """
     if format not in FORMATS:
         raise ValueError(f"Format d'installateur inconnu : {format!r} ({', '.join(FORMATS)})")
@@ -164,7 +165,7 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
         charge.mkdir()
         app = _application_fusion(charge, version)
         if equipe is not None:
-            signer(app, equipe)
+            signer(app, equipe, notarisee)
         if format == "zip":
             with zipfile.ZipFile(sortie, "w") as archive:
                 _formats().ajouter_arbre(archive, app, f"{APP_FUSION}/")

@@ -540,10 +540,15 @@ def test_mise_a_jour_de_fusion_refusee_vm_en_marche_et_retrogradation(fabrique_m
 @pytest.mark.parametrize("equipe, message", [
     (("ABCDE12345", "Quelqu'un d'autre"), "est signé par l'équipe « ABCDE12345 » et non « EG7KH642X6 »"),
     (None, "a un sceau de signature invalide (/Applications/VMware Fusion.app: code object is not signed at all)"),
+    ("non notarisee", "est refusé par Gatekeeper (spctl --assess : /Applications/VMware Fusion.app: rejected "
+                      "source=Unnotarized Developer ID"),
 ])
 def test_fusion_signe_par_une_autre_equipe_refuse_et_retire(fabrique_mac_simule, installateurs, tmp_path, equipe, message):
+    """codesign (seal, Team ID) then spctl (Gatekeeper: notarized), as AutoPkg's CodeSignatureVerifier and Munki."""
     mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
-    inventaire = preparer(mac, installateurs, tmp_path, **_fusion(installateurs, tmp_path / "i", "13.6.2", equipe=equipe))
+    options = ({"equipe": ("EG7KH642X6", "VMware, Inc."), "notarisee": False} if equipe == "non notarisee"
+               else {"equipe": equipe})
+    inventaire = preparer(mac, installateurs, tmp_path, **_fusion(installateurs, tmp_path / "i", "13.6.2", **options))
     refus = jouer(inventaire, "--tags", "fusion")
     assert refus.code != 0 and message in refus.sortie, refus.sortie
     assert not mac.chemin(APPLICATION).exists(), "l'application refusée est restée installée"
