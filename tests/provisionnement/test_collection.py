@@ -68,10 +68,10 @@ def test_archive_porte_la_collection_et_rien_du_reste_du_depot(collection_instal
     archive, _, _ = collection_installee
     with tarfile.open(archive) as tar:
         noms = set(tar.getnames())
-    for attendu in ("galaxy.yml", "meta/runtime.yml", "plugins/modules/telesante_vmx.py",
+    for attendu in ("MANIFEST.json", "meta/runtime.yml", "plugins/modules/telesante_vmx.py",
                     "plugins/module_utils/vmx.py", "plugins/module_utils/poste.py",
-                    "plugins/filter/telesante.py", "playbooks/poste_dsq.yml"):
-        assert attendu in noms or attendu == "galaxy.yml" and "MANIFEST.json" in noms, attendu
+                    "plugins/filter/telesante.py", "playbooks/poste_dsq.yml", "changelogs/changelog.yaml"):
+        assert attendu in noms, attendu
     for role in ROLES:
         assert f"roles/{role}/meta/argument_specs.yml" in noms, role
         assert f"roles/{role}/README.md" in noms, f"README du rôle {role} absent de l'archive"
