@@ -39,7 +39,8 @@ import time
 from pathlib import Path
 
 RACINE = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(RACINE))
+# the tests' helpers, and the collection as the tests import it (.collections/, pytest's pythonpath)
+sys.path[:0] = [str(RACINE), str(RACINE / ".collections")]
 
 OBJECTIF_UN_MAC_S = 15.0
 OBJECTIF_EFFICACITE = 0.8
