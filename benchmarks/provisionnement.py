@@ -81,6 +81,17 @@ def _cpu_mesure_s(macs) -> tuple[float, float]:
     return controleur, distant
 
 
+def _mots_de_passe(inventaire: Path) -> Path:
+    """Give each Mac of the inventory its own Windows administrator password (the role refuses a shared one)."""
+    import yaml
+
+    donnees = yaml.safe_load(inventaire.read_text(encoding="utf-8"))
+    for nom, hote in donnees["all"]["children"]["postes_dsq"]["hosts"].items():
+        hote["vm_windows_mot_de_passe_admin"] = f"Mot-de-passe-de-mesure-{nom}"
+    inventaire.write_text(yaml.safe_dump(donnees, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return inventaire
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Durée d'un passage sans changement du provisionnement : un Mac simulé, puis N en parallèle.")
@@ -131,16 +142,15 @@ def main(argv: list[str] | None = None) -> int:
             "fusion_numero_licence": "ABCDE-12345-FGHIJ-67890-KLMNO",
             "vm_windows_iso_chemin": ISO_MAC,
             "vm_windows_iso_sha256": fabrication.sha256(iso),
-            "vm_windows_mot_de_passe_admin": "Mot-de-passe-de-mesure-42",
             "vm_windows_proprietaire": construction.CLINICIEN,
             "vm_windows_installation_automatique": False,
             "applications_cliniques_chrome": {"source": str(chrome), "sha256": fabrication.sha256(chrome)},
             "applications_cliniques_zoom": {"source": str(zoom), "sha256": fabrication.sha256(zoom)},
             "applications_cliniques_zoom_version_minimale": "6.2.0",
         }
-        seuls = [construction.ecrire_inventaire([mac], dossier / f"seul-{i:02d}", **variables)
+        seuls = [_mots_de_passe(construction.ecrire_inventaire([mac], dossier / f"seul-{i:02d}", **variables))
                  for i, mac in enumerate(macs)]
-        tous = construction.ecrire_inventaire(macs, dossier / "tous", **variables)
+        tous = _mots_de_passe(construction.ecrire_inventaire(macs, dossier / "tous", **variables))
 
         convergence = jouer(tous, forks=args.macs, timeout=1800)
         if convergence.code != 0 or convergence.echecs() or len(convergence.recap) != args.macs:
