@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLE := $(VENV)/.installe
 
-.PHONY: demo test test-rapide paquets-systeme benchmarks nettoyer
+.PHONY: demo test test-rapide paquets-systeme benchmarks nettoyer collection sanity-collection
 
 $(INSTALLE): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/installer-python3-venv
@@ -49,5 +49,17 @@ test-rapide: $(INSTALLE)
 benchmarks: $(INSTALLE)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
+## La collection sante_quebec.telesante : archive dans build/ (ansible-galaxy collection build).
+collection: $(INSTALLE)
+	$(VENV)/bin/ansible-galaxy collection build . --output-path build --force
+
+## ansible-test sanity sur la collection, installée dans build/sanity/ansible_collections/sante_quebec/telesante
+## (ansible-test exige ce chemin) : résultats dans build/sanity/.../tests/output.
+sanity-collection: collection
+	rm -rf build/sanity
+	$(VENV)/bin/ansible-galaxy collection install build/sante_quebec-telesante-$$(sed -n 's/^version: //p' galaxy.yml).tar.gz -p build/sanity --force
+	cd build/sanity/ansible_collections/sante_quebec/telesante && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	    ansible-test sanity --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
+
 nettoyer:
-	rm -rf $(VENV) rapports .pytest_cache .hypothesis
+	rm -rf $(VENV) rapports .pytest_cache .hypothesis build

@@ -124,8 +124,11 @@ def fabriquer_dmg(dossier: Path | str, nom: str, volume: str, contenu: Path | st
     return sortie
 
 
-def signer(app: Path, equipe: tuple[str, str] = EQUIPE_VMWARE) -> None:
-    """Seal ``app`` as the simulated codesign reads it (outils/codesign): CodeResources plist."""
+def signer(app: Path, equipe: tuple[str, str] = EQUIPE_VMWARE, notarisee: bool = True) -> None:
+    """Seal ``app`` as the simulated codesign reads it (outils/codesign): CodeResources plist.
+
+    ``notarisee``: Apple's notarization ticket, which the simulated spctl (Gatekeeper) requires.
+    """
     contenu = app / "Contents"
     fichiers = {}
     for chemin in sorted(contenu.rglob("*")):
@@ -137,11 +140,12 @@ def signer(app: Path, equipe: tuple[str, str] = EQUIPE_VMWARE) -> None:
     (contenu / "_CodeSignature").mkdir()
     with open(contenu / "_CodeSignature" / "CodeResources", "wb") as flux:
         plistlib.dump({"files": {}, "files2": fichiers, "rules": {}, "rules2": {},
-                       "telesante-signature": {"TeamIdentifier": equipe[0], "NomEquipe": equipe[1]}}, flux)
+                       "telesante-signature": {"TeamIdentifier": equipe[0], "NomEquipe": equipe[1],
+                                               "Notarisee": notarisee}}, flux)
 
 
 def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str = "dmg",
-                     equipe: tuple[str, str] | None = EQUIPE_VMWARE) -> Path:
+                     equipe: tuple[str, str] | None = EQUIPE_VMWARE, notarisee: bool = True) -> Path:
     """Write a test installer of VMware Fusion ``version`` into ``dossier``.
 
     ``format``: ``dmg`` (volume "VMware Fusion" with ``VMware Fusion.pkg``),
@@ -149,6 +153,7 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
     /Applications) or ``zip`` (``VMware Fusion.app`` at the archive's top).
     File name: ``VMware-Fusion-<version>-<build>_universal.<format>``.
     ``equipe``: (Team ID, name) that signs the app (outils/codesign), None: unsigned.
+    ``notarisee``: whether Apple notarized it (outils/spctl, Gatekeeper, rejects it otherwise).
     """
     if format not in FORMATS:
         raise ValueError(f"Format d'installateur inconnu : {format!r} ({', '.join(FORMATS)})")
@@ -160,7 +165,7 @@ def fabriquer_fusion(dossier: Path | str, version: str = "13.6.2", format: str =
         charge.mkdir()
         app = _application_fusion(charge, version)
         if equipe is not None:
-            signer(app, equipe)
+            signer(app, equipe, notarisee)
         if format == "zip":
             with zipfile.ZipFile(sortie, "w") as archive:
                 _formats().ajouter_arbre(archive, app, f"{APP_FUSION}/")
@@ -275,3 +280,35 @@ def sha256(chemin: Path | str) -> str:
         for bloc in iter(lambda: flux.read(1 << 20), b""):
             somme.update(bloc)
     return somme.hexdigest()
+
+
+# The clinicians' applications (bulletin 7: Reacts runs in Chrome; Zoom): bundle, package id, team.
+APPLICATIONS_POSTE = {
+    "chrome": {"app": "Google Chrome.app", "bundle": "com.google.Chrome", "paquet": "com.google.Chrome",
+               "executable": "Google Chrome", "equipe": ("EQHXZ8M8AV", "Google LLC")},
+    "zoom": {"app": "zoom.us.app", "bundle": "us.zoom.xos", "paquet": "us.zoom.pkg.videomeeting",
+             "executable": "zoom.us", "equipe": ("BJ4HAAB9B3", "Zoom Video Communications, Inc.")},
+}
+
+
+def fabriquer_application(dossier: Path | str, cle: str, version: str) -> Path:
+    """Write the flat package of ``cle`` (chrome or zoom) installing its app at ``version``.
+
+    ``version`` is CFBundleShortVersionString as the vendor writes it (Zoom: ``6.2.11 (43613)``);
+    the package version is its numeric start. File name: ``<cle>-<version>.pkg``.
+    """
+    modele = APPLICATIONS_POSTE[cle]
+    numerique = version.split(" ")[0]
+    with tempfile.TemporaryDirectory(prefix=f"{cle}-") as brouillon:
+        charge = Path(brouillon)
+        contenu = charge / modele["app"] / "Contents"
+        (contenu / "MacOS").mkdir(parents=True)
+        executable = contenu / "MacOS" / modele["executable"]
+        executable.write_text("#!/bin/sh\nexit 0\n")
+        executable.chmod(0o755)
+        with open(contenu / "Info.plist", "wb") as flux:
+            plistlib.dump({"CFBundleIdentifier": modele["bundle"], "CFBundleShortVersionString": version,
+                           "CFBundleVersion": numerique, "CFBundleExecutable": modele["executable"],
+                           "CFBundleName": modele["app"][:-4]}, flux)
+        signer(charge / modele["app"], modele["equipe"])
+        return fabriquer_paquet(dossier, f"{cle}-{numerique}.pkg", modele["paquet"], numerique, charge)

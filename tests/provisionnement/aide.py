@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import os
 import re
 import shutil
@@ -16,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from ansible_collections.sante_quebec.telesante.plugins.module_utils.vmx import parse_vmx
 
 RACINE = Path(__file__).resolve().parents[2]
 PLAYBOOK = RACINE / "playbooks" / "poste_dsq.yml"
@@ -152,7 +153,11 @@ def macs_attendues_par_l_audit(inventaire: Path) -> dict[str, str]:
 
 
 def installer_outils(mac) -> None:
-    """Add the provisioning's own stand-ins (hdiutil makehybrid) to a simulated Mac."""
+    """Add the provisioning's own stand-ins (hdiutil makehybrid) and the workstation checks'
+    (fdesetup, spctl, curl: tests/mac_simule/complements.py) to a simulated Mac."""
+    from tests.mac_simule.complements import installer_complements
+
+    installer_complements(mac)
     bin_mac = mac.chemin(BIN_MAC)
     origine = bin_mac / "hdiutil"
     base = bin_mac / ".hdiutil-mac-simule"
@@ -162,20 +167,9 @@ def installer_outils(mac) -> None:
     origine.chmod(origine.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def charger_module_vmx():
-    """library/telesante_vmx.py as a Python module (its parser reads the .vmx files)."""
-    spec = importlib.util.spec_from_file_location("telesante_vmx_module", RACINE / "library" / "telesante_vmx.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_VMX = charger_module_vmx()
-
-
 def lire_vmx(chemin: Path) -> dict[str, str]:
     """Keys of a .vmx (lower-cased) -> value, as VMware reads them (last occurrence wins)."""
-    document = _VMX.parse_vmx(Path(chemin).read_bytes())
+    document = parse_vmx(Path(chemin).read_bytes())
     return {cle.lower(): valeur for cle, valeur in document.items()}
 
 

@@ -28,6 +28,9 @@ pytestmark = pytest.mark.racine
 VERSION_FUSION = "13.6.2"
 LICENCE = "ABCDE-12345-FGHIJ-67890-KLMNO"
 MOT_DE_PASSE_ADMIN = "Mot-de-passe-de-test-42"
+VERSION_CHROME = "131.0.6778.86"
+VERSION_ZOOM = "6.2.11 (43613)"  # CFBundleShortVersionString as Zoom writes it
+ZOOM_MINIMAL = "6.2.0"
 
 PROFILS = {
     "arm64": {"systeme": "arm-windows11-64", "serie": "FVFXK2LLQ05Q", "bus": "nvme0",
@@ -48,7 +51,10 @@ def installateurs(tmp_path_factory, fabrication):
     fusion = {fmt: fabrication.fabriquer_fusion(dossier / fmt, VERSION_FUSION, format=fmt)
               for fmt in ("dmg", "pkg", "zip")}
     iso = fabrication.fabriquer_iso(dossier, "Win11_Simule.iso")
-    return {"fusion": fusion, "iso": iso, "sha256": fabrication.sha256, "fabrication": fabrication}
+    applications = {"chrome": fabrication.fabriquer_application(dossier / "chrome", "chrome", VERSION_CHROME),
+                    "zoom": fabrication.fabriquer_application(dossier / "zoom", "zoom", VERSION_ZOOM)}
+    return {"fusion": fusion, "iso": iso, "applications": applications, "sha256": fabrication.sha256,
+            "fabrication": fabrication}
 
 
 def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
@@ -69,6 +75,11 @@ def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
         "vm_windows_proprietaire": CLINICIEN,
         # these tests check the VM as created; test_installation_windows.py starts it
         "vm_windows_installation_automatique": False,
+        "applications_cliniques_chrome": {"source": str(installateurs["applications"]["chrome"]),
+                                          "sha256": installateurs["sha256"](installateurs["applications"]["chrome"])},
+        "applications_cliniques_zoom": {"source": str(installateurs["applications"]["zoom"]),
+                                        "sha256": installateurs["sha256"](installateurs["applications"]["zoom"])},
+        "applications_cliniques_zoom_version_minimale": ZOOM_MINIMAL,
     }
     valeurs.update(variables)
     INVENTAIRES[mac.nom] = mac.ecrire_inventaire(dossier, **valeurs)
@@ -84,6 +95,12 @@ def verifier_poste(mac, architecture, serie, mode_jeton="partage"):
     assert version.returncode == 0 and version.stdout.strip() == VERSION_FUSION
     quarantaine = mac.executer(["xattr", "-p", "com.apple.quarantine", APPLICATION])
     assert quarantaine.returncode != 0, "l'attribut de quarantaine est resté sur Fusion"
+    # Chrome (Reacts) and Zoom, from the internal packages
+    for app, attendue in (("Google Chrome.app", VERSION_CHROME), ("zoom.us.app", VERSION_ZOOM)):
+        lue = mac.executer(["defaults", "read", f"/Applications/{app}/Contents/Info.plist",
+                            "CFBundleShortVersionString"])
+        assert (lue.returncode, lue.stdout.strip()) == (0, attendue), (app, lue)
+    assert mac.executer(["pkgutil", "--pkg-info", "us.zoom.pkg.videomeeting"]).returncode == 0
     # the VM
     vmx = lire_vmx(mac.chemin(VMX))
     # what Fusion itself writes for a new VM (PCIe bridges, VMCI, HPET...), compared to real .vmx
@@ -523,10 +540,15 @@ def test_mise_a_jour_de_fusion_refusee_vm_en_marche_et_retrogradation(fabrique_m
 @pytest.mark.parametrize("equipe, message", [
     (("ABCDE12345", "Quelqu'un d'autre"), "est signé par l'équipe « ABCDE12345 » et non « EG7KH642X6 »"),
     (None, "a un sceau de signature invalide (/Applications/VMware Fusion.app: code object is not signed at all)"),
+    ("non notarisee", "est refusé par Gatekeeper (spctl --assess : /Applications/VMware Fusion.app: rejected "
+                      "source=Unnotarized Developer ID"),
 ])
 def test_fusion_signe_par_une_autre_equipe_refuse_et_retire(fabrique_mac_simule, installateurs, tmp_path, equipe, message):
+    """codesign (seal, Team ID) then spctl (Gatekeeper: notarized), as AutoPkg's CodeSignatureVerifier and Munki."""
     mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
-    inventaire = preparer(mac, installateurs, tmp_path, **_fusion(installateurs, tmp_path / "i", "13.6.2", equipe=equipe))
+    options = ({"equipe": ("EG7KH642X6", "VMware, Inc."), "notarisee": False} if equipe == "non notarisee"
+               else {"equipe": equipe})
+    inventaire = preparer(mac, installateurs, tmp_path, **_fusion(installateurs, tmp_path / "i", "13.6.2", **options))
     refus = jouer(inventaire, "--tags", "fusion")
     assert refus.code != 0 and message in refus.sortie, refus.sortie
     assert not mac.chemin(APPLICATION).exists(), "l'application refusée est restée installée"

@@ -8,9 +8,12 @@ fail, naming the broken thing, once the Mac is tampered with.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -18,11 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.sante_quebec.telesante.plugins.module_utils.vmx import parse_vmx
 from telesante.mac import mac_vm_du_numero_serie
 
-from .aide import APPLICATION, RACINE, VMX, charger_module_vmx, dossier_controle_ssh, environnement, jouer
+from tests.mac_simule.complements import regler_dns, regler_filevault
+
+from .aide import APPLICATION, RACINE, VMX, dossier_controle_ssh, environnement, installer_outils, jouer
 from .conftest import _enregistrer_formats
-from .test_convergence import VERSION_FUSION, preparer
+from .test_convergence import VERSION_CHROME, VERSION_FUSION, VERSION_ZOOM, ZOOM_MINIMAL, preparer
 
 pytestmark = pytest.mark.racine
 
@@ -30,6 +36,9 @@ SUITE = RACINE / "verifications" / "poste_dsq"
 SERIAL = "FVFXK2LLQ05Q"
 OTHER_SERIAL = "C02ZK1ABMD6R"
 PLIST = f"{APPLICATION}/Contents/Info.plist"
+ZOOM_PLIST = "/Applications/zoom.us.app/Contents/Info.plist"
+ZOOM_CONFIG = "/Library/Preferences/us.zoom.config.plist"
+DOMAIN = "reacts.sante.quebec"
 ALL_TESTS = {
     "test_fusion_installe_a_la_version_attendue",
     "test_fusion_hors_quarantaine",
@@ -41,8 +50,11 @@ ALL_TESTS = {
     "test_isolation_de_la_vm",
     "test_jeton_connecte_a_la_vm",
     "test_jeton_branche_sur_le_mac",
+    "test_application_clinique_installee_a_la_version_minimale",
+    "test_mises_a_jour_automatiques_actives",
+    "test_filevault_actif",
+    "test_domaines_du_reseau_de_la_sante_joignables",
 }
-_VMX = charger_module_vmx()
 
 
 @dataclass
@@ -103,13 +115,27 @@ def provisioned(fabrique_mac_simule_module, tmp_path_factory):
     installers = {
         "fusion": {"dmg": fabrication.fabriquer_fusion(folder / "dmg", VERSION_FUSION, format="dmg")},
         "iso": fabrication.fabriquer_iso(folder, "Win11_Simule.iso"),
+        "applications": {"chrome": fabrication.fabriquer_application(folder / "chrome", "chrome", VERSION_CHROME),
+                         "zoom": fabrication.fabriquer_application(folder / "zoom", "zoom", VERSION_ZOOM)},
         "sha256": fabrication.sha256,
     }
     mac = fabrique_mac_simule_module(architecture="arm64", numero_serie=SERIAL)
-    inventory = preparer(mac, installers, folder / "inventaire")
+    # the health network's domain, answered by an HTTP server on the host (the Mac's only reach)
+    www = folder / "www"
+    www.mkdir()
+    server = http.server.ThreadingHTTPServer(
+        (mac.adresse_hote, 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www)))
+    server.RequestHandlerClass.log_message = lambda *args: None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    installer_outils(mac)
+    regler_dns(mac, {DOMAIN: mac.adresse_hote})
+    domains = [{"nom": DOMAIN, "url": f"http://{DOMAIN}:{server.server_address[1]}/"}]
+    inventory = preparer(mac, installers, folder / "inventaire", controles_poste_domaines=domains)
     converge = jouer(inventory)
     assert converge.code == 0, converge.sortie
     yield mac, inventory, installers
+    server.shutdown()
+    server.server_close()
     # created before the per-test cleanup (conftest._sockets_ssh_retires) took its snapshot
     shutil.rmtree(dossier_controle_ssh(inventory), ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
@@ -119,10 +145,12 @@ def provisioned(fabrique_mac_simule_module, tmp_path_factory):
 def restored(provisioned):
     """The provisioned Mac, put back as the playbook left it after the test tampers with it."""
     mac, inventory, _ = provisioned
-    saved = {path: mac.chemin(path).read_bytes() for path in (VMX, PLIST)}
+    saved = {path: mac.chemin(path).read_bytes() for path in (VMX, PLIST, ZOOM_PLIST)}
     yield mac, inventory
     for path, content in saved.items():
         mac.chemin(path).write_bytes(content)
+    regler_filevault(mac, "actif")
+    mac.chemin(ZOOM_CONFIG).unlink(missing_ok=True)
     mac.executer(["xattr", "-dr", "com.apple.quarantine", APPLICATION])
     mac.brancher_jeton()
 
@@ -130,7 +158,7 @@ def restored(provisioned):
 def set_vmx(mac, **settings: str) -> None:
     """Rewrite keys of the VM's .vmx with the project's parser (the rest kept byte for byte)."""
     path = mac.chemin(VMX)
-    document = _VMX.parse_vmx(path.read_bytes())
+    document = parse_vmx(path.read_bytes())
     for key, value in settings.items():
         document.set(key, value)
     path.write_bytes(document.to_bytes())
@@ -142,7 +170,8 @@ def test_verifications_passent_sur_un_poste_provisionne(provisioned, tmp_path):
     assert run.code == 0, run.output
     assert run.functions("passed") == ALL_TESTS, run.output
     assert not run.with_outcome("skipped") and not run.with_outcome("failed"), run.output
-    assert len(run.with_outcome("passed")) == len(ALL_TESTS) - 1 + 7  # seven isolation keys
+    # seven isolation keys, two applications for two tests
+    assert len(run.with_outcome("passed")) == len(ALL_TESTS) - 3 + 7 + 2 + 2
     assert f"ansible://{mac.nom}" in next(iter(run.outcomes)), run.outcomes
     assert "aucun jeton Gemalto" not in run.output, run.output
 
@@ -156,6 +185,11 @@ def test_verifications_echouent_en_nommant_ce_qui_est_altere(restored, tmp_path)
     assert mac.executer(["defaults", "write", PLIST, "CFBundleShortVersionString",
                          "-string", "13.5.1"]).returncode == 0
     mac.debrancher_jeton()
+    # an old Zoom whose updates a managed preference turned off, and FileVault off
+    assert mac.executer(["defaults", "write", ZOOM_PLIST, "CFBundleShortVersionString",
+                         "-string", "5.17.11 (31580)"]).returncode == 0
+    assert mac.executer(["defaults", "write", ZOOM_CONFIG, "ZAutoUpdate", "-bool", "false"]).returncode == 0
+    regler_filevault(mac, "inactif")
 
     run = run_suite(inventory, tmp_path)
     assert run.code == 1, run.output
@@ -165,7 +199,13 @@ def test_verifications_echouent_en_nommant_ce_qui_est_altere(restored, tmp_path)
         "test_fusion_hors_quarantaine",
         "test_mac_statique_derivee_du_numero_de_serie",
         "test_isolation_de_la_vm",
+        "test_application_clinique_installee_a_la_version_minimale",
+        "test_mises_a_jour_automatiques_actives",
+        "test_filevault_actif",
     }, run.output
+    assert sorted(name for name in failed if "zoom" in name or "chrome" in name) == [
+        f"test_application_clinique_installee_a_la_version_minimale[ansible://{mac.nom}-zoom]",
+        f"test_mises_a_jour_automatiques_actives[ansible://{mac.nom}-zoom]"], run.output
     message = "\n".join(failed.values())
     assert f"VMware Fusion 13.5.1 installé, l'inventaire attend {VERSION_FUSION}" in message
     assert f"VMware Fusion est en quarantaine (com.apple.quarantine sur {APPLICATION})" in message
@@ -174,6 +214,9 @@ def test_verifications_echouent_en_nommant_ce_qui_est_altere(restored, tmp_path)
     isolation = [name for name in failed if name.startswith("test_isolation_de_la_vm")]
     assert isolation == [f"test_isolation_de_la_vm[ansible://{mac.nom}-copier-coupe]"], run.output
     assert "isolation.tools.copy.disable de la VM « Windows DSQ » vaut « FALSE », attendu « TRUE »" in message
+    assert f"Zoom 5.17.11 (31580) est sous la version minimale {ZOOM_MINIMAL}" in message
+    assert ":ZAutoUpdate = « false » dans /Library/Preferences/us.zoom.config.plist coupe" in message
+    assert "FileVault n'est pas actif (fdesetup status : « FileVault is Off. »" in message
     # the unplugged token is a warning, as in the jeton_gemalto role, never a failure
     assert run.outcomes[f"test_jeton_branche_sur_le_mac[ansible://{mac.nom}]"][0] == "passed"
     assert "TokenMissingWarning: AVERTISSEMENT : aucun jeton Gemalto (USB 08e6:3438)" in run.output, run.output

@@ -1,11 +1,10 @@
-"""Tests of the telesante_vmx Ansible module (library/telesante_vmx.py).
+"""Tests of the sante_quebec.telesante.telesante_vmx module and its module_utils/vmx.py.
 
 The pure functions are tested against the real .vmx files kept in
 ../shared/fixtures/vmx/ (beside the repository, never copied into it); the
 module itself is run end to end through ansible-playbook.
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -19,22 +18,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.sante_quebec.telesante.plugins.module_utils import vmx
+
 REPO = Path(__file__).resolve().parents[2]
-LIBRARY = REPO / "library"
+COLLECTIONS = REPO / ".collections"  # the collection as it is in the repository
 FIXTURE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "vmx"
 FIXTURES = sorted(FIXTURE_DIR.glob("*.vmx"))
 WIN10 = FIXTURE_DIR / "windows10-x64-workstation.vmx"  # .encoding = "windows-1252"
 WIN7 = FIXTURE_DIR / "windows7-x64-workstation17.vmx"  # .encoding = "Shift_JIS"
 
 
-def _load_module():
-    spec = importlib.util.spec_from_file_location("telesante_vmx", LIBRARY / "telesante_vmx.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-vmx = _load_module()
 
 
 def copy_fixture(fixture, tmp_path, name=None):
@@ -376,12 +369,12 @@ def run_playbook(tmp_path, module_args, *options):
     playbook.write_text(json.dumps([{
         "hosts": "localhost",
         "gather_facts": False,
-        "tasks": [{"name": "vmx", "telesante_vmx": module_args}],
+        "tasks": [{"name": "vmx", "sante_quebec.telesante.telesante_vmx": module_args}],
     }]))
     home = tmp_path / "ansible_home"
     env = dict(os.environ)
     env.update({
-        "ANSIBLE_LIBRARY": str(LIBRARY),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
         "ANSIBLE_HOME": str(home),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
         "ANSIBLE_REMOTE_TEMP": str(home / "remote_tmp"),

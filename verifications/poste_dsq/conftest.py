@@ -6,42 +6,30 @@ roles' defaults and below the roles' vars, as Ansible's precedence orders them, 
 templated by Ansible itself. Extra variables given to ansible-playbook with ``-e`` are
 not known here: what the suite checks is what the inventory says.
 
-The .vmx is parsed by the project's module (library/telesante_vmx.py), the VM MAC and the
-USB token lookup come from the provisioning's filters (filter_plugins/telesante.py, whose
-MAC is telesante.mac.mac_vm_du_numero_serie, the network audit's function): one definition
-of each, shared with the playbook.
+The .vmx is parsed by the collection's module_utils/vmx.py (the telesante_vmx module's own
+parser); the VM profile, the VM MAC (telesante.mac.mac_vm_du_numero_serie, the network audit's
+function), the USB report type and the token lookup come from module_utils/poste.py, which
+the roles call through the collection's filters: one definition of each, shared with the
+playbook. The collection is imported from ``ansible_collections`` (the repository's
+.collections/, on pytest's pythonpath, or a collection installed there).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
-import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.sante_quebec.telesante.plugins.module_utils import poste
+from ansible_collections.sante_quebec.telesante.plugins.module_utils.vmx import VmxError, parse_vmx
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-ROLES = ("amorcage", "fusion", "vm_windows", "preparation_invite", "jeton_gemalto")
+ROLES = ("amorcage", "controles_poste", "fusion", "vm_windows", "preparation_invite", "jeton_gemalto",
+         "applications_cliniques")
 USAGE = ("py.test --hosts='ansible://postes_dsq' --ansible-inventory=inventaires/<site>/hosts.yml "
          "verifications/poste_dsq")
-
-
-def _load_module(name: str, path: Path):
-    """A project file (Ansible module, filter plugin) as a Python module."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-vmx_module = _load_module("telesante_vmx_verifications", REPO / "library" / "telesante_vmx.py")
-_filter_plugin = _load_module("telesante_filtres_verifications", REPO / "filter_plugins" / "telesante.py")
 
 
 # -- guard rails: never run against the local machine or an empty group ---------------
@@ -152,24 +140,25 @@ class Workstation:
             pytest.fail(f"{self.name} : « uname -m » a échoué ({machine.stderr.strip()}) ; "
                         "est-ce bien un Mac ?", pytrace=False)
         arm = self.host.run("sysctl -n hw.optional.arm64")  # absent on Intel Macs (status 1)
-        return "arm64" if machine.stdout.strip() == "arm64" or arm.stdout.strip() == "1" else "x86_64"
+        try:
+            return poste.architecture_du_mac(machine.stdout, arm.stdout)
+        except poste.ErreurPoste as exc:
+            pytest.fail(f"{self.name} : {exc}", pytrace=False)
 
     @functools.cached_property
     def hardware_serial(self) -> str:
         """The serial number the Mac reports (system_profiler SPHardwareDataType)."""
         output = self.host.run("system_profiler SPHardwareDataType -json")
         try:
-            return json.loads(output.stdout)["SPHardwareDataType"][0]["serial_number"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            pytest.fail(f"{self.name} : numéro de série illisible dans « system_profiler "
-                        f"SPHardwareDataType -json » (code {output.rc} : {output.stderr.strip()}).",
+            return poste.numero_serie_materiel(output.stdout)
+        except poste.ErreurPoste as exc:
+            pytest.fail(f"{self.name} : {exc} (code {output.rc} : {output.stderr.strip()}).",
                         pytrace=False)
 
     @functools.cached_property
     def profile_name(self) -> str:
-        name = self.vars["vm_windows_profil"]
-        if name == "auto":
-            name = "windows11_arm64" if self.architecture == "arm64" else self.vars["vm_windows_profil_intel"]
+        name = poste.profil_vm(self.vars["vm_windows_profil"], self.architecture,
+                               self.vars["vm_windows_profil_intel"])
         if name not in self.vars["vm_windows_profils"]:
             pytest.fail(f"{self.name} : profil de VM « {name} » inconnu du rôle vm_windows.", pytrace=False)
         return name
@@ -180,25 +169,19 @@ class Workstation:
 
     @functools.cached_property
     def vm_mac(self) -> tuple[str, str]:
-        """(MAC the role gives the VM, where it comes from), as roles/vm_windows/tasks/detection.yml."""
-        if "telesante_mac_vm" in self.vars:
-            return (_filter_plugin.telesante_mac_normalisee(self.vars["telesante_mac_vm"]),
-                    "telesante_mac_vm de l'inventaire")
-        serial = str(self.vars["vm_windows_numero_serie"] or "").strip()
-        if serial:
-            return _filter_plugin.telesante_mac_vm(serial), f"dérivée du numéro de série {serial} de l'inventaire"
-        serial = self.hardware_serial
-        return _filter_plugin.telesante_mac_vm(serial), f"dérivée du numéro de série {serial} lu sur le Mac"
+        """(MAC the role gives the VM, where it comes from): poste.mac_vm, as the role calls it."""
+        inventory_serial = str(self.vars["vm_windows_numero_serie"] or "").strip()
+        try:
+            return poste.mac_vm(
+                self.vars["telesante_mac_vm"] if "telesante_mac_vm" in self.vars else None,
+                inventory_serial,
+                "" if inventory_serial or "telesante_mac_vm" in self.vars else self.hardware_serial)
+        except poste.ErreurPoste as exc:
+            pytest.fail(f"{self.name} : {exc}", pytrace=False)
 
     @functools.cached_property
     def token_key(self) -> str:
         return f"usb.autoConnect.device{self.vars['jeton_gemalto_emplacement']}"
-
-
-@pytest.fixture(scope="session")
-def filters():
-    """filter_plugins/telesante.py: the playbook's MAC, VMware range and USB lookup filters."""
-    return _filter_plugin
 
 
 @pytest.fixture(scope="module")
@@ -212,13 +195,13 @@ def workstation(host) -> Workstation:
 
 @pytest.fixture(scope="module")
 def vmx(workstation):
-    """The VM's .vmx, parsed by library/telesante_vmx.py (keys case-insensitive, last one wins)."""
+    """The VM's .vmx, parsed by the collection's module_utils/vmx.py (keys case-insensitive, last one wins)."""
     mac = workstation
     vmx_file = mac.host.file(mac.vmx_path)
     if not vmx_file.is_file:
         pytest.fail(f"{mac.name} : la VM « {mac.vm_name} » n'existe pas ({mac.vmx_path} "
                     "introuvable) : lancer playbooks/poste_dsq.yml.", pytrace=False)
     try:
-        return vmx_module.parse_vmx(vmx_file.content)
-    except vmx_module.VmxError as exc:
+        return parse_vmx(vmx_file.content)
+    except VmxError as exc:
         pytest.fail(f"{mac.name} : {mac.vmx_path} illisible : {exc}", pytrace=False)

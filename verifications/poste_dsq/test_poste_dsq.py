@@ -17,6 +17,8 @@ import warnings
 
 import pytest
 
+from ansible_collections.sante_quebec.telesante.plugins.module_utils import poste
+
 QUARANTINE = "com.apple.quarantine"
 
 
@@ -113,12 +115,12 @@ def test_systeme_invite_du_profil(workstation, vmx):
             check_vmx(mac, vmx, "managedVM.autoAddVTPM", "software", f"{why} : vTPM exigé par Windows 11")
 
 
-def test_mac_statique_derivee_du_numero_de_serie(workstation, vmx, filters):
+def test_mac_statique_derivee_du_numero_de_serie(workstation, vmx):
     mac = workstation
     expected, origin = mac.vm_mac
     check_vmx(mac, vmx, "ethernet0.addressType", "static", "MAC statique, reconnue par l'audit réseau")
     check_vmx(mac, vmx, "ethernet0.address", expected, f"MAC {origin}")
-    assert filters.telesante_mac_plage_vmware(expected), (
+    assert poste.mac_plage_vmware(expected), (
         f"{mac.name} : la MAC {expected} ({origin}) n'est pas dans la plage manuelle de VMware.")
     assert "ethernet0.generatedAddress" not in vmx, (
         f"{mac.name} : ethernet0.generatedAddress est resté dans {mac.vmx_path} : la VM a une "
@@ -179,23 +181,86 @@ def test_jeton_connecte_a_la_vm(workstation, vmx):
                     pytrace=False)
 
 
-def test_jeton_branche_sur_le_mac(workstation, filters):
+def test_jeton_branche_sur_le_mac(workstation):
     """A missing token is reported as a warning (as the role does), never as a failure."""
     mac = workstation
     if not mac.vars.flag("jeton_gemalto_verifier_presence"):
         pytest.skip(f"{mac.name} : jeton_gemalto_verifier_presence est faux dans l'inventaire.")
     vendor = str(mac.vars["jeton_gemalto_vendor_id"])
     product = str(mac.vars["jeton_gemalto_product_id"])
-    # macOS 26 (Tahoe) replaced SPUSBDataType (now empty) by SPUSBHostDataType, as the role reads it
+    # macOS 26 (Tahoe) replaced SPUSBDataType (now empty) by SPUSBHostDataType: poste.type_usb_system_profiler,
+    # the role's own choice
     version = mac.host.run("sw_vers -productVersion")
     assert version.rc == 0, f"{mac.name} : « sw_vers -productVersion » a échoué ({version.stderr.strip()})."
-    type_usb = "SPUSBHostDataType" if int(version.stdout.strip().split(".")[0]) >= 26 else "SPUSBDataType"
+    type_usb = poste.type_usb_system_profiler(version.stdout)
     usb = mac.host.run(f"system_profiler {type_usb} -json")
     assert usb.rc == 0, (f"{mac.name} : « system_profiler {type_usb} -json » a échoué "
                          f"({usb.stderr.strip()}).")
-    plugged = filters.telesante_usb_appareils(json.loads(usb.stdout), vendor, product)
+    plugged = poste.appareils_usb(json.loads(usb.stdout), vendor, product)
     if not plugged:
         warnings.warn(TokenMissingWarning(
             f"AVERTISSEMENT : aucun jeton Gemalto (USB {vendor}:{product}) n'est branché sur {mac.name}. "
             "La VM est configurée quand même ; le jeton lui sera connecté dès qu'il sera branché."),
             stacklevel=1)
+
+
+# -- the clinician's applications, FileVault, the health network ---------------------------
+# Same catalogue (roles/applications_cliniques/vars/main.yml) and same functions
+# (module_utils/poste.py) as the roles: version, FileVault state, curl's answer.
+
+def _applications(mac) -> list[dict]:
+    return mac.vars["applications_cliniques_catalogue"]
+
+
+@pytest.mark.parametrize("cle", ["chrome", "zoom"])
+def test_application_clinique_installee_a_la_version_minimale(workstation, cle):
+    mac = workstation
+    app = next(a for a in _applications(mac) if a["cle"] == cle)
+    plist = f"{app['application']}/Contents/Info.plist"
+    read = mac.host.run("defaults read %s CFBundleShortVersionString", plist)
+    assert read.rc == 0, (f"{mac.name} : {app['libelle']} n'est pas installé ({plist} illisible : "
+                          f"{(read.stderr or read.stdout).strip()}).")
+    minimum = str(app["version_minimale"] or "")
+    assert poste.version_suffisante(read.stdout, minimum), (
+        f"{mac.name} : {app['libelle']} {read.stdout.strip()} est sous la version minimale {minimum} "
+        "de l'inventaire.")
+
+
+@pytest.mark.parametrize("cle", ["chrome", "zoom"])
+def test_mises_a_jour_automatiques_actives(workstation, cle):
+    mac = workstation
+    app = next(a for a in _applications(mac) if a["cle"] == cle)
+    maj = app["mises_a_jour"]
+    for key in maj["cles"]:
+        read = mac.host.run("/usr/libexec/PlistBuddy -c %s %s", f"Print {key}", maj["plist"])
+        if read.rc == 0:  # absent: updates are on (the vendor's default)
+            assert read.stdout.strip() == maj["active"], (
+                f"{mac.name} : {key} = « {read.stdout.strip()} » dans {maj['plist']} coupe ou limite les "
+                f"mises à jour automatiques de {app['libelle']} ; elles doivent rester actives.")
+
+
+def test_filevault_actif(workstation):
+    mac = workstation
+    if not mac.vars.flag("controles_poste_filevault_exige"):
+        pytest.skip(f"{mac.name} : controles_poste_filevault_exige est faux dans l'inventaire.")
+    status = mac.host.run("fdesetup status")
+    assert status.rc == 0 and poste.filevault_actif(status.stdout), (
+        f"{mac.name} : FileVault n'est pas actif (fdesetup status : « {(status.stdout + status.stderr).strip()} », "
+        f"code {status.rc}). Le provisionnement ne l'active pas : MDM de l'établissement.")
+
+
+def test_domaines_du_reseau_de_la_sante_joignables(workstation):
+    mac = workstation
+    domains = mac.vars["controles_poste_domaines"]
+    if not domains:
+        pytest.skip(f"{mac.name} : controles_poste_domaines est vide dans l'inventaire : rien n'est vérifié.")
+    delay = str(mac.vars["controles_poste_delai_secondes"])
+    failures = []
+    for domain in domains:
+        url = domain.get("url") or f"https://{domain['nom']}/"
+        answer = mac.host.run("curl --silent --show-error --output /dev/null --connect-timeout %s --max-time %s "
+                              "--write-out %s %s", delay, delay, "%{http_code} %{remote_ip}", url)
+        failure = poste.diagnostic_domaine(domain["nom"], answer.rc, answer.stdout, answer.stderr)
+        if failure:
+            failures.append(failure)
+    assert not failures, f"Depuis {mac.name} : " + " ; ".join(failures) + "."
