@@ -16,6 +16,7 @@ from pathlib import Path
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPSet
 
 from telesante.collecte.plateformes import CHEMINS_PAR_DEFAUT, PLATEFORMES
+from telesante.collecte.snmp_parametres import lire_parametres_snmp
 from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.inerte import inerte
 from telesante.isolement import NOMS_METHODES
@@ -552,6 +553,7 @@ def _equipement(check: _Validation, nom: str, values: dict, racine: Path) -> Equ
         vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
             values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),
         reseau=texte["telesante_reseau"],
+        snmp=lire_parametres_snmp(check, nom, values) if plateforme == "snmp" else None,
     )
 
 

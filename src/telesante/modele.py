@@ -8,6 +8,7 @@ from pathlib import Path
 
 from netaddr import IPNetwork
 
+from telesante.collecte.snmp_parametres import ParametresSnmp
 from telesante.identification import Identificateur
 
 
@@ -51,6 +52,7 @@ class Equipement:
     ports_liaison: frozenset[str] = frozenset()
     vlan_par_defaut: int | None = None  # telesante_vlan_par_defaut: VLAN of a MAC table that prints none
     reseau: str | None = None  # telesante_reseau: the off-mission network an isolation probe sits in
+    snmp: ParametresSnmp | None = None  # platform snmp: credentials and bounds (telesante_snmp_*)
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,9 @@ def _une_tentative(equipement: Equipement, parametres: ParametresSSH) -> tuple[d
 
 def collecter_ssh(equipement: Equipement, parametres: ParametresSSH) -> ResultatCollecte:
     """Read every command of an equipment over SSH, with bounded retries and backoff."""
+    if equipement.plateforme == "snmp":  # read by SNMP, not SSH (issue 14)
+        from telesante.collecte.snmp import collecter_snmp
+        return collecter_snmp(equipement, parametres.dossier_captures)
     resultat = ResultatCollecte(equipement)
     if not equipement.adresse:
         resultat.problemes.append("aucune adresse de gestion (ansible_host) dans l'inventaire")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from telesante.collecte import baux_dhcp, isolement, linux, mdns, sorties_cli
+from telesante.collecte import baux_dhcp, isolement, linux, mdns, snmp_analyse, snmp_capture, sorties_cli
 from telesante.observation import Observation
 
 # (text, equipment, source); a read with annexes also takes them: annexes={command: Annexe}.
@@ -93,6 +93,9 @@ PLATEFORMES: dict[str, tuple[Lecture, ...]] = {
                              date_source=mdns.date_capture, nature="capture du capteur mDNS"),),
     "sonde_isolement": (Lecture("cat {chemin}", isolement.essais_isolement, "isolement.json", isolement=True,
                                 date_source=isolement.date_essais, nature="résultat de la sonde d'isolement"),),
+    # Read by SNMP (collecte/snmp.py), not by a command: every walk in one capture-snmp-v1 document.
+    "snmp": (Lecture("lecture SNMP", snmp_analyse.observations_snmp, snmp_capture.FICHIER, table_mac=True,
+                     date_source=snmp_capture.date_capture, nature="capture SNMP"),),
 }
 
 # Default lease/observation file paths on the servers, when the inventory names none.
