@@ -107,11 +107,13 @@ async def _parcourir(moteur, auth, cible, contexte, table: str, vlan: int | None
                 raise _Interrompu("réponse sans aucune valeur : réponse incohérente")
             for oid, valeur in varbinds:
                 oid = tuple(oid)
-                if isinstance(valeur, (EndOfMibView, NoSuchObject, NoSuchInstance)) or oid[:len(racine)] != racine:
+                if isinstance(valeur, (EndOfMibView, NoSuchObject, NoSuchInstance)):
                     return Parcours(table, vlan, tuple(lignes), True)
-                if oid <= courant:
+                if oid <= courant:  # before the end test: an OID that goes back out of the table is no end
                     raise _Interrompu(f"OID {oid_texte(oid)} après {oid_texte(courant)} (l'OID recule ou ne croît pas) :"
                                       " réponse incohérente")
+                if oid[:len(racine)] != racine:
+                    return Parcours(table, vlan, tuple(lignes), True)
                 lignes.append((oid, *_tag(valeur)))
                 courant = oid
                 if len(lignes) > parametres.entrees_max:

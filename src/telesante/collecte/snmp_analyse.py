@@ -36,8 +36,8 @@ from telesante.observation import Observation
 _STATUTS_ECARTES = {2, 4}
 # ipNetToMediaType / ipNetToPhysicalType: invalid(2).
 _ARP_INVALIDE = 2
-# Huawei and H3C name their VLAN interfaces « Vlanif110 », « Vlan-interface110 ».
-_VLANIF = re.compile(r"^vlan(?:if|-interface)\s*(\d{1,4})$", re.IGNORECASE)
+# ifName of VLAN interfaces: « Vl110 » (Cisco), « Vlanif110 » (Huawei), « Vlan-interface110 » (H3C).
+_VLANIF = re.compile(r"^v(?:l|lanif|lan-interface)\s*(\d{1,4})$", re.IGNORECASE)
 _RACINES = {table: oid_tuple(oid) for table, oid in TABLES.items()}
 
 
