@@ -9,6 +9,7 @@ with credentials encrypted by Ansible Vault.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -82,18 +83,19 @@ def attendu(texte: str) -> tuple[set, set]:
     for i, x in _sous(v, "1.3.6.1.2.1.17.7.1.4.2.1.3").items():
         fdb_vlans.setdefault(int(x[1]), set()).add(i[1])
     mac_table = set()
-    statuts = _sous(v, "1.3.6.1.2.1.17.7.1.2.2.1.3")
-    for i, x in _sous(v, "1.3.6.1.2.1.17.7.1.2.2.1.2").items():
+    # A row may lack its port (a recording made while the table changed): the device is still seen, port unknown.
+    statuts, numeros = _sous(v, "1.3.6.1.2.1.17.7.1.2.2.1.3"), _sous(v, "1.3.6.1.2.1.17.7.1.2.2.1.2")
+    for i in statuts.keys() | numeros.keys():
         if int(statuts.get(i, ("2", "3"))[1]) in (2, 4) or i[1] & 1:
             continue
         vlans = fdb_vlans.get(i[0], set())
         vlan = (next(iter(vlans)) if len(vlans) == 1 else None) if fdb_vlans else i[0]
-        mac_table.add((_mac(i[1:]), vlan, port(int(x[1]))))
+        mac_table.add((_mac(i[1:]), vlan, port(int(numeros.get(i, ("2", "0"))[1]))))
     if not mac_table:
-        statuts = _sous(v, "1.3.6.1.2.1.17.4.3.1.3")
-        for i, x in _sous(v, "1.3.6.1.2.1.17.4.3.1.2").items():
+        statuts, numeros = _sous(v, "1.3.6.1.2.1.17.4.3.1.3"), _sous(v, "1.3.6.1.2.1.17.4.3.1.2")
+        for i in statuts.keys() | numeros.keys():
             if int(statuts.get(i, ("2", "3"))[1]) not in (2, 4) and not i[0] & 1:
-                mac_table.add((_mac(i), None, port(int(x[1]))))
+                mac_table.add((_mac(i), None, port(int(numeros.get(i, ("2", "0"))[1]))))
     arp = set()
     genres = _sous(v, "1.3.6.1.2.1.4.22.1.4")
     for i, x in _sous(v, "1.3.6.1.2.1.4.22.1.2").items():
@@ -103,8 +105,8 @@ def attendu(texte: str) -> tuple[set, set]:
     genres = _sous(v, "1.3.6.1.2.1.4.35.1.6")
     for i, x in _sous(v, "1.3.6.1.2.1.4.35.1.4").items():
         m = _octets(x)
-        if m and i[1] == 1 and int(genres.get(i, ("2", "3"))[1]) != 2 and not m[0] & 1:
-            arp.add((_mac(m), ".".join(map(str, i[3:]))))
+        if m and i[1] in (1, 2) and int(genres.get(i, ("2", "3"))[1]) != 2 and not m[0] & 1:
+            arp.add((_mac(m), str(ipaddress.ip_address(bytes(i[3:])))))  # InetAddressType ipv4(1), ipv6(2)
     return mac_table, arp
 
 
