@@ -17,6 +17,7 @@ capture is, and written under `--enregistrer-captures` (`<dossier>/<équipement>
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from pysnmp.hlapi.v3arch.asyncio import (USM_AUTH_HMAC96_SHA, USM_AUTH_HMAC128_S
                                          ObjectIdentity, ObjectType, SnmpEngine, Udp6TransportTarget,
                                          UdpTransportTarget, UsmUserData, bulk_cmd)
 from pysnmp.proto import rfc1902
+from pysnmp.smi import builder, view
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
 from telesante.collecte.captures import FICHIER_DATE
@@ -58,6 +60,45 @@ _INDICATIONS = {
     "UnsupportedSecLevel": "niveau de sécurité SNMPv3 refusé par l'agent",
     "NotInTimeWindow": "horloge SNMPv3 hors fenêtre",
 }
+
+
+class _Boucle:
+    """One asyncio loop in a thread of its own for every SNMP read, and one SNMP engine per set of credentials.
+
+    An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules), and hlapi gives
+    each one its own MIB view (a MIB compiler more): built once, they are shared by every equipment
+    that has the same credentials (a site's switches usually do). Workers of the parallel collection
+    hand their reads to this loop and wait; the loop runs them concurrently.
+    """
+
+    def __init__(self):
+        self._verrou = threading.Lock()
+        self._boucle: asyncio.AbstractEventLoop | None = None
+        self._moteurs: dict[tuple, SnmpEngine] = {}  # touched from the loop's thread only
+        self._vue: view.MibViewController | None = None
+
+    def executer(self, equipement: Equipement) -> str:
+        """lire_agent(equipement) run on the loop; its result (or its exception) here."""
+        with self._verrou:
+            if self._boucle is None:
+                self._boucle = asyncio.new_event_loop()
+                threading.Thread(target=self._boucle.run_forever, name="snmp", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(lire_agent(equipement), self._boucle).result()
+
+    def moteur(self, parametres: ParametresSnmp) -> SnmpEngine:
+        """The engine of these credentials (the key stays in memory, never written)."""
+        cle = (parametres.version, parametres.communaute, parametres.utilisateur, parametres.cle_auth,
+               parametres.cle_chiffrement, parametres.protocole_auth, parametres.protocole_chiffrement)
+        if cle not in self._moteurs:
+            if self._vue is None:
+                self._vue = view.MibViewController(builder.MibBuilder())
+            moteur = SnmpEngine()
+            moteur.cache["mibViewController"] = self._vue
+            self._moteurs[cle] = moteur
+        return self._moteurs[cle]
+
+
+_BOUCLE = _Boucle()
 
 
 class _Interrompu(Exception):
@@ -146,24 +187,21 @@ async def lire_agent(equipement: Equipement) -> str:
                                        retries=parametres.tentatives - 1)
     except Exception as exc:  # noqa: BLE001 - name resolution and address errors
         raise _Interrompu(f"adresse de l'agent SNMP {agent} inutilisable ({citer(str(exc))})") from None
-    moteur = SnmpEngine()
+    moteur = _BOUCLE.moteur(parametres)
     parcours: list[Parcours] = []
-    try:
-        etapes = [(table, None) for table in TABLES]
-        while etapes:
-            table, vlan = etapes.pop(0)
-            auth, contexte = _authentification(parametres, vlan)
-            fait = await _parcourir(moteur, auth, cible, contexte, table, vlan, agent, parametres)
-            parcours.append(fait)
-            if not fait.complet:
-                break  # the equipment is incomplete: no use asking more of it
-            if table == "vtpVlanState":
-                try:
-                    etapes += [(t, v) for v in vlans_cisco(fait, equipement.nom) for t in TABLES_PAR_VLAN]
-                except SortieIllisible:
-                    pass  # the capture carries the walk: its parser says what is wrong with it
-    finally:
-        moteur.close_dispatcher()
+    etapes = [(table, None) for table in TABLES]
+    while etapes:
+        table, vlan = etapes.pop(0)
+        auth, contexte = _authentification(parametres, vlan)
+        fait = await _parcourir(moteur, auth, cible, contexte, table, vlan, agent, parametres)
+        parcours.append(fait)
+        if not fait.complet:
+            break  # the equipment is incomplete: no use asking more of it
+        if table == "vtpVlanState":
+            try:
+                etapes += [(t, v) for v in vlans_cisco(fait, equipement.nom) for t in TABLES_PAR_VLAN]
+            except SortieIllisible:
+                pass  # the capture carries the walk: its parser says what is wrong with it
     return ecrire_capture(equipement.nom, agent, parametres.version, debut, datetime.now(timezone.utc), parcours)
 
 
@@ -174,7 +212,7 @@ def collecter_snmp(equipement: Equipement, dossier_captures: Path | None = None)
         resultat.problemes.append("aucune adresse de gestion (ansible_host) dans l'inventaire")
         return resultat
     try:
-        texte = asyncio.run(lire_agent(equipement))
+        texte = _BOUCLE.executer(equipement)
     except _Interrompu as exc:
         resultat.problemes.append(f"équipement {equipement.nom} : {exc}")
         return resultat
