@@ -72,12 +72,15 @@ class LaboSnmp:
         self._ip("-n", self.espace, "link", "set", "agents0", "up")
         self._libres = hotes[1:]
 
-    def demarrer(self, fichiers: dict[str, str], v3: tuple[str, str, str] | None = None) -> str:
-        """snmpsim on a new address of the namespace, serving `fichiers` (name -> .snmprec text); its address.
+    def demarrer(self, fichiers: dict[str, str], v3: tuple[str, str, str] | None = None,
+                 adresses: list[str] | None = None) -> str:
+        """snmpsim on a new address of the namespace (or on `adresses`, inside it), serving `fichiers`
+        (name -> .snmprec text); its (first) address.
 
         v2c: the community is the file's name; v3 (user, auth key, priv key; SHA and AES): the context is.
         """
-        adresse = self._libres.pop(0)
+        adresses = adresses or [self._libres.pop(0)]
+        adresse = adresses[0]
         donnees = self.dossier / f"donnees-{adresse}"
         cache = self.dossier / f"cache-{adresse}"
         donnees.mkdir()
@@ -87,8 +90,10 @@ class LaboSnmp:
         utilisateur = pwd.getpwnam(UTILISATEUR)
         os.chown(cache, utilisateur.pw_uid, utilisateur.pw_gid)
         journal = self.dossier / f"snmpsim-{adresse}.log"
+        points = self.dossier / f"points-{adresse}.txt"  # endpoints in a file: a thousand do not fit a command line
+        points.write_text("".join(f"--agent-udpv4-endpoint={a}:161\n" for a in adresses))
         argv = [sys.executable, str(LANCEUR), f"--data-dir={donnees}", f"--cache-dir={cache}",
-                f"--agent-udpv4-endpoint={adresse}:161", f"--process-user={UTILISATEUR}",
+                f"--args-from-file={points}", f"--process-user={UTILISATEUR}",
                 f"--process-group={_groupe(utilisateur.pw_gid)}", "--logging-method=stderr"]
         if v3:
             argv += [f"--v3-user={v3[0]}", f"--v3-auth-key={v3[1]}", "--v3-auth-proto=SHA",

@@ -86,9 +86,11 @@ class _Boucle:
         return asyncio.run_coroutine_threadsafe(lire_agent(equipement), self._boucle).result()
 
     def moteur(self, parametres: ParametresSnmp) -> SnmpEngine:
-        """The engine of these credentials (the key stays in memory, never written)."""
-        cle = (parametres.version, parametres.communaute, parametres.utilisateur, parametres.cle_auth,
-               parametres.cle_chiffrement, parametres.protocole_auth, parametres.protocole_chiffrement)
+        """The engine of these credentials: one for every v2c community (each its own entry of the engine's
+        configuration), one per SNMPv3 user and keys (a user's keys are the engine's). Kept in memory, never written."""
+        cle = ("2c",) if parametres.version == "2c" else (
+            parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement, parametres.protocole_auth,
+            parametres.protocole_chiffrement)
         if cle not in self._moteurs:
             if self._vue is None:
                 self._vue = view.MibViewController(builder.MibBuilder())
