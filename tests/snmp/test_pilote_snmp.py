@@ -170,3 +170,45 @@ def test_audit_direct_puis_hors_ligne_meme_verdict_et_noms_hostiles_inertes(tmp_
     hors_ligne, rapport_hors_ligne = auditer(hors_ligne_inventaire, tmp_path / "hors_ligne")
     assert hors_ligne.returncode == 1, hors_ligne.stdout + hors_ligne.stderr
     assert constats(rapport_hors_ligne) == constats(rapport_direct)
+
+
+def _capture_valide(tmp_path: Path) -> dict:
+    with AgentHostile(commutateur()) as agent:
+        collecter_snmp(_equipement(agent.port), tmp_path / "captures")
+    return json.loads((tmp_path / "captures" / "sw-snmp-01" / "snmp.json").read_text(encoding="utf-8"))
+
+
+def test_valeurs_quelconques_dans_une_capture_observations_ou_erreur_propre(tmp_path: Path):
+    """Any index or value under any table (a hostile agent chooses them): observations or SortieIllisible."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from telesante.collecte.erreurs import SortieIllisible
+    from telesante.collecte.snmp_analyse import observations_snmp
+    from telesante.collecte.snmp_capture import oid_tuple
+
+    base = _capture_valide(tmp_path)
+    # An entry (1), a column, then an index of small arcs mostly (lengths, octets), sometimes past 255 or 2**31.
+    arc = st.one_of(st.integers(0, 6), st.integers(0, 300), st.integers(0, 2**32))
+    arcs = st.tuples(st.integers(0, 8), st.lists(arc, max_size=20)).map(lambda t: [1, t[0], *t[1]])
+    valeurs = st.one_of(st.tuples(st.just("2"), st.integers(-2**31, 2**32).map(str)),
+                        st.tuples(st.just("4x"), st.binary(max_size=20).map(bytes.hex)),
+                        st.tuples(st.just("6"), st.lists(st.integers(0, 99), min_size=2, max_size=5).map(
+                            lambda a: ".".join(map(str, a)))))
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.integers(0, len(base["parcours"]) - 1), st.lists(st.tuples(arcs, valeurs), max_size=6))
+    def essai(index, ajouts):
+        document = json.loads(json.dumps(base))
+        parcours = document["parcours"][index]
+        lignes = {oid_tuple(l.split("|")[0]): l for l in parcours["varbinds"]}
+        for suite, (tag, valeur) in ajouts:
+            oid = oid_tuple(parcours["racine"]) + tuple(suite)
+            lignes[oid] = f"{'.'.join(map(str, oid))}|{tag}|{valeur}"
+        parcours["varbinds"] = [lignes[o] for o in sorted(lignes)]
+        try:
+            observations_snmp(json.dumps(document), "sw", "src")
+        except SortieIllisible as erreur:
+            assert erreur.message
+
+    essai()

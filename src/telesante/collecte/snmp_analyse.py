@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from netaddr import EUI, IPAddress, mac_unix_expanded
+from netaddr import EUI, AddrFormatError, IPAddress, mac_unix_expanded
 
 from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.interpretation import vlan_depuis_nom
@@ -280,6 +280,6 @@ def _index_arp(tables: _Tables, table: str, index: tuple[int, ...]) -> tuple[int
         if genre in (1, 2):  # an IPv4 or IPv6 address of the wrong length
             raise ValueError
         return if_index, None  # with a zone (ipv4z, ipv6z) or a DNS name: not placed by its address
-    except (ValueError, IndexError):
+    except (AddrFormatError, ValueError, IndexError):
         raise SortieIllisible(f"{tables.ou(table)} : index {oid_texte(index)} illisible (ifIndex et adresse IP "
                               "attendus)") from None
