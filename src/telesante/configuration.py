@@ -9,6 +9,7 @@ from pathlib import Path
 from netaddr import IPNetwork
 
 from telesante.alertes.configuration import ConfigurationAlertes
+from telesante.collecte.snmp_parametres import ParametresSnmp
 from telesante.signatures import Categorie, Signature
 
 
@@ -52,6 +53,7 @@ class Equipement:
     ports_liaison: frozenset[str] = frozenset()
     vlan_par_defaut: int | None = None  # telesante_vlan_par_defaut: VLAN of a MAC table that prints none
     reseau: str | None = None  # telesante_reseau: the off-mission network an isolation probe sits in
+    snmp: ParametresSnmp | None = None  # platform snmp: credentials and bounds (telesante_snmp_*)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from telesante.collecte import baux_dhcp, isolement, linux, mdns
+from telesante.collecte import baux_dhcp, isolement, linux, mdns, snmp_analyse, snmp_capture
 from telesante.collecte.completude import FINIT_PAR_UN_CHIFFRE, Format
 from telesante.collecte.contrat import Lecture, Plateforme
 from telesante.collecte.sorties_cli import SortieCli, numeros_vlan_junos, table_arp, table_mac
@@ -34,6 +34,13 @@ _JUNOS_VLANS = SortieCli("juniper_junos", "show vlans", (Format(
 # Platform names of vendor CLIs are netmiko's device_type names (and ntc-templates' platforms);
 # DHCP servers, the mDNS sensor and the isolation probe are platforms of their own. `{chemin}` is
 # the file the inventory names (telesante_fichier), or the platform's default one.
+def _lire_snmp(equipement, parametres):
+    """The SNMP reader, imported when an SNMP agent is read: pysnmp stays out of every other run."""
+    from telesante.collecte.snmp import lire_snmp
+
+    return lire_snmp(equipement, parametres)
+
+
 _ENTREES = (
     Plateforme("cisco_ios", netmiko="cisco_ios", lectures=(
         table_mac(SortieCli("cisco_ios", "show mac address-table", (Format(
@@ -147,6 +154,11 @@ _ENTREES = (
     Plateforme("sonde_isolement", chemin_par_defaut="/var/lib/telesante/isolement.json", lectures=(
         Lecture("cat {chemin}", isolement.essais_isolement, "isolement.json", isolement=True,
                 date_source=isolement.date_essais, nature="résultat de la sonde d'isolement"),
+    )),
+    # Read by SNMP walks (collecte/snmp.py), not by commands: every table in one capture-snmp-v1 document.
+    Plateforme("snmp", lecteur=_lire_snmp, lectures=(
+        Lecture(snmp_capture.LECTURE, snmp_analyse.observations_snmp, snmp_capture.FICHIER, table_mac=True,
+                date_source=snmp_capture.date_capture, nature="capture SNMP"),
     )),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from telesante.collecte.plateformes import PLATEFORMES
+from telesante.collecte.snmp_parametres import lire_parametres_snmp
 from telesante.configuration import Equipement, Reseau
 from telesante.inventaire.validation import Validation, texte_ou_absent, type_yaml
 
@@ -51,6 +52,7 @@ def lire_equipement(check: Validation, nom: str, values: dict, racine: Path) -> 
         vlan_par_defaut=None if values.get("telesante_vlan_par_defaut") is None else check.entier(
             values["telesante_vlan_par_defaut"], "telesante_vlan_par_defaut", 1, 4094, hote=nom),
         reseau=texte["telesante_reseau"],
+        snmp=lire_parametres_snmp(check, nom, values) if plateforme == "snmp" else None,
     )
 
 

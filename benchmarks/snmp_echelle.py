@@ -1,0 +1,187 @@
+"""SNMP at scale: 100 equipment in parallel against one at a time, then the whole audit of 1,000 agents.
+
+Agents: snmpsim (a few processes, one UDP endpoint per agent, 127.0.x.y:161 inside a namespace of
+the lab), each serving its own derived recording (its community is its name): named ports, a
+Q-BRIDGE-MIB table (two devices on the patients' VLAN, one on the mission VLAN, an Echo every 50
+agents), an ARP table. Latency: every response held 20 to 100 ms (five slices of agents: 20, 40,
+60, 80, 100 ms) by NFQUEUE delay queues (tests/labo/auxiliaires.py delay-queue): the project's
+machines have no netem. Measured in the same run (root):
+
+1. 100 equipment: collection one at a time, then 100 at a time: the ratio (goal: 20 or more);
+2. 1,000 equipment: `telesante audit --source direct --parallele 64`, whole (inventory, collection,
+   identification, policy, terminal, JSON, CSV, JUnit and HTML reports): duration, equipment per
+   second, ratio to NetDisco's reported 1.1 s per equipment (868 devices in 16 minutes), peak RSS.
+
+    sudo .venv/bin/python benchmarks/snmp_echelle.py [--agents 1000] [--parallele 64] [--processus 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+RACINE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(RACINE))
+
+NETDISCO_S_PAR_EQUIPEMENT = 16 * 60 / 868  # NetDisco users: about 16 minutes for 868 devices
+AUXILIAIRES = RACINE / "tests" / "labo" / "auxiliaires.py"
+
+
+def adresse(i: int) -> str:
+    return f"127.0.{1 + i // 250}.{1 + i % 250}"
+
+
+def _arcs(mac: str) -> str:
+    return ".".join(str(int(x, 16)) for x in mac.split(":"))
+
+
+def enregistrement(i: int) -> str:
+    """The derived recording of agent i: 4 named ports, 3 or 4 devices, ARP on Vlan110."""
+    lignes = []
+    for n in range(1, 5):
+        lignes += [f"1.3.6.1.2.1.2.2.1.2.{n}|4|GigabitEthernet1/0/{n}", f"1.3.6.1.2.1.31.1.1.1.1.{n}|4|Gi1/0/{n}",
+                   f"1.3.6.1.2.1.17.1.4.1.2.{n}|2|{n}"]
+    lignes += ["1.3.6.1.2.1.2.2.1.2.110|4|Vlan110", "1.3.6.1.2.1.31.1.1.1.1.110|4|Vl110",
+               "1.3.6.1.2.1.17.7.1.4.2.1.3.0.110|66|110", "1.3.6.1.2.1.17.7.1.4.2.1.3.0.120|66|120"]
+    haut, bas = divmod(i, 256)
+    appareils = [(f"00:50:56:10:{haut:02x}:{bas:02x}", 120, 1), (f"00:50:56:20:{haut:02x}:{bas:02x}", 120, 2),
+                 (f"f4:8e:38:30:{haut:02x}:{bas:02x}", 110, 3)]  # VMware, VMware, Dell
+    if i % 50 == 0:
+        appareils.append((f"fc:a1:83:40:{haut:02x}:{bas:02x}", 110, 4))  # Amazon Technologies: an Echo
+    for mac, vlan, port in appareils:
+        lignes += [f"1.3.6.1.2.1.17.7.1.2.2.1.2.{vlan}.{_arcs(mac)}|2|{port}",
+                   f"1.3.6.1.2.1.17.7.1.2.2.1.3.{vlan}.{_arcs(mac)}|2|3"]
+        if vlan == 110:
+            ip = f"10.20.{110}.{10 + port}"
+            lignes += [f"1.3.6.1.2.1.4.22.1.2.110.{ip}|4x|{mac.replace(':', '')}", f"1.3.6.1.2.1.4.22.1.4.110.{ip}|2|3"]
+    return "\n".join(sorted(lignes, key=lambda l: tuple(int(a) for a in l.split("|")[0].split(".")))) + "\n"
+
+
+def inventaire(dossier: Path, agents: int) -> Path:
+    from tests.snmp.outils import ecrire_inventaire
+
+    return ecrire_inventaire(dossier, {
+        f"sw-{i:04d}": {"ansible_host": adresse(i), "telesante_snmp_version": "2c",
+                        "telesante_snmp_communaute": f"agent{i:04d}", "telesante_snmp_delai": 10,
+                        "telesante_snmp_tentatives": 2} for i in range(agents)})
+
+
+# -- in the namespace: the measures ----------------------------------------------------------------
+
+def mesurer(dossier: Path, agents: int, parallele: int) -> dict:
+    from rich.console import Console
+
+    from telesante.collecte.parallele import collecter_en_parallele
+    from telesante.collecte.contrat import ParametresCollecte
+    from telesante.collecte.en_direct import collecter_en_direct
+    from telesante.inventaire import charger_configuration
+
+    collecter_snmp = partial(collecter_en_direct, parametres=ParametresCollecte(hotes_connus=Path("/dev/null"), tentatives=1))
+
+    resultats = {}
+    config = charger_configuration(inventaire(dossier / "cent", 100))
+    silence = Console(stderr=True, quiet=True)
+    collecter_en_parallele(collecter_snmp, config.equipements[:2], 2, silence)  # engine and MIB view built once
+    for workers in (1, 100):
+        debut = time.perf_counter()
+        lus, _ = collecter_en_parallele(collecter_snmp, config.equipements, workers, silence)
+        resultats[f"cent_{workers}"] = time.perf_counter() - debut
+        resultats[f"cent_{workers}_incomplets"] = sum(1 for r in lus if not r.complet)
+    chemin = inventaire(dossier / "mille", agents)
+    debut = time.perf_counter()
+    audit = subprocess.run([str(Path(sys.executable).with_name("telesante")), "audit", "-i", str(chemin),
+                            "--source", "direct", "--parallele", str(parallele), "-f", "terminal,json,csv,junit,html",
+                            "-o", str(dossier / "rapports")], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200"})
+    resultats["mille"] = time.perf_counter() - debut
+    resultats["mille_code"] = audit.returncode
+    resultats["rss_mio"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rapport = json.loads((dossier / "rapports" / "rapport.json").read_text(encoding="utf-8"))
+    resultats["mille_incomplets"] = sum(1 for e in rapport["equipements"] if e["statut"] != "complet")
+    resultats["mille_critiques"] = sum(1 for c in rapport["constats"] if c["gravite"] == "critique")
+    resultats["erreur"] = audit.stderr[-2000:] if audit.returncode not in (0, 1) else ""
+    return resultats
+
+
+# -- in the root namespace: the lab --------------------------------------------------------------------
+
+def _ralentir(labo, agents: int) -> None:
+    """Five NFQUEUE delay queues in the namespace, one per slice of agents: 20, 40, 60, 80, 100 ms."""
+    tranche = -(-agents // 5)
+    for k in range(5):
+        premier, dernier = k * tranche, min(agents, (k + 1) * tranche) - 1
+        pret = labo.dossier / f"retard-{k}.pret"
+        journal = open(labo.dossier / f"retard-{k}.log", "wb")
+        labo.processus.append(subprocess.Popen(
+            ["ip", "netns", "exec", labo.espace, sys.executable, str(AUXILIAIRES), "delay-queue", "--queue",
+             str(k + 1), "--delay-ms", str(20 + 20 * k), "--ready", str(pret), "--max-seconds", "3600"],
+            stdout=journal, stderr=subprocess.STDOUT, start_new_session=True))
+        limite = time.monotonic() + 20
+        while not pret.exists():
+            if time.monotonic() > limite:
+                raise RuntimeError(f"file de retard {k} non prête : {(labo.dossier / f'retard-{k}.log').read_text()}")
+            time.sleep(0.1)
+        subprocess.run(["ip", "netns", "exec", labo.espace, "iptables", "-w", "5", "-t", "mangle", "-A", "OUTPUT",
+                        "-o", "lo", "-p", "udp", "--sport", "161", "-m", "iprange", "--src-range",
+                        f"{adresse(premier)}-{adresse(dernier)}", "-j", "NFQUEUE", "--queue-num", str(k + 1),
+                        "--queue-bypass"], check=True, capture_output=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="SNMP à l'échelle : 100 en parallèle contre en séquence, audit de 1 000.")
+    parser.add_argument("--agents", type=int, default=1000, help="agents SNMP simulés (défaut : 1000)")
+    parser.add_argument("--parallele", type=int, default=64, help="--parallele de l'audit (défaut : 64)")
+    parser.add_argument("--processus", type=int, default=4, help="processus snmpsim (défaut : 4)")
+    parser.add_argument("--mesurer", type=Path, help=argparse.SUPPRESS)  # inside the namespace
+    args = parser.parse_args(argv)
+    if args.mesurer:
+        print(json.dumps(mesurer(args.mesurer, args.agents, args.parallele)))
+        return 0
+    from tests.labo.topologie import missing_prerequisites, nettoyer_restes
+    from tests.snmp.labo_snmp import LaboSnmp
+
+    if os.geteuid() != 0 or missing_prerequisites():
+        print(f"Mesure sautée : le laboratoire exige root ({'; '.join(missing_prerequisites()) or 'pas root'}).")
+        return 0
+    nettoyer_restes()
+    labo = LaboSnmp()
+    try:
+        debut = time.perf_counter()
+        for groupe in range(args.processus):  # snmpsim serves one request at a time: several processes
+            indices = range(groupe, args.agents, args.processus)
+            labo.demarrer({f"agent{i:04d}": enregistrement(i) for i in indices}, adresses=[adresse(i) for i in indices])
+        print(f"{args.agents} agents snmpsim prêts en {time.perf_counter() - debut:.0f} s", flush=True)
+        _ralentir(labo, args.agents)
+        with tempfile.TemporaryDirectory(prefix="snmp-echelle-") as dossier:
+            sortie = subprocess.run(["ip", "netns", "exec", labo.espace, sys.executable, __file__, "--mesurer", dossier,
+                                     "--agents", str(args.agents), "--parallele", str(args.parallele)],
+                                    capture_output=True, text=True, cwd=dossier)
+        if sortie.returncode != 0:
+            print(sortie.stdout, sortie.stderr)
+            return 1
+        r = json.loads(sortie.stdout.strip().splitlines()[-1])
+    finally:
+        labo.close()
+    print(f"100 équipements SNMP (réponses retenues 20 à 100 ms) : séquentiel {r['cent_1']:.1f} s, "
+          f"100 en parallèle {r['cent_100']:.1f} s : rapport {r['cent_1'] / r['cent_100']:.1f}× (objectif ≥ 20×) ; "
+          f"incomplets {r['cent_1_incomplets']} et {r['cent_100_incomplets']}")
+    print(f"{args.agents} équipements SNMP, audit complet (--parallele {args.parallele}) : {r['mille']:.1f} s "
+          f"(objectif ≤ 60 s), {args.agents / r['mille']:.1f} équipements/s, "
+          f"{r['mille'] / args.agents:.3f} s par équipement contre {NETDISCO_S_PAR_EQUIPEMENT:.2f} s pour NetDisco "
+          f"({NETDISCO_S_PAR_EQUIPEMENT * args.agents / r['mille']:.1f}× plus rapide), pic RSS {r['rss_mio']:.0f} Mio ; "
+          f"code {r['mille_code']}, {r['mille_incomplets']} incomplets, {r['mille_critiques']} constats critiques")
+    if r["erreur"]:
+        print(r["erreur"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Live SNMP collection (platform `snmp`): GETBULK walks with pysnmp (asyncio), written as a capture, then parsed.
+
+Each table of `snmp_capture.TABLES` is walked by hand with GETBULK (RFC 3416, 4.2.3), so that
+each response is checked before it is trusted: every OID must be greater than the one before it
+(else the agent loops: « l'OID recule ou ne croît pas »), a table stops at its end, never past
+`entrees_max` varbinds (« ne finit pas »), `tooBig` halves max-repetitions down to 1, a timeout
+or an error stops the walk. The first walk that fails ends the reading: the equipment is then
+incomplete, its partial table is never taken for a whole one. On a Cisco switch (vtpVlanState
+lists VLANs), the BRIDGE-MIB tables are walked again in each VLAN's context (`communauté@vlan`
+in v2c, context `vlan-N` in v3), as Cisco documents (« Using SNMP to Find a Port Number from a
+MAC Address on a Catalyst Switch », Cisco document 44800).
+
+What was walked becomes a capture-snmp-v1 text, which the live collection (`collecte/en_direct.py`) records under
+`--enregistrer-captures` (`<dossier>/<équipement>/snmp.json`) and parses exactly as an offline capture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import datetime, timezone
+
+from pyasn1.type import univ
+from pysnmp.hlapi.v3arch.asyncio import (USM_AUTH_HMAC96_SHA, USM_AUTH_HMAC128_SHA224, USM_AUTH_HMAC192_SHA256,
+                                         USM_AUTH_HMAC256_SHA384, USM_AUTH_HMAC384_SHA512, USM_PRIV_CFB128_AES,
+                                         USM_PRIV_CFB192_AES, USM_PRIV_CFB256_AES, CommunityData, ContextData,
+                                         ObjectIdentity, ObjectType, SnmpEngine, Udp6TransportTarget,
+                                         UdpTransportTarget, UsmUserData, bulk_cmd)
+from pysnmp.proto import rfc1902
+from pysnmp.smi import builder, view
+from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
+
+from telesante.collecte.contrat import EchecDefinitif, ParametresCollecte
+from telesante.collecte.erreurs import SortieIllisible
+from telesante.collecte.snmp_analyse import vlans_cisco
+from telesante.collecte.snmp_capture import (LECTURE, TABLES, TABLES_PAR_VLAN, Parcours, ecrire_capture, oid_texte,
+                                             oid_tuple)
+from telesante.collecte.snmp_parametres import ParametresSnmp
+from telesante.inerte import citer
+from telesante.configuration import Equipement
+
+_AUTH = {"SHA": USM_AUTH_HMAC96_SHA, "SHA-224": USM_AUTH_HMAC128_SHA224, "SHA-256": USM_AUTH_HMAC192_SHA256,
+         "SHA-384": USM_AUTH_HMAC256_SHA384, "SHA-512": USM_AUTH_HMAC384_SHA512}
+_CHIFFREMENT = {"AES": USM_PRIV_CFB128_AES, "AES-192": USM_PRIV_CFB192_AES, "AES-256": USM_PRIV_CFB256_AES}
+# Value types by their `.snmprec` tag (BER tag of RFC 2578); subclasses before their base class.
+_TAGS = ((rfc1902.IpAddress, "64"), (rfc1902.Opaque, "68"), (univ.OctetString, "4"), (rfc1902.Counter64, "70"),
+         (rfc1902.Counter32, "65"), (rfc1902.Gauge32, "66"), (rfc1902.TimeTicks, "67"), (univ.Integer, "2"),
+         (univ.ObjectIdentifier, "6"))
+# pysnmp's error indications, in French (the others are quoted as they are).
+_INDICATIONS = {
+    "RequestTimedOut": "délai dépassé : aucune réponse",
+    "UnknownUserName": "utilisateur SNMPv3 inconnu de l'agent",
+    "WrongDigest": "authentification SNMPv3 refusée (mot de passe ou protocole d'authentification)",
+    "DecryptionError": "déchiffrement SNMPv3 impossible (mot de passe ou protocole de chiffrement)",
+    "UnknownEngineID": "identifiant de moteur SNMPv3 inconnu",
+    "UnknownContextName": "contexte SNMPv3 inconnu de l'agent",
+    "UnsupportedSecLevel": "niveau de sécurité SNMPv3 refusé par l'agent",
+    "NotInTimeWindow": "horloge SNMPv3 hors fenêtre",
+}
+
+
+class _Boucle:
+    """One asyncio loop in a thread of its own for every SNMP read, and one SNMP engine per set of credentials.
+
+    An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules), and hlapi gives
+    each one its own MIB view (a MIB compiler more): built once, they are shared by every equipment
+    that has the same credentials (a site's switches usually do). Workers of the parallel collection
+    hand their reads to this loop and wait; the loop runs them concurrently.
+    """
+
+    def __init__(self):
+        self._verrou = threading.Lock()
+        self._boucle: asyncio.AbstractEventLoop | None = None
+        self._moteurs: dict[tuple, SnmpEngine] = {}  # touched from the loop's thread only
+        self._vue: view.MibViewController | None = None
+
+    def executer(self, equipement: Equipement) -> str:
+        """lire_agent(equipement) run on the loop; its result (or its exception) here."""
+        with self._verrou:
+            if self._boucle is None:
+                self._boucle = asyncio.new_event_loop()
+                threading.Thread(target=self._boucle.run_forever, name="snmp", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(lire_agent(equipement), self._boucle).result()
+
+    def moteur(self, parametres: ParametresSnmp) -> SnmpEngine:
+        """The engine of these credentials: one for every v2c community (each its own entry of the engine's
+        configuration), one per SNMPv3 user and keys (a user's keys are the engine's). Kept in memory, never written."""
+        cle = ("2c",) if parametres.version == "2c" else (
+            parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement, parametres.protocole_auth,
+            parametres.protocole_chiffrement)
+        if cle not in self._moteurs:
+            if self._vue is None:
+                self._vue = view.MibViewController(builder.MibBuilder())
+            moteur = SnmpEngine()
+            moteur.cache["mibViewController"] = self._vue
+            self._moteurs[cle] = moteur
+        return self._moteurs[cle]
+
+
+_BOUCLE = _Boucle()
+
+
+class _Interrompu(Exception):
+    """A walk that cannot be trusted to be whole; the message says why (French, no secret)."""
+
+
+def _tag(valeur) -> tuple[str, object]:
+    for genre, tag in _TAGS:
+        if isinstance(valeur, genre):
+            if tag in ("4", "64", "68"):
+                return tag, bytes(valeur.asOctets())
+            return tag, tuple(valeur) if tag == "6" else int(valeur)
+    raise _Interrompu(f"valeur de type inattendu ({type(valeur).__name__})")
+
+
+def _indication(indication, agent: str, parametres: ParametresSnmp) -> str:
+    texte = _INDICATIONS.get(type(indication).__name__)
+    if texte and texte.startswith("délai"):
+        return (f"{texte} de {agent} en {parametres.delai:g} s × {parametres.tentatives} envoi(s) "
+                "(telesante_snmp_delai, telesante_snmp_tentatives)")
+    return f"{texte or 'erreur SNMP « ' + citer(str(indication)) + ' »'} ({agent})"
+
+
+async def _parcourir(moteur, auth, cible, contexte, table: str, vlan: int | None, agent: str,
+                     parametres: ParametresSnmp) -> Parcours:
+    """Walk one table with GETBULK, checking every response (see the module's docstring)."""
+    racine = oid_tuple(TABLES[table])
+    courant, lignes, repetitions = racine, [], parametres.repetitions
+    try:
+        while True:
+            try:
+                indication, statut, _index, varbinds = await bulk_cmd(
+                    moteur, auth, cible, contexte, 0, repetitions, ObjectType(ObjectIdentity(oid_texte(courant))),
+                    lookupMib=False)
+            except Exception as exc:  # noqa: BLE001 - pysnmp raises its own errors on malformed exchanges
+                raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
+            if indication:
+                raise _Interrompu(_indication(indication, agent, parametres))
+            if statut:
+                if int(statut) == 1:  # tooBig (RFC 3416): ask for fewer rows
+                    if repetitions == 1:
+                        raise _Interrompu("réponse trop grande (tooBig) même pour une seule entrée")
+                    repetitions = max(1, repetitions // 2)
+                    continue
+                raise _Interrompu(f"erreur SNMP « {citer(statut.prettyPrint())} » de {agent}")
+            if not varbinds:
+                raise _Interrompu("réponse sans aucune valeur : réponse incohérente")
+            for oid, valeur in varbinds:
+                oid = tuple(oid)
+                if isinstance(valeur, (EndOfMibView, NoSuchObject, NoSuchInstance)):
+                    return Parcours(table, vlan, tuple(lignes), True)
+                if oid <= courant:  # before the end test: an OID that goes back out of the table is no end
+                    raise _Interrompu(f"OID {oid_texte(oid)} après {oid_texte(courant)} (l'OID recule ou ne croît pas) :"
+                                      " réponse incohérente")
+                if oid[:len(racine)] != racine:
+                    return Parcours(table, vlan, tuple(lignes), True)
+                lignes.append((oid, *_tag(valeur)))
+                courant = oid
+                if len(lignes) > parametres.entrees_max:
+                    raise _Interrompu(f"table qui ne finit pas : plus de {parametres.entrees_max} valeurs "
+                                      "(telesante_snmp_entrees_max)")
+    except _Interrompu as exc:
+        return Parcours(table, vlan, (), False, str(exc))
+
+
+def _authentification(parametres: ParametresSnmp, vlan: int | None):
+    """Credentials and context of a walk: `communauté@vlan` in v2c, context `vlan-N` in v3 (Cisco)."""
+    if parametres.version == "2c":
+        communaute = parametres.communaute if vlan is None else f"{parametres.communaute}@{vlan}"
+        return CommunityData(communaute, mpModel=1), ContextData()
+    auth = UsmUserData(parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement,
+                       authProtocol=_AUTH[parametres.protocole_auth],
+                       privProtocol=_CHIFFREMENT[parametres.protocole_chiffrement])
+    return auth, ContextData(contextName=b"" if vlan is None else f"vlan-{vlan}".encode())
+
+
+async def lire_agent(equipement: Equipement) -> str:
+    """Walk every table of an agent (and of each Cisco VLAN context); the capture-snmp-v1 text."""
+    parametres: ParametresSnmp = equipement.snmp
+    debut = datetime.now(timezone.utc)
+    agent = f"[{equipement.adresse}]:{parametres.port}" if ":" in equipement.adresse else \
+        f"{equipement.adresse}:{parametres.port}"
+    transport = Udp6TransportTarget if ":" in equipement.adresse else UdpTransportTarget
+    try:
+        cible = await transport.create((equipement.adresse, parametres.port), timeout=parametres.delai,
+                                       retries=parametres.tentatives - 1)
+    except Exception as exc:  # noqa: BLE001 - name resolution and address errors
+        raise _Interrompu(f"adresse de l'agent SNMP {agent} inutilisable ({citer(str(exc))})") from None
+    moteur = _BOUCLE.moteur(parametres)
+    parcours: list[Parcours] = []
+    etapes = [(table, None) for table in TABLES]
+    while etapes:
+        table, vlan = etapes.pop(0)
+        auth, contexte = _authentification(parametres, vlan)
+        fait = await _parcourir(moteur, auth, cible, contexte, table, vlan, agent, parametres)
+        parcours.append(fait)
+        if not fait.complet:
+            break  # the equipment is incomplete: no use asking more of it
+        if table == "vtpVlanState":
+            try:
+                etapes += [(t, v) for v in vlans_cisco(fait, equipement.nom) for t in TABLES_PAR_VLAN]
+            except SortieIllisible:
+                pass  # the capture carries the walk: its parser says what is wrong with it
+    return ecrire_capture(equipement.nom, agent, parametres.version, debut, datetime.now(timezone.utc), parcours)
+
+
+def lire_snmp(equipement: Equipement, parametres: ParametresCollecte) -> dict[str, str]:
+    """The platform snmp's reader (`Plateforme.lecteur`): every walk of the agent, as one capture-snmp-v1
+    text, which the collection records and parses as it does any read. pysnmp retries on its own
+    (telesante_snmp_tentatives): a walk that fails is final, the equipment incomplete."""
+    try:
+        return {LECTURE: _BOUCLE.executer(equipement)}
+    except _Interrompu as exc:
+        raise EchecDefinitif(f"équipement {equipement.nom} : {exc}") from None
