@@ -188,6 +188,9 @@ def construire_analyseur() -> argparse.ArgumentParser:
     mdns.add_argument("--sortie", type=Path, required=True, metavar="FICHIER", help="fichier d'observations à écrire")
     mdns.add_argument("--nom", default="", help="nom du capteur (défaut : nom d'hôte)")
     _capteur_isolement_options(sensor_commands)
+    from telesante.repartie import declarer
+
+    declarer(commands, audit)  # telesante collecter, and audit --collecte-repartie (the final node)
     return parser
 
 
@@ -273,7 +276,6 @@ def _audit(args) -> int:
         arret(signal.Signals[_SIGNAUX_RECUS[0]], None)
 
     from telesante.audit import ERREUR_CONFIGURATION, INCOMPLET, auditer
-    from telesante.collecte.captures import collecter_captures
     from telesante.rapports import document as doc
     from telesante.rapports import formats, terminal
 
@@ -290,10 +292,16 @@ def _audit(args) -> int:
                          markup=False)
             _dire_code(errors, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
-    if args.source == "captures":
+    if args.source == "captures" or args.collecte_repartie is not None:
+        from telesante.repartie import collecteur_audit
+
+        collecter = collecteur_audit(args, config, errors)  # the inventory's captures, or the slices' (--collecte-repartie)
+        if collecter is None:
+            _dire_code(errors, ERREUR_CONFIGURATION)
+            return ERREUR_CONFIGURATION
         # One worker thread, as in direct mode: a stop is obeyed at once, even within a huge capture.
         resultat = auditer(
-            config, partial(collecter_captures, racine=config.racine), mode="captures", aujourd_hui=args.date,
+            config, collecter, mode="captures", aujourd_hui=args.date,
             executer=lambda collecter, equipements: collecter_en_parallele(
                 collecter, equipements, 1, errors, arret, afficher=False),
         )
@@ -587,6 +595,10 @@ def main(argv: list[str] | None = None) -> int:
         args = construire_analyseur().parse_args(argv)
         if args.commande == "audit":
             return _audit(args)
+        if args.commande == "collecter":
+            from telesante.repartie import commande_collecter
+
+            return commande_collecter(args, _SIGNAUX_RECUS)
         if _SIGNAUX_RECUS:
             raise Interruption(_SIGNAUX_RECUS[0])
         _capter(_interrompre)
