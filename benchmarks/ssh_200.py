@@ -150,9 +150,11 @@ def phases(ip: str, port: int, cle: Path, hotes_connus: Path) -> dict[str, float
     t["authentification"] = time.perf_counter()
     canal = transport.open_session()
     canal.get_pty(width=511)
-    canal.invoke_shell()
-    _lire_jusqu_a_l_invite(canal)  # the server forks the session and starts the CLI
-    t["session"] = time.perf_counter()
+    t["canal"] = time.perf_counter()
+    canal.invoke_shell()  # answered once the server has started the forced command
+    t["shell"] = time.perf_counter()
+    _lire_jusqu_a_l_invite(canal)  # the CLI's interpreter starts and prints its prompt
+    t["invite"] = time.perf_counter()
     octets = 0
     for commande in (b"terminal length 0\n", b"show mac address-table\n", b"show ip arp\n"):
         canal.sendall(commande)
@@ -196,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Mesure sautée : le laboratoire réseau exige root et ses paquets "
               f"({'; '.join(missing_prerequisites()) or 'pas root'}).")
         return 0
+    charge_debut = os.getloadavg()[0]
     lab = build_lab(DEFAULT_TOPOLOGY)
     serveurs: list[subprocess.Popen] = []
     try:
@@ -227,9 +230,11 @@ def main(argv: list[str] | None = None) -> int:
         lab.close()
 
     n, base = args.equipements, runs[8]
+    charge_fin = os.getloadavg()[0]
     par_equipement = sequentiel["duree"] / len(echantillon)
     print(f"Collecte SSH de {n} commutateurs simulés (netmiko cisco_ios, CLI IOS simulée, clés d'hôtes vérifiées ; "
-          f"client, {len(serveurs)} sshd et les CLI sur la même machine, {os.cpu_count()} cœurs partagés) :")
+          f"client, {len(serveurs)} sshd et les CLI sur la même machine, {os.cpu_count()} cœurs partagés ; charge "
+          f"moyenne {charge_debut:.1f} au début, {charge_fin:.1f} à la fin) :")
     print(f"  séquentiel (estimé sur {len(echantillon)}) : {par_equipement:.2f} s par équipement, soit "
           f"{par_equipement * n:.0f} s pour {n} ({1 / par_equipement:.1f} équipements/s) — référence NetDisco "
           "(SNMP) : 1,1 s par équipement")
@@ -243,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Où va le temps d'une session (moyenne de {len(mesures)}, une à la fois, paramiko chronométré) :")
     noms = {"tcp": "connexion TCP", "echange_de_cles": "bannière et échange de clés (curve25519)",
             "authentification": "authentification (ed25519)",
-            "session": "création de la session (canal, pty, shell, CLI démarrée par le serveur)",
+            "canal": "création de la session : canal et pty",
+            "shell": "création de la session : shell (le serveur lance la commande forcée)",
+            "invite": "démarrage de la CLI simulée jusqu'à son invite (côté serveur)",
             "commandes": "trois commandes (attente des sorties)", "fermeture": "fermeture"}
     for cle, nom in noms.items():
         print(f"  {nom:<72} {moyenne[cle] * 1000:7.1f} ms ({moyenne[cle] / brut:5.1%})")
