@@ -403,16 +403,24 @@ def examiner(config: Configuration, hotes: list[str], dossier: Path, passage: st
 
 def _tranches_manquantes(config: Configuration, hotes: list[str], retenus: list[dict],
                          tranches: int | None) -> dict[int, list[str]]:
-    """AWX slice numbers with no manifest, and the equipment each held (hosts sorted by name, [k-1::n])."""
+    """AWX slice numbers with no manifest, and the equipment each held that no other manifest covers.
+
+    AWX's cut: the inventory's hosts ordered by name, slice k = hosts[k-1::n]. A slice whose
+    equipment another manifest covers (a whole collection, another cut) is not missing.
+    """
     if tranches is None:
         return {}
     presentes = {m["tranche"] for m in retenus if m["tranche"] is not None}
-    if len(presentes) == tranches:
-        return {}
-    tous = sorted(hotes)
+    couverts = {nom for m in retenus for nom in m["equipements"]}
     equipements = {e.nom for e in config.equipements}
-    return {k: [n for n in tous[k - 1::tranches] if n in equipements]
-            for k in range(1, tranches + 1) if k not in presentes}
+    ordre = sorted(hotes)
+    manquantes = {}
+    for k in range(1, tranches + 1):
+        siens = [n for n in ordre[k - 1::tranches] if n in equipements]
+        perdus = [n for n in siens if n not in couverts]
+        if k not in presentes and (perdus or not siens):
+            manquantes[k] = perdus
+    return manquantes
 
 
 def collecter_reparti(equipement: Equipement, bilan: BilanReparti, dossier: Path) -> ResultatCollecte:

@@ -71,7 +71,7 @@ def inventaire_conforme(exemple) -> Path:
     return exemple
 
 
-def test_quatre_tranches_donnent_exactement_l_audit_d_un_seul_tenant(exemple, tmp_path):
+def test_quatre_tranches_donnent_exactement_l_audit_d_un_seul_tenant(exemple, tmp_path, capsys):
     code_direct, direct = auditer(exemple, tmp_path / "direct", "--date", "2026-11-21")
     assert collecter(exemple, tmp_path / "entier") == 2  # sw-sud-02's capture is cut in the demo
     code_entier, entier = final(exemple, tmp_path / "entier", tmp_path / "r-entier", "--date", "2026-11-21")
@@ -82,6 +82,12 @@ def test_quatre_tranches_donnent_exactement_l_audit_d_un_seul_tenant(exemple, tm
     assert code_direct == code_entier == code_reparti
     assert resume(reparti) == resume(entier) == resume(direct)
     assert len(direct["constats"]) >= 5  # the demo's findings, not an empty comparison
+    # A whole collection read by a final node that expects 4 slices: every equipment covered, no slice missing.
+    capsys.readouterr()
+    code, rapport = final(exemple, tmp_path / "entier", tmp_path / "r-entier-4", "--date", "2026-11-21",
+                          "--tranches", "4")
+    assert code == code_direct and resume(rapport) == resume(direct)
+    assert "MANQUANTE" not in capsys.readouterr().err
 
 
 def test_tranche_manquante_nommee_et_audit_incomplet(inventaire_conforme, tmp_path, capsys):
