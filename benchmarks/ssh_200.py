@@ -136,35 +136,36 @@ def _lire_jusqu_a_l_invite(canal: paramiko.Channel) -> bytes:
 
 def phases(ip: str, port: int, cle: Path, hotes_connus: Path) -> dict[str, float]:
     """One session timed phase by phase with paramiko (what netmiko does underneath, without its waits)."""
-    t = {"debut": time.perf_counter()}
+    t, c = {"debut": time.perf_counter()}, {"debut": time.process_time()}
     sock = socket.create_connection((ip, port), timeout=10)
-    t["tcp"] = time.perf_counter()
+    t["tcp"], c["tcp"] = time.perf_counter(), time.process_time()
     transport = paramiko.Transport(sock)
     transport.start_client(timeout=10)  # banner and key exchange (curve25519), then the host key
     cles = paramiko.HostKeys(str(hotes_connus))
     attendue = cles.lookup(f"[{ip}]:{port}")
     recue = transport.get_remote_server_key()
     assert attendue is not None and attendue[recue.get_name()] == recue
-    t["echange_de_cles"] = time.perf_counter()
+    t["echange_de_cles"], c["echange_de_cles"] = time.perf_counter(), time.process_time()
     transport.auth_publickey("root", paramiko.Ed25519Key.from_private_key_file(str(cle)))
-    t["authentification"] = time.perf_counter()
+    t["authentification"], c["authentification"] = time.perf_counter(), time.process_time()
     canal = transport.open_session()
     canal.get_pty(width=511)
-    t["canal"] = time.perf_counter()
+    t["canal"], c["canal"] = time.perf_counter(), time.process_time()
     canal.invoke_shell()  # answered once the server has started the forced command
-    t["shell"] = time.perf_counter()
+    t["shell"], c["shell"] = time.perf_counter(), time.process_time()
     _lire_jusqu_a_l_invite(canal)  # the CLI's interpreter starts and prints its prompt
-    t["invite"] = time.perf_counter()
+    t["invite"], c["invite"] = time.perf_counter(), time.process_time()
     octets = 0
     for commande in (b"terminal length 0\n", b"show mac address-table\n", b"show ip arp\n"):
         canal.sendall(commande)
         octets += len(_lire_jusqu_a_l_invite(canal))
-    t["commandes"] = time.perf_counter()
+    t["commandes"], c["commandes"] = time.perf_counter(), time.process_time()
     canal.close()
     transport.close()
-    t["fermeture"] = time.perf_counter()
+    t["fermeture"], c["fermeture"] = time.perf_counter(), time.process_time()
     etapes = list(t)
     mesures = {b: t[b] - t[a] for a, b in zip(etapes, etapes[1:])}
+    mesures.update({f"cpu_{b}": c[b] - c[a] for a, b in zip(etapes, etapes[1:])})  # client CPU (all threads)
     mesures["octets"] = octets
     return mesures
 
@@ -244,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['cpu_client']:.0f} s, serveurs {r['cpu_serveurs']:.0f} s ; {r['incomplets']} incomplet(s)"
               f"{' (' + r['exemple_probleme'][:120] + ')' if r['incomplets'] else ''}")
     moyenne = {cle: statistics.mean(m[cle] for m in mesures) for cle in mesures[0]}
-    brut = sum(v for k, v in moyenne.items() if k != "octets")
+    brut = sum(moyenne[k] for k in ("tcp", "echange_de_cles", "authentification", "canal", "shell", "invite",
+                                     "commandes", "fermeture"))
     print(f"Où va le temps d'une session (moyenne de {len(mesures)}, une à la fois, paramiko chronométré) :")
     noms = {"tcp": "connexion TCP", "echange_de_cles": "bannière et échange de clés (curve25519)",
             "authentification": "authentification (ed25519)",
@@ -253,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             "invite": "démarrage de la CLI simulée jusqu'à son invite (côté serveur)",
             "commandes": "trois commandes (attente des sorties)", "fermeture": "fermeture"}
     for cle, nom in noms.items():
-        print(f"  {nom:<72} {moyenne[cle] * 1000:7.1f} ms ({moyenne[cle] / brut:5.1%})")
+        print(f"  {nom:<72} {moyenne[cle] * 1000:7.1f} ms ({moyenne[cle] / brut:5.1%}), dont CPU client "
+              f"{moyenne['cpu_' + cle] * 1000:5.1f} ms")
     print(f"  total paramiko : {brut * 1000:.0f} ms ; session netmiko complète (collecte réelle, avec analyse) : "
           f"{par_equipement * 1000:.0f} ms, soit {par_equipement / brut:.1f}× : le surplus ({(par_equipement - brut) * 1000:.0f}"
           " ms) est l'attente de netmiko (détection de l'invite, préparation de session, lectures bornées)")
@@ -264,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu_par_eq = (base["cpu_client"] + base["cpu_serveurs"]) / n
     print(f"  CPU par équipement à --parallele 8 : client {base['cpu_client'] / n * 1000:.0f} ms, serveurs "
           f"{base['cpu_serveurs'] / n * 1000:.0f} ms ; plafond de cette machine : {os.cpu_count() / cpu_par_eq:.1f} "
-          "équipements/s (tous cœurs occupés)")
+          "équipements/s (tous cœurs occupés) ; collecteur seul, équipements ailleurs (CPU client seulement) : "
+          f"{os.cpu_count() * n / base['cpu_client']:.0f} équipements/s")
     ok = all(r["incomplets"] == 0 for r in runs.values()) and sequentiel["incomplets"] == 0
     print("Résultat :", "RÉUSSI" if ok else "ÉCHEC (collecte incomplète)")
     return 0 if ok else 1
