@@ -116,6 +116,11 @@ def fichiers_de(equipement: Equipement) -> list[str]:
     return list(dict.fromkeys([*noms, FICHIER_DATE]))
 
 
+def nom_de_dossier(nom: str) -> bool:
+    """True when an equipment name is one harmless path component (its capture folder under the shared folder)."""
+    return nom not in ("", ".", "..") and "/" not in nom and not any(ord(c) < 32 or c == "\x7f" for c in nom)
+
+
 def _sha256(chemin: Path) -> str | None:
     """sha256 of a regular file (not followed through a link), None if absent or not a regular file."""
     try:
@@ -230,6 +235,11 @@ def preparer_tranche(config: Configuration, inventaire: Path, fichier_vault: Pat
                 "nommer par son numéro une tranche manquante")
     voulus = set(choisis)
     equipements = tuple(e for e in config.equipements if e.nom in voulus)
+    dangereux = [e.nom for e in equipements if not nom_de_dossier(e.nom)]
+    if dangereux:
+        raise ErreurRepartie(f"nom d'équipement inutilisable comme nom de dossier de captures : "
+                             f"{', '.join('« ' + citer(n, 60) + ' »' for n in dangereux)} (« / », « .. » ou "
+                             "caractère de contrôle) : renommez l'hôte dans l'inventaire")
     return Tranche(passage, nom_tranche(numero, tranches, choisis, limite), numero, tranches, limite,
                    equipements), avertissements
 
@@ -427,6 +437,8 @@ def collecter_reparti(equipement: Equipement, bilan: BilanReparti, dossier: Path
     """The final node's reading of one equipment: its slice's verdict, then its captures, checked against the manifest."""
     if equipement.nom in bilan.problemes:
         return ResultatCollecte(equipement, problemes=list(bilan.problemes[equipement.nom]))
+    if not nom_de_dossier(equipement.nom):
+        return ResultatCollecte(equipement, problemes=["nom inutilisable comme nom de dossier de captures : non lu"])
     manifeste, entree = bilan.a_lire[equipement.nom]
     dossier_captures = dossier / CAPTURES / equipement.nom
     problemes = []

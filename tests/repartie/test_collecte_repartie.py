@@ -231,3 +231,18 @@ def test_inventaire_exemple_inchange_par_la_collecte(exemple, tmp_path):
     collecter(exemple, tmp_path / "partage")
     assert {p: p.read_bytes() for p in exemple.parent.rglob("*") if p.is_file()} == avant
     assert yaml.safe_load(exemple.read_text())
+
+
+def test_nom_d_hote_qui_sortirait_du_dossier_partage(exemple, tmp_path, capsys):
+    """A host named « ../x » would have its captures written (and old ones removed) outside the shared folder."""
+    hotes = exemple.read_text(encoding="utf-8").replace("        sw-sud-01:\n          ansible_host",
+                                                        "        ../sw-sud-01:\n          ansible_host")
+    exemple.write_text(hotes.replace("        sw-sud-01:\n        sw-sud-02:", "        ../sw-sud-01:\n        sw-sud-02:"),
+                       encoding="utf-8")
+    temoin = tmp_path / "partage" / "sw-sud-01" / "show_ip_arp.txt"  # partage/captures/../sw-sud-01
+    temoin.parent.mkdir(parents=True)
+    temoin.write_text("à garder")
+    capsys.readouterr()
+    assert collecter(exemple, tmp_path / "partage") == 3
+    assert "« ../sw-sud-01 »" in capsys.readouterr().err
+    assert temoin.read_text() == "à garder"
