@@ -311,7 +311,18 @@ def lire_manifeste(chemin: Path) -> dict:
     if erreur is not None:
         ou = "/".join(str(p) for p in erreur.path) or "racine"
         raise ValueError(f"hors du format manifeste-tranche-v1 ({ou} : {citer(erreur.message, 160)})")
+    for champ in ("debut", "fin"):  # jsonschema checks « date-time » only with an extra package: checked here
+        if document[champ] is not None and not _date_avec_fuseau(document[champ]):
+            raise ValueError(f"hors du format manifeste-tranche-v1 ({champ} : date ISO 8601 avec fuseau attendue, "
+                             f"lu « {citer(document[champ], 40)} »)")
     return document
+
+
+def _date_avec_fuseau(texte: str) -> bool:
+    try:
+        return datetime.fromisoformat(texte).utcoffset() is not None
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -398,11 +409,12 @@ def examiner(config: Configuration, hotes: list[str], dossier: Path, passage: st
         else:
             manifeste = porteurs[0]
             entree = manifeste["equipements"][equipement.nom]
-            if manifeste["etat"] != "termine" and entree["statut"] == "a_collecter":
+            if entree["statut"] == "a_collecter":
+                etat = {"interrompu": "interrompue", "en_cours": "inachevée"}.get(manifeste["etat"], "incohérente")
                 bilan.problemes[equipement.nom] = [
-                    f"{decrire_tranche(manifeste)} {'interrompue' if manifeste['etat'] == 'interrompu' else 'inachevée'}"
-                    f" (manifeste « {manifeste['etat']} », commencé le {manifeste['debut']}) : tranche arrêtée avant "
-                    "la fin, ou encore en cours"]
+                    f"{decrire_tranche(manifeste)} {etat} (manifeste « {manifeste['etat']} », commencé le "
+                    f"{manifeste['debut']}, équipement encore « à collecter ») : tranche arrêtée avant la fin, ou "
+                    "encore en cours"]
             elif entree["statut"] == "incomplet" and not entree["fichiers"]:
                 bilan.problemes[equipement.nom] = [f"{decrire_tranche(manifeste)} : {p}" for p in entree["problemes"]] \
                     or [f"{decrire_tranche(manifeste)} : non collecté"]
@@ -555,8 +567,8 @@ def commande_collecter(args, signaux_recus: list[str]) -> int:
                   markup=False)
     manifeste, resultats = collecter_tranche(
         tranche, args.dossier, collecter,
-        partial(_executer, parallele=parallele, console=erreurs, arret=arret, afficher=args.source == "direct",
-                collecter_en_parallele=collecter_en_parallele))
+        lambda un, equipements: collecter_en_parallele(un, equipements, parallele, erreurs, arret,
+                                                       afficher=args.source == "direct"))
     non_lus = [r for r in resultats if not r.complet]
     chemin = args.dossier / MANIFESTES / f"{tranche.nom}.json"
     erreurs.print(f"Manifeste : {inerte(str(chemin))} ({len(resultats) - len(non_lus)} collecté(s), "
@@ -567,10 +579,6 @@ def commande_collecter(args, signaux_recus: list[str]) -> int:
         _dire_code(erreurs, INCOMPLET)
         return INCOMPLET
     return 0
-
-
-def _executer(collecter, equipements, parallele, console, arret, afficher, collecter_en_parallele):
-    return collecter_en_parallele(collecter, equipements, parallele, console, arret, afficher=afficher)
 
 
 def collecteur_audit(args, config: Configuration, console):

@@ -209,7 +209,7 @@ def test_manifestes_hostiles(inventaire_conforme, tmp_path):
     assert [e["nom"] for e in rapport["equipements"] if e["statut"] == "complet"] == ["sw-nord-01"]
 
 
-@pytest.mark.parametrize("modification", ["version", "fichier"])
+@pytest.mark.parametrize("modification", ["version", "fichier", "date", "equipement"])
 def test_manifeste_hors_format(inventaire_conforme, tmp_path, modification):
     partage = tmp_path / "partage"
     quatre_tranches(inventaire_conforme, partage)
@@ -217,8 +217,12 @@ def test_manifeste_hors_format(inventaire_conforme, tmp_path, modification):
     document = json.loads(chemin.read_text())
     if modification == "version":
         document["version"] = 2
-    else:
+    elif modification == "fichier":
         document["equipements"]["sw-nord-01"]["fichiers"]["show_ip_arp.txt"] = "pas une somme"
+    elif modification == "date":
+        document["fin"] = "\x1b[2Jhier"
+    else:
+        document["equipements"]["sw-nord-01"]["statut"] = "perdu"
     chemin.write_text(json.dumps(document))
     code, rapport = final(inventaire_conforme, partage, tmp_path / "r", "--date", "2026-11-21")
     assert code == 2
