@@ -192,6 +192,10 @@ def test_noeud_final_sans_passage_refuse(exemple, tmp_path, capsys):
     assert code == 3
     assert "exige --passage" in capsys.readouterr().err
     assert collecter(exemple, tmp_path / "p", passage="\x1b[2J") == 3
+    assert main(["audit", "-i", str(exemple), "--collecte-repartie", str(tmp_path), "--passage", "p", "--source",
+                 "direct", "-o", str(tmp_path / "r")]) == 3
+    assert main(["audit", "-i", str(exemple), "--passage", "p", "-o", str(tmp_path / "r")]) == 3
+    assert "vont avec --collecte-repartie" in capsys.readouterr().err
 
 
 def test_manifestes_hostiles(inventaire_conforme, tmp_path):
