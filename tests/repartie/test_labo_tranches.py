@@ -43,10 +43,11 @@ def test_quatre_tranches_par_ssh_puis_noeud_final(lab, tmp_path):
     hosts = ecrire_inventaire(lab, tmp_path / "inv")
     tous = sorted([SWITCH, GATEWAY, "dhcp-labo", "mac-poste"])
     assert telesante("collecter", "-i", str(hosts), "--dossier", str(tmp_path / "entier"), "--passage", "p1",
-                     "--tentatives", "1").returncode == 0
+                     "--tentatives", "3", "--delai-connexion", "30").returncode == 0
     for k in range(4):
         fini = telesante("collecter", "-i", str(hosts), "--dossier", str(tmp_path / "partage"), "--passage", "p1",
-                         "--limite", ",".join(tous[k::4]), "--tranches", "4", "--tentatives", "1")
+                         "--limite", ",".join(tous[k::4]), "--tranches", "4", "--tentatives", "3",
+                         "--delai-connexion", "30")
         assert fini.returncode == 0, fini.stderr
     manifestes = tmp_path / "partage" / "manifestes"
     assert json.loads((manifestes / "tranche-3-sur-4.json").read_text())["equipements"] == {}  # mac-poste only
