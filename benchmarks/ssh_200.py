@@ -17,6 +17,10 @@ Measured in the same run:
   * encryption: client CPU per Mio received through one session, applied to the bytes a device sends;
   * CPU of the client process and of the servers (sshd and the CLIs they start) during each run.
 
+root's shell start-up files are hidden from the benchmark's sshd (a mount namespace of their own):
+sshd runs every session through the user's shell, and on the project's machines root's ~/.bashrc
+starts pyenv (several processes and a lock shared by all sessions), which a switch never does.
+
     sudo .venv/bin/python benchmarks/ssh_200.py [--equipements 200] [--echantillon 10]
 """
 
@@ -52,6 +56,7 @@ PORTS_PAR_SSHD = 16  # OpenSSH: MAX_LISTEN_SOCKS
 PREMIER_PORT = 2200
 CLI_IOS = RACINE / "tests" / "labo" / "cli_ios_simulee.py"
 INVITE = b"commutateur-ios#"
+RC_ROOT = ("/root/.bashrc", "/root/.bash_profile", "/root/.profile", "/root/.bash_login")
 
 
 def _cle(chemin: Path) -> Path:
@@ -77,8 +82,11 @@ def demarrer_serveurs(lab, dossier: Path, nombre: int) -> tuple[list[subprocess.
         config.write_text("".join(f"ListenAddress {ip}:{p}\n" for p in ports)
                           + f"HostKey {cle_hote}\nPidFile {dossier / f'sshd_{index}.pid'}\n"
                           + f"AuthorizedKeysFile {autorisees}\n" + options)
-        processus.append(subprocess.Popen(["ip", "netns", "exec", lab.switch.namespace, "/usr/sbin/sshd", "-D", "-e",
-                                           "-f", str(config)], stdin=subprocess.DEVNULL,
+        masquer = "".join(f"mount --bind /dev/null {f}; " for f in RC_ROOT if Path(f).is_file())
+        processus.append(subprocess.Popen(["ip", "netns", "exec", lab.switch.namespace, "unshare", "--mount",
+                                           "--propagation", "private", "sh", "-c",
+                                           f"{masquer}exec /usr/sbin/sshd -D -e -f {config}"],
+                                          stdin=subprocess.DEVNULL,
                                           stdout=open(dossier / f"sshd_{index}.log", "ab"), stderr=subprocess.STDOUT))
         type_cle, b64 = cle_hote.with_suffix(".pub").read_text().split()[:2]
         hotes_connus += [f"[{ip}]:{p} {type_cle} {b64}\n" for p in ports]
