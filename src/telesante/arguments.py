@@ -187,6 +187,7 @@ def construire_analyseur() -> argparse.ArgumentParser:
     mdns.add_argument("--sortie", type=Path, required=True, metavar="FICHIER", help="fichier d'observations à écrire")
     mdns.add_argument("--nom", default="", help="nom du capteur (défaut : nom d'hôte)")
     _capteur_isolement_options(sensor_commands)
+    _collecte_repartie_options(commands, audit)  # telesante collecter, and audit --collecte-repartie
     return parser
 
 
@@ -224,3 +225,45 @@ def _capteur_isolement_options(sensor_commands) -> None:
                            help=f"durée totale en secondes (au plus {DUREE_SONDE_MAX}, défaut : {defauts.duree_max:g})")
     isolement.add_argument("--sortie", type=Path, required=True, metavar="FICHIER",
                            help="fichier du résultat (écrit en entier ou pas du tout)")
+
+
+def _collecte_repartie_options(commandes, audit) -> None:
+    """Declare `telesante collecter`, and the final node's options of `telesante audit`."""
+    audit_repartie = audit.add_argument_group("collecte répartie (nœud final d'un flux de travail AWX)")
+    audit_repartie.add_argument("--collecte-repartie", type=Path, default=None, metavar="DOSSIER",
+                                help="audite les captures que les tranches de `telesante collecter` ont écrites dans "
+                                "DOSSIER, comparées à l'inventaire entier (avec --source captures)")
+    audit_repartie.add_argument("--passage", default=None, metavar="ID",
+                                help="identifiant du passage, celui donné aux tranches (avec --collecte-repartie)")
+    audit_repartie.add_argument("--tranches", type=_entier(10_000), default=None, metavar="N",
+                                help="nombre de tranches attendu (job_slice_count d'AWX) : une tranche absente est "
+                                "nommée même si aucune n'a écrit (défaut : lu dans les manifestes)")
+    collecte = commandes.add_parser(
+        "collecter", help="collecte seule (une tranche), vers des captures et un manifeste",
+        description="Collecte les équipements que désigne --limite (motif d'hôtes Ansible, comme ansible --limit) "
+        "et les écrit dans DOSSIER/captures/<équipement>/ avec le manifeste de la tranche dans DOSSIER/manifestes/. "
+        "Le nœud final les audite : telesante audit -i INVENTAIRE --collecte-repartie DOSSIER --passage ID.",
+        epilog="Codes de sortie : 0 tout collecté ; 2 au moins un équipement non collecté (nommé dans le manifeste) "
+        "ou collecte interrompue ; 3 inventaire, motif ou options invalides, rien n'est collecté.")
+    _inventaire(collecte)
+    collecte.add_argument("--dossier", type=Path, required=True, help="dossier partagé de la collecte répartie")
+    collecte.add_argument("--passage", required=True, metavar="ID",
+                          help="identifiant du passage (le même pour toutes les tranches et le nœud final)")
+    collecte.add_argument("--limite", default=None, metavar="MOTIF",
+                          help="motif d'hôtes Ansible, sémantique de ansible --limit (sw-*:!sw-sud-02, site_nord, "
+                          "@fichier) ; défaut : tout l'inventaire")
+    collecte.add_argument("--tranches", type=_entier(10_000), default=None, metavar="N",
+                          help="nombre de tranches du découpage d'AWX (job_slice_count) : nomme la tranche par son "
+                          "numéro")
+    collecte.add_argument("--source", choices=("direct", "captures"), default="direct",
+                          help="direct : par SSH (défaut) ; captures : recopie les captures de l'inventaire, vérifiées")
+    collecte.add_argument("--parallele", type=_entier(PARALLELE_MAX), default=8, metavar="N",
+                          help=f"équipements lus en même temps (1 à {PARALLELE_MAX}, défaut : 8)")
+    collecte.add_argument("--delai-connexion", type=_duree(DELAI_MAX), default=10.0, metavar="S",
+                          help="délai de connexion SSH en secondes (défaut : 10)")
+    collecte.add_argument("--delai-commande", type=_duree(DELAI_MAX), default=30.0, metavar="S",
+                          help="délai d'une commande en secondes (défaut : 30)")
+    collecte.add_argument("--tentatives", type=_entier(TENTATIVES_MAX), default=3, metavar="N",
+                          help=f"tentatives par équipement pour les pannes passagères (1 à {TENTATIVES_MAX}, défaut : 3)")
+    collecte.add_argument("--hotes-connus", type=Path, default=None, metavar="FICHIER",
+                          help="fichier known_hosts (défaut : celui de l'inventaire)")

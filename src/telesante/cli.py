@@ -5,44 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from pathlib import Path
 
 from telesante.arguments import construire_analyseur
+from telesante.console import configuration_de, console_erreurs, dire_code, fichier_hotes_connus
 from telesante.ecriture import ecrire_atomiquement, raison
 from telesante.inerte import inerte
-
-
-def _console_erreurs():
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True, highlight=False)
-
-
-def _configuration(args):
-    """Load the inventory, or print the French errors and return None (exit code 3)."""
-    from telesante.codes import ERREUR_CONFIGURATION
-    from telesante.inventaire import ErreurConfiguration, charger_configuration
-
-    try:
-        return charger_configuration(args.inventaire, args.fichier_mot_de_passe_vault)
-    except ErreurConfiguration as exc:
-        erreurs = _console_erreurs()
-        erreurs.print(f"Erreur de configuration dans l'inventaire {args.inventaire} :", style="bold red", markup=False)
-        for erreur in exc.erreurs:
-            erreurs.print(f"  - {erreur}", markup=False)
-        _dire_code(erreurs, ERREUR_CONFIGURATION)
-        return None
-
-
-def _dire_code(console, code: int) -> None:
-    """Print an exit code and its meaning (stderr console)."""
-    from telesante.codes import SIGNIFICATION
-
-    console.print(f"Code de sortie {code} : {SIGNIFICATION[code]}", markup=False)
-
-
-def _hotes_connus(args, config) -> Path:
-    return args.hotes_connus or config.fichier_hotes_connus or config.racine / "hotes_connus"
 
 
 def _audit(args) -> int:
@@ -59,26 +26,31 @@ def _audit(args) -> int:
 
     from telesante.audit import auditer
     from telesante.codes import ERREUR_CONFIGURATION
-    from telesante.collecte.captures import collecter_captures
     from telesante.publication import fichiers_demandes, publier
     from telesante.rapports import document as doc
 
-    config = _configuration(args)
+    config = configuration_de(args)
     if config is None:
         return ERREUR_CONFIGURATION
-    erreurs = _console_erreurs()
+    erreurs = console_erreurs()
     if fichiers_demandes(args.formats):  # checked before collecting: a live collection can take minutes
         try:
             args.sortie.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             erreurs.print(f"Dossier des rapports « {args.sortie} » inutilisable : {raison(exc)}", style="bold red",
                          markup=False)
-            _dire_code(erreurs, ERREUR_CONFIGURATION)
+            dire_code(erreurs, ERREUR_CONFIGURATION)
             return ERREUR_CONFIGURATION
-    if args.source == "captures":
+    if args.source == "captures" or args.collecte_repartie is not None:
+        from telesante.repartie import collecteur_audit
+
+        collecter = collecteur_audit(args, config, erreurs)  # the inventory's captures, or the slices' (--collecte-repartie)
+        if collecter is None:
+            dire_code(erreurs, ERREUR_CONFIGURATION)
+            return ERREUR_CONFIGURATION
         # One worker thread, as in direct mode: a stop is obeyed at once, even within a huge capture.
         resultat = auditer(
-            config, partial(collecter_captures, racine=config.racine), mode="captures", aujourd_hui=args.date,
+            config, collecter, mode="captures", aujourd_hui=args.date,
             executer=lambda collecter, equipements: collecter_en_parallele(
                 collecter, equipements, 1, erreurs, arret, afficher=False),
         )
@@ -87,7 +59,7 @@ def _audit(args) -> int:
         from telesante.collecte.en_direct import collecter_en_direct
 
         parametres = ParametresCollecte(
-            hotes_connus=_hotes_connus(args, config), delai_connexion=args.delai_connexion,
+            hotes_connus=fichier_hotes_connus(args, config), delai_connexion=args.delai_connexion,
             delai_commande=args.delai_commande, tentatives=args.tentatives,
             dossier_captures=args.enregistrer_captures,
         )
@@ -108,7 +80,7 @@ def _retention(args) -> int:
     try:
         bilan = appliquer_retention(args.fichier, args.conserver_nuits)
     except ErreurRetention as exc:
-        _console_erreurs().print(inerte(str(exc)), style="bold red", markup=False)
+        console_erreurs().print(inerte(str(exc)), style="bold red", markup=False)
         return ERREUR_CONFIGURATION
     depuis = f", depuis le {bilan.premiere_nuit_conservee}" if bilan.premiere_nuit_conservee else ""
     print(f"Historique {inerte(str(args.fichier))} : {bilan.passages_supprimes} passage(s) supprimé(s), "
@@ -131,7 +103,7 @@ def _historique(args) -> int:
         from telesante import consultation
 
         if args.comparer is not None and args.mac is not None:
-            _console_erreurs().print("--comparer et --mac ne vont pas ensemble.", markup=False)
+            console_erreurs().print("--comparer et --mac ne vont pas ensemble.", markup=False)
             return ERREUR_CONFIGURATION
         if args.mac is not None:
             return consultation.afficher_vie_mac(args.fichier, args.mac)
@@ -139,7 +111,7 @@ def _historique(args) -> int:
     try:
         runs = derniers_passages(args.fichier, args.nombre)
     except ErreurHistorique as exc:
-        _console_erreurs().print(inerte(str(exc)), style="bold red", markup=False)
+        console_erreurs().print(inerte(str(exc)), style="bold red", markup=False)
         return ERREUR_CONFIGURATION
     table = Table(title=Text(f"Derniers passages ({inerte(str(args.fichier))})"))
     for title in ("N°", "Début", "Mode", "Code", "Statut", "Constats actifs", "Équipements incomplets"):
@@ -150,7 +122,7 @@ def _historique(args) -> int:
                  run["equipements_incomplets"])
         table.add_row(*(Text(inerte(str(cell))) for cell in cells))  # never read as rich markup
     if not runs:
-        _console_erreurs().print(f"{inerte(str(args.fichier))} : aucun passage enregistré.", markup=False)
+        console_erreurs().print(f"{inerte(str(args.fichier))} : aucun passage enregistré.", markup=False)
     Console().print(table)
     return 0
 
@@ -159,11 +131,11 @@ def _cles_hotes(args) -> int:
     from telesante.collecte import cles_hotes
     from telesante.codes import ERREUR_CONFIGURATION
 
-    config = _configuration(args)
+    config = configuration_de(args)
     if config is None:
         return ERREUR_CONFIGURATION
-    fichier = _hotes_connus(args, config)
-    out = _console_erreurs()
+    fichier = fichier_hotes_connus(args, config)
+    out = console_erreurs()
     if args.action == "lister":
         for equipement in config.equipements:
             keys = cles_hotes.cles_connues(fichier, equipement)
@@ -205,7 +177,7 @@ def _capteur_mdns(args) -> int:
     try:
         document = capteur_mdns.ecouter(args.interface, args.duree, args.nom)
     except (ValueError, OSError) as exc:
-        _console_erreurs().print(f"Capteur mDNS : {exc}", markup=False)
+        console_erreurs().print(f"Capteur mDNS : {exc}", markup=False)
         return 1
     capteur_mdns.ecrire(document, args.sortie)
     print(f"{len(document['annonces'])} annonces mDNS écrites dans {args.sortie}")
@@ -219,7 +191,7 @@ def _capteur_isolement(args) -> int:
     from telesante.collecte import capteur_isolement, plan_isolement
     from telesante.codes import ERREUR_CONFIGURATION, INCOMPLET
 
-    erreurs = _console_erreurs()
+    erreurs = console_erreurs()
     if args.plan is not None:
         if args.sonde is not None or args.historique is not None:
             erreurs.print("--sonde et --historique vont avec -i (inventaire), pas avec --plan.", markup=False)
@@ -237,7 +209,7 @@ def _capteur_isolement(args) -> int:
         if args.sonde is None:
             erreurs.print("Avec -i, --sonde NOM est obligatoire (la sonde de l'inventaire à planifier).", markup=False)
             return ERREUR_CONFIGURATION
-        config = _configuration(args)
+        config = configuration_de(args)
         if config is None:
             return ERREUR_CONFIGURATION
         sonde = next((e for e in config.equipements if e.nom == args.sonde), None)
@@ -327,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         args = construire_analyseur().parse_args(argv)
         if args.commande == "audit":
             return _audit(args)
+        if args.commande == "collecter":
+            from telesante.repartie import commande_collecter
+
+            return commande_collecter(args, _SIGNAUX_RECUS)
         if _SIGNAUX_RECUS:
             raise Interruption(_SIGNAUX_RECUS[0])
         _capter(_interrompre)
@@ -336,17 +312,17 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.commande](args)
     except (Interruption, KeyboardInterrupt) as exc:
         _capter(signal.SIG_IGN)  # stopping already: a second signal must not cut the message
-        console = _console_erreurs()
+        console = console_erreurs()
         console.print(f"Arrêt demandé ({exc or 'SIGINT'}) : commande interrompue.", style="bold red", markup=False)
-        _dire_code(console, INCOMPLET)
+        dire_code(console, INCOMPLET)
         return INCOMPLET
     except Exception:  # noqa: BLE001 -- a bug must not exit 1, which means « non-conformités »
         import traceback
 
         traceback.print_exc()
-        _console_erreurs().print("Erreur interne de telesante (trace ci-dessus, à joindre au signalement).",
+        console_erreurs().print("Erreur interne de telesante (trace ci-dessus, à joindre au signalement).",
                                  style="bold red", markup=False)
-        _dire_code(_console_erreurs(), ERREUR_INTERNE)
+        dire_code(console_erreurs(), ERREUR_INTERNE)
         return ERREUR_INTERNE
     finally:
         if argv is None:  # the console script: the code is decided, a late signal must not change it

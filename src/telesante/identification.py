@@ -236,7 +236,7 @@ class Identificateur:
         motifs: list[str] = []
         # The first host name that matches a signature wins (the first matching signature);
         # a name known under this device's OUI only comes before names known everywhere.
-        for name in noms_hote:
+        for name in sorted(noms_hote):  # a set: sorted, or the winner would change with the hash seed
             found = next((s for pattern, s in under_oui if pattern.search(name)), None) if under_oui else None
             if found is not None:
                 best_force, best = FORCE_NOM_HOTE, found
@@ -247,7 +247,7 @@ class Identificateur:
                 best_force, best = FORCE_NOM_HOTE, found
                 motifs.append(f"nom d'hôte « {name} »")
                 break
-        for service, model in mdns:
+        for service, model in sorted(mdns, key=lambda paire: (paire[0], paire[1] or "")):
             for rule_model, signature in self._mdns_rules.get(service, ()):
                 force = FORCE_MDNS_MODELE if rule_model else FORCE_MDNS
                 if force > best_force and (rule_model is None or (model and rule_model.search(model))):
