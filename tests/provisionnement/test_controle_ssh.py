@@ -8,6 +8,7 @@ ansible-playbook runs makes it fail (``unix_listener: cannot bind to path
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -22,8 +23,10 @@ _AUTRE_EXECUTION = ("import sys\nfrom pathlib import Path\n"
 
 
 def _dossier_d_une_autre_execution(inventaire: Path) -> Path:
+    # As pytest imports them (pyproject.toml, pythonpath): the tests, and the collection in the repository.
+    chemins = os.pathsep.join([str(RACINE), str(RACINE / ".collections")])
     autre = subprocess.run([sys.executable, "-c", _AUTRE_EXECUTION, str(inventaire)], cwd=RACINE,
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": chemins})
     assert autre.returncode == 0, autre.stderr
     dossier = Path(autre.stdout.strip())
     assert dossier.name.startswith("telesante-ssh-") and dossier.is_dir()
