@@ -205,11 +205,19 @@ def _junit_non_declares(suites: ET.Element, document: dict) -> None:
             suite.set(key, str(value))
 
 
-def en_html(document: dict) -> bytes:
-    """A self-contained HTML page (no external resource). Every value is escaped and inert:
-    host names and mDNS names come from devices and are untrusted."""
+def en_html(document: dict, fuseau: str | None = None) -> bytes:
+    """A self-contained HTML page (no external resource, no URL) that a manager reads in a minute:
+    verdict and the night's changes first, the 30-night trend as inline SVG, evidence folded.
+
+    Dates and times are in French, in `fuseau` (the establishment's zone, ``America/Montreal`` by
+    default). Every value is escaped and inert: host names and mDNS names come from devices.
+    `changements` and `tendance` may be absent (no history): the page says so.
+    """
     from jinja2 import Environment, PackageLoader, StrictUndefined
     from markupsafe import Markup
+
+    from telesante.rapports.dates import Dates
+    from telesante.rapports.tendance import preparer
 
     environment = Environment(
         loader=PackageLoader("telesante", "donnees"), autoescape=True, undefined=StrictUndefined,
@@ -218,4 +226,21 @@ def en_html(document: dict) -> bytes:
         # as its escape; every other character is exact. Markup is the template's own, already final.
         finalize=lambda v: inerte(v) if isinstance(v, str) and not isinstance(v, Markup) else v,
     )
-    return environment.get_template("rapport.html.j2").render(d=document).encode("utf-8")
+    dates = Dates(fuseau)
+    changements = document.get("changements")
+    etats = {}  # a finding of tonight -> its entry in the night's changes (new, or persisting for N nights)
+    if isinstance(changements, dict):
+        for entree in changements.get("constats") or ():
+            if entree.get("etat") in ("nouveau", "persistant"):
+                etats[_cle_constat(entree)] = entree
+    mission = [r["nom"] for r in document["reseaux"] if r["type"] == "mission"]
+    tendance = preparer(document["tendance"], mission, dates) if "tendance" in document else None
+    return environment.get_template("rapport.html.j2").render(
+        d=document, dates=dates, changements=changements, tendance=tendance,
+        etat_de=lambda constat: etats.get(_cle_constat(constat)),
+    ).encode("utf-8")
+
+
+def _cle_constat(constat: dict) -> tuple:
+    """What identifies a finding from one night to the next: network, kind, device (MAC, else its IPs)."""
+    return (constat.get("reseau"), constat.get("type"), constat.get("mac") or tuple(constat.get("ips") or ()))
