@@ -23,6 +23,7 @@ NUITS_MAX = 30
 # Geometry of one chart (viewBox units, about CSS pixels at the width of a phone).
 LARGEUR, HAUTEUR = 340, 180
 GAUCHE, DROITE, HAUT, BAS = 30, 10, 30, 28
+MARGE = 7  # between the y axis labels and the first night
 
 SERIES = {
     # serie: (label, line style, marker)
@@ -111,9 +112,10 @@ class _Repere:
         self.haut = self.pas * math.ceil(max(maximum, 1) / self.pas)
 
     def x(self, jour: date) -> float:
+        utile = LARGEUR - GAUCHE - DROITE - 2 * MARGE
         if self.premier == self.dernier:
-            return GAUCHE + (LARGEUR - GAUCHE - DROITE) / 2
-        return round(GAUCHE + (jour - self.premier).days / self.jours * (LARGEUR - GAUCHE - DROITE), 1)
+            return GAUCHE + MARGE + utile / 2
+        return round(GAUCHE + MARGE + (jour - self.premier).days / self.jours * utile, 1)
 
     def y(self, valeur: int) -> float:
         return round(HAUTEUR - BAS - valeur / self.haut * (HAUTEUR - HAUT - BAS), 1)
@@ -193,7 +195,7 @@ def _graphique_reseau(nuits: list[Nuit], reseau: str, dates: Dates) -> Markup:
 
 def _graphique_non_lus(nuits: list[Nuit], dates: Dates) -> Markup:
     repere = _Repere(nuits, max(n.equipements_non_lus for n in nuits))
-    largeur = max(2.0, min(8.0, (LARGEUR - GAUCHE - DROITE) / (repere.jours + 1) * 0.7))
+    largeur = max(2.0, min(8.0, (LARGEUR - GAUCHE - DROITE - 2 * MARGE) / (repere.jours + 1) * 0.7))
     barres = []
     for n in nuits:
         y = repere.y(n.equipements_non_lus)
