@@ -48,6 +48,7 @@ class Navigateur:
         cible = self.envoyer("Target.createTarget", url="about:blank")["targetId"]
         self._session = self.envoyer("Target.attachToTarget", targetId=cible, flatten=True)["sessionId"]
         self.envoyer("Page.enable", session=True)
+        self.envoyer("Network.enable", session=True)
 
     def __enter__(self) -> Navigateur:
         return self
@@ -109,6 +110,10 @@ class Navigateur:
         self._evenements.clear()
         self.envoyer("Page.navigate", session=True, url=page.as_uri())
         self.attendre("Page.loadEventFired")
+
+    def requetes(self) -> list[str]:
+        """Every URL the page asked for since it was opened (the page itself included)."""
+        return [e["params"]["request"]["url"] for e in self._evenements if e.get("method") == "Network.requestWillBeSent"]
 
     def evaluer(self, expression: str):
         """The value of a JavaScript expression in the page (DevTools is not bound by the page's CSP)."""

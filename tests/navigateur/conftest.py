@@ -46,7 +46,7 @@ def json_reel(tmp_path_factory) -> dict:
     return json.loads((sortie / "rapport.json").read_text(encoding="utf-8"))
 
 
-def tendance(nuits: int = 31, trou: date | None = NUIT - timedelta(days=11)) -> list[dict]:
+def tendance(nuits: int = 32, trou: date | None = NUIT - timedelta(days=11)) -> list[dict]:
     """`nuits` nights ending on NUIT (one missing: `trou`), oldest first; mission-sud is not audited
     on two nights, and a former network with a hostile name only at the start."""
     entrees = []

@@ -30,6 +30,12 @@ SERIES = {
     "critiques": ("critiques", "", "carre"),
     "a_verifier": ("à vérifier", "6 4", "rond"),
 }
+SINGULIERS = {"critiques": "critique", "à vérifier": "à vérifier", "équipements non lus": "équipement non lu"}
+
+
+def _nombre(valeur: int, libelle: str) -> str:
+    """« 0 critique », « 1 critique », « 2 critiques » (French: singular below 2)."""
+    return f"{valeur} {SINGULIERS[libelle] if valeur < 2 else libelle}"
 
 
 @dataclass
@@ -177,7 +183,7 @@ def _graphique_reseau(nuits: list[Nuit], reseau: str, dates: Dates) -> Markup:
             traits.append(Markup('<polyline class="trait" points="{}"/>').format(coordonnees))
             for n in troncon:
                 valeur = n.reseaux[reseau][serie]
-                titre = f"{nom}, {dates.jour_court(n.date.isoformat())} : {valeur} {libelle}"
+                titre = f"{nom}, {dates.jour_court(n.date.isoformat())} : {_nombre(valeur, libelle)}"
                 attributs = Markup('data-date="{}" data-valeur="{}"').format(n.date.isoformat(), valeur)
                 points.append(_marqueur(forme, repere.x(n.date), repere.y(valeur), titre, attributs))
         series.append(Markup('<g class="serie {}" data-serie="{}" data-reseau="{}" stroke-dasharray="{}">{}{}</g>').format(
@@ -199,7 +205,7 @@ def _graphique_non_lus(nuits: list[Nuit], dates: Dates) -> Markup:
     barres = []
     for n in nuits:
         y = repere.y(n.equipements_non_lus)
-        titre = f"{dates.jour_court(n.date.isoformat())} : {n.equipements_non_lus} équipement(s) non lu(s)"
+        titre = f"{dates.jour_court(n.date.isoformat())} : {_nombre(n.equipements_non_lus, 'équipements non lus')}"
         barres.append(Markup('<rect class="barre" x="{}" y="{}" width="{}" height="{}" data-date="{}" data-valeur="{}">'
                              '<title>{}</title></rect>').format(
             round(repere.x(n.date) - largeur / 2, 1), y, round(largeur, 1), round(HAUTEUR - BAS - y, 1),
