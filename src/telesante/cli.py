@@ -314,7 +314,7 @@ def _audit(args) -> int:
     if "terminal" in args.formats:
         terminal.afficher(document)
     writers = {"json": lambda d: formats.en_json(d).encode("utf-8"), "csv": formats.en_csv,
-               "junit": formats.en_junit, "html": formats.en_html}
+               "junit": formats.en_junit, "html": lambda d: formats.en_html(d, fuseau=config.fuseau_horaire)}
     code = resultat.code_sortie
     for name in files:
         path = args.sortie / FICHIERS[name]

@@ -20,8 +20,8 @@ from telesante.identification import SignaturesInvalides, charger_identificateur
 from telesante.inerte import inerte
 from telesante.isolement import NOMS_METHODES
 from telesante.mac import InvalidMac, is_multicast, normalize_mac, vm_mac_from_serial
-from telesante.modele import (Autorise, CibleIsolement, Configuration, Derogation, DerogationIsolement, Equipement,
-                              Reseau)
+from telesante.modele import (FUSEAU_HORAIRE, Autorise, CibleIsolement, Configuration, Derogation,
+                              DerogationIsolement, Equipement, Reseau)
 from telesante.fichiers_yaml import FichierYaml, examiner
 from telesante.origine import chemin_affiche, origine, origine_erreur
 
@@ -332,6 +332,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     derogations_isolement = _derogations_isolement(check, per_host, reseaux)
     signatures, interdites, hotes_connus = _globales(check, per_host, racine)
     age_max = _age_max_sources(check, per_host)
+    fuseau = _fuseau_horaire(check, per_host)
     try:
         identificateur = charger_identificateur(signatures, interdites)
     except SignaturesInvalides as exc:
@@ -348,6 +349,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         identificateur=identificateur,
         fichier_hotes_connus=hotes_connus,
         age_max_sources=dt.timedelta(hours=age_max),
+        fuseau_horaire=fuseau,
         derogations_isolement=derogations_isolement,
     )
 
@@ -680,6 +682,27 @@ def _age_max_sources(check: _Validation, per_host: dict) -> int:
             + ", ".join(f"{heures} pour {host}" for heures, host in valeurs.items())
             + ") : une seule valeur attendue, en général dans group_vars/all/")
     return next(iter(valeurs)) if len(valeurs) == 1 else AGE_MAX_SOURCES_HEURES
+
+
+def _fuseau_horaire(check: _Validation, per_host: dict) -> str:
+    """telesante_fuseau_horaire: the establishment's IANA time zone (America/Montreal by default), one for all."""
+    from zoneinfo import available_timezones
+
+    valeurs = {}
+    for host, values in per_host.items():
+        if "telesante_fuseau_horaire" in values:
+            valeur = values["telesante_fuseau_horaire"]
+            if not isinstance(valeur, str) or valeur not in available_timezones():
+                check.erreur(valeur, "telesante_fuseau_horaire", f"fuseau horaire inconnu « {inerte(str(valeur))} » "
+                             "(nom IANA attendu : America/Montreal, America/Toronto...)", hote=host)
+                continue
+            valeurs.setdefault(valeur, host)
+    if len(valeurs) > 1:
+        check.erreurs.append(
+            "clé « telesante_fuseau_horaire » : valeurs différentes selon les hôtes ("
+            + ", ".join(f"{fuseau} pour {host}" for fuseau, host in valeurs.items())
+            + ") : une seule valeur attendue, en général dans group_vars/all/")
+    return next(iter(valeurs)) if len(valeurs) == 1 else FUSEAU_HORAIRE
 
 
 def _sondes_isolement(check: _Validation, equipements: list[Equipement], reseaux: list[Reseau],

@@ -10,6 +10,8 @@ from netaddr import IPNetwork
 
 from telesante.identification import Identificateur
 
+FUSEAU_HORAIRE = "America/Montreal"  # telesante_fuseau_horaire by default: the zone of Québec's establishments
+
 
 @dataclass(frozen=True)
 class CibleIsolement:
@@ -96,4 +98,5 @@ class Configuration:
     identificateur: Identificateur
     fichier_hotes_connus: Path | None = None
     age_max_sources: timedelta = timedelta(hours=36)  # telesante_age_max_sources_heures
+    fuseau_horaire: str = FUSEAU_HORAIRE  # telesante_fuseau_horaire (IANA): dates of the HTML report
     derogations_isolement: list[DerogationIsolement] = field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
 from html.parser import HTMLParser
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from telesante.rapports import formats
 from telesante.rapports.dates import Dates
 from telesante.rapports.tendance import preparer
-from tests.navigateur.conftest import RESEAU_HOSTILE, document_de_la_nuit, tendance
+from tests.navigateur.conftest import RESEAU_HOSTILE, TELESANTE, document_de_la_nuit, tendance
 
 SVG = {"svg", "title", "defs", "pattern", "path", "g", "line", "polyline", "rect", "circle", "text"}
 
@@ -149,3 +150,14 @@ def test_date_illisible_montree_telle_quelle():
     assert dates.moment("pas une date") == "pas une date"
     assert dates.jour("2026-11-01") == "dimanche 1er novembre 2026"
     assert dates.heure("2026-11-01") == ""
+
+
+def test_fuseau_de_l_inventaire_dans_le_rapport_de_la_commande(exemple, tmp_path):
+    """telesante_fuseau_horaire (group_vars/all) sets the zone of the report that `telesante audit` writes."""
+    (exemple.parent / "group_vars/all/fuseau.yml").write_text("telesante_fuseau_horaire: America/Vancouver\n")
+    resultat = subprocess.run([TELESANTE, "audit", "-i", exemple, "-f", "html", "-o", tmp_path / "r",
+                               "--date", "2026-11-21"], capture_output=True, text=True, timeout=120)
+    assert resultat.returncode == 2, resultat.stderr
+    html = (tmp_path / "r" / "rapport.html").read_text(encoding="utf-8")
+    assert re.search(r"Passage hors ligne \(captures\) du \w+ \d+(er)? \w+ \d{4} à \d+ h \d\d H[NA]P", html)  # winter or summer time
+    assert "heures du fuseau America/Vancouver" in html

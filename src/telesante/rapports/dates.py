@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
-FUSEAU_PAR_DEFAUT = "America/Montreal"
+from telesante.modele import FUSEAU_HORAIRE
+
 LOCALE = "fr_CA"
 
 
@@ -32,7 +33,7 @@ class Dates:
     """Formats the report's ISO dates in French, in one time zone (``America/Montreal`` by default)."""
 
     def __init__(self, fuseau: str | None = None):
-        self.fuseau = ZoneInfo(fuseau or FUSEAU_PAR_DEFAUT)
+        self.fuseau = ZoneInfo(fuseau or FUSEAU_HORAIRE)
 
     def local(self, moment: datetime) -> datetime:
         """`moment` in the establishment's zone (a naive time is taken as already local)."""
