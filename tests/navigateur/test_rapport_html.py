@@ -19,7 +19,7 @@ import pytest
 from telesante.inerte import inerte
 from telesante.rapports import formats
 from tests.navigateur.chromium import CHROMIUM
-from tests.navigateur.conftest import (EQUIPEMENT_HOSTILE, HOSTILE, NUIT, PORT_HOSTILE, RESEAU_HOSTILE, TELESANTE,
+from tests.navigateur.conftest import (EQUIPEMENT_HOSTILE, HOSTILE, PORT_HOSTILE, RESEAU_HOSTILE, TELESANTE,
                                        document_de_la_nuit, exiger_chromium)
 from tests.navigateur.png import lire_png, pixels_sombres
 

@@ -9,11 +9,15 @@ import subprocess
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from telesante.inerte import inerte
 from telesante.rapports import formats
 from telesante.rapports.dates import Dates
 from telesante.rapports.tendance import preparer
 from tests.navigateur.conftest import RESEAU_HOSTILE, TELESANTE, document_de_la_nuit, tendance
+from tests.unitaires.test_rapports_inertes import INTERDITS
 
 SVG = {"svg", "title", "defs", "pattern", "path", "g", "line", "polyline", "rect", "circle", "text"}
 
@@ -161,3 +165,15 @@ def test_fuseau_de_l_inventaire_dans_le_rapport_de_la_commande(exemple, tmp_path
     html = (tmp_path / "r" / "rapport.html").read_text(encoding="utf-8")
     assert re.search(r"Passage hors ligne \(captures\) du \w+ \d+(er)? \w+ \d{4} à \d+ h \d\d H[NA]P", html)  # winter or summer time
     assert "heures du fuseau America/Vancouver" in html
+
+
+@settings(max_examples=100, deadline=None)
+@given(nom=st.text(st.characters(exclude_categories=()), max_size=40))
+def test_nom_de_reseau_quelconque_inerte(nom):
+    """Whatever a network of the history is called: text in the chart, shown as its escapes, never markup."""
+    nuits = [{"date": "2026-11-21", "reseaux": {nom: {"critiques": 1, "a_verifier": 2}}, "equipements_non_lus": 0}]
+    svg = str(preparer(nuits, [], Dates()).graphiques[0][1])
+    lu = _lire(svg)
+    assert {tag for tag, _a in lu.elements} <= SVG
+    assert lu.elements[0][1]["data-reseau"] == inerte(nom)
+    assert not INTERDITS.search(svg)
