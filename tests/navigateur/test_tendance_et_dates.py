@@ -177,3 +177,13 @@ def test_nom_de_reseau_quelconque_inerte(nom):
     assert {tag for tag, _a in lu.elements} <= SVG
     assert lu.elements[0][1]["data-reseau"] == inerte(nom)
     assert not INTERDITS.search(svg)
+
+
+def test_changements_incomplets_montres_jamais_fatals(json_reel):
+    """An entry of the history without some field: shown with « ? », the report is still written."""
+    document = copy.deepcopy(json_reel)
+    document["changements"] = {"precedent": {"date": "hier"}, "constats": [{"etat": "nouveau"}, "pas un constat"],
+                               "equipements": [{"etat": "devenu_illisible"}], "derogations_expirant": [{}]}
+    texte = _texte(document)
+    assert "Depuis le passage précédent, du hier :" in texte
+    assert "1 nouveau constat" in texte and "? : lisible au passage précédent, illisible cette nuit" in texte

@@ -227,18 +227,43 @@ def en_html(document: dict, fuseau: str | None = None) -> bytes:
         finalize=lambda v: inerte(v) if isinstance(v, str) and not isinstance(v, Markup) else v,
     )
     dates = Dates(fuseau)
-    changements = document.get("changements")
+    changements = _changements_lisibles(document.get("changements"))
     etats = {}  # a finding of tonight -> its entry in the night's changes (new, or persisting for N nights)
-    if isinstance(changements, dict):
-        for entree in changements.get("constats") or ():
-            if entree.get("etat") in ("nouveau", "persistant"):
-                etats[_cle_constat(entree)] = entree
+    for entree in (changements or {}).get("constats") or ():
+        if entree["etat"] in ("nouveau", "persistant"):
+            etats[_cle_constat(entree)] = entree
     mission = [r["nom"] for r in document["reseaux"] if r["type"] == "mission"]
     tendance = preparer(document["tendance"], mission, dates) if "tendance" in document else None
     return environment.get_template("rapport.html.j2").render(
         d=document, dates=dates, changements=changements, tendance=tendance,
         etat_de=lambda constat: etats.get(_cle_constat(constat)),
     ).encode("utf-8")
+
+
+_CONSTAT_VIDE = {"gravite": "?", "reseau": "?", "type": None, "mac": None, "ips": [], "fabricant": None,
+                 "identification": {"signature": None, "categorie": None}, "emplacements": [], "etat": "?",
+                 "premiere_vue": None, "nuits": 0}
+_LISTES_VIDES = {"equipements": {"equipement": "?", "etat": "?"},
+                 "derogations_expirant": {"mac": "?", "reseau": "?", "expire": "?", "jours": 0}}
+
+
+def _changements_lisibles(changements: object) -> dict | None:
+    """The night's changes with every field the page shows (an entry the history gave incomplete is shown
+    with « ? », never a report that cannot be written); None when there is no history."""
+    if not isinstance(changements, dict):
+        return None
+    propres = {}
+    if "precedent" in changements:
+        precedent = changements["precedent"]
+        propres["precedent"] = precedent if isinstance(precedent, dict) and "date" in precedent else None
+    if isinstance(changements.get("constats"), list):
+        propres["constats"] = [
+            {**_CONSTAT_VIDE, **e, "identification": {**_CONSTAT_VIDE["identification"], **(e.get("identification") or {})}}
+            for e in changements["constats"] if isinstance(e, dict)]
+    for cle, vide in _LISTES_VIDES.items():
+        if isinstance(changements.get(cle), list):
+            propres[cle] = [{**vide, **e} for e in changements[cle] if isinstance(e, dict)]
+    return propres
 
 
 def _cle_constat(constat: dict) -> tuple:
