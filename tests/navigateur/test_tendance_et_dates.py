@@ -182,8 +182,10 @@ def test_nom_de_reseau_quelconque_inerte(nom):
 def test_changements_incomplets_montres_jamais_fatals(json_reel):
     """An entry of the history without some field: shown with « ? », the report is still written."""
     document = copy.deepcopy(json_reel)
-    document["changements"] = {"precedent": {"date": "hier"}, "constats": [{"etat": "nouveau"}, "pas un constat"],
+    document["changements"] = {"precedent": {"date": "hier"}, "constats": [{"etat": "nouveau"}, "pas un constat",
+                                                                               {"etat": "persistant", "nuits": None}],
                                "equipements": [{"etat": "devenu_illisible"}], "derogations_expirant": [{}]}
     texte = _texte(document)
     assert "Depuis le passage précédent, du hier :" in texte
-    assert "1 nouveau constat" in texte and "? : lisible au passage précédent, illisible cette nuit" in texte
+    assert "1 nouveau constat" in texte and "1 constat persistant, le plus ancien depuis 0 nuit" in texte
+    assert "? : lisible au passage précédent, illisible cette nuit" in texte

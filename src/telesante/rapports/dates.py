@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -35,39 +36,21 @@ class Dates:
     def __init__(self, fuseau: str | None = None):
         self.fuseau = ZoneInfo(fuseau or FUSEAU_HORAIRE)
 
-    def local(self, moment: datetime) -> datetime:
-        """`moment` in the establishment's zone (a naive time is taken as already local)."""
-        return moment.astimezone(self.fuseau) if moment.tzinfo else moment.replace(tzinfo=self.fuseau)
-
     def jour(self, valeur: object) -> str:
         """« samedi 21 novembre 2026 » (a date-time gives its local day); the text as is if unreadable."""
-        lu = lire(valeur)
-        if lu is None:
-            return str(valeur)
-        if isinstance(lu, datetime):
-            lu = self.local(lu).date()
-        return format_date(lu, f"EEEE {_jour(lu)} MMMM y", locale=LOCALE)
+        return _formater(valeur, self.fuseau.key, "jour") if isinstance(valeur, str) else str(valeur)
 
     def jour_court(self, valeur: object) -> str:
         """« 21 nov. 2026 »."""
-        lu = lire(valeur)
-        if lu is None:
-            return str(valeur)
-        if isinstance(lu, datetime):
-            lu = self.local(lu).date()
-        return format_date(lu, f"{_jour(lu)} MMM y", locale=LOCALE)
+        return _formater(valeur, self.fuseau.key, "jour_court") if isinstance(valeur, str) else str(valeur)
 
     def heure(self, valeur: object) -> str:
         """« 2 h 36 HNE » (a date alone gives nothing)."""
-        lu = lire(valeur)
-        if not isinstance(lu, datetime):
-            return ""
-        return format_datetime(self.local(lu), "H 'h' mm z" if lu.tzinfo else "H 'h' mm", locale=LOCALE)
+        return _formater(valeur, self.fuseau.key, "heure") if isinstance(valeur, str) else ""
 
     def moment(self, valeur: object) -> str:
         """« samedi 21 novembre 2026 à 2 h 36 HNE », or the day alone for a date."""
-        lu = lire(valeur)
-        if not isinstance(lu, datetime):
+        if not isinstance(lire(valeur), datetime):
             return self.jour(valeur)
         return f"{self.jour(valeur)} à {self.heure(valeur)}"
 
@@ -75,6 +58,27 @@ class Dates:
         """The local calendar day of an ISO date-time (or the date itself)."""
         lu = lire(valeur)
         if isinstance(lu, datetime):
-            return self.local(lu).date()
+            return _local(lu, self.fuseau).date()
         return lu
 
+
+def _local(moment: datetime, fuseau: ZoneInfo) -> datetime:
+    # A naive time is taken as already local.
+    return moment.astimezone(fuseau) if moment.tzinfo else moment.replace(tzinfo=fuseau)
+
+
+@lru_cache(maxsize=4096)  # a report repeats the same few dates (first seen, seen at) thousands of times
+def _formater(valeur: str, fuseau: str, forme: str) -> str:
+    lu = lire(valeur)
+    if forme == "heure":
+        if not isinstance(lu, datetime):
+            return ""
+        return format_datetime(_local(lu, ZoneInfo(fuseau)), "H 'h' mm z" if lu.tzinfo else "H 'h' mm",
+                               locale=LOCALE)
+    if lu is None:
+        return valeur
+    if isinstance(lu, datetime):
+        lu = _local(lu, ZoneInfo(fuseau)).date()
+    if forme == "jour":
+        return format_date(lu, f"EEEE {_jour(lu)} MMMM y", locale=LOCALE)
+    return format_date(lu, f"{_jour(lu)} MMM y", locale=LOCALE)

@@ -258,7 +258,8 @@ def _changements_lisibles(changements: object) -> dict | None:
         propres["precedent"] = precedent if isinstance(precedent, dict) and "date" in precedent else None
     if isinstance(changements.get("constats"), list):
         propres["constats"] = [
-            {**_CONSTAT_VIDE, **e, "identification": {**_CONSTAT_VIDE["identification"], **(e.get("identification") or {})}}
+            {**_CONSTAT_VIDE, **e, "identification": {**_CONSTAT_VIDE["identification"], **(e.get("identification") or {})},
+             "nuits": e["nuits"] if isinstance(e.get("nuits"), int) and not isinstance(e["nuits"], bool) else 0}
             for e in changements["constats"] if isinstance(e, dict)]
     for cle, vide in _LISTES_VIDES.items():
         if isinstance(changements.get(cle), list):
