@@ -279,8 +279,8 @@ class _Html:
 
     def texte(self, valeur: object) -> str:
         """The value as inert, escaped HTML text."""
-        if not isinstance(valeur, str):
-            return str(escape(valeur))
+        if not isinstance(valeur, str):  # a number; anything else the document should not hold is text too
+            return str(valeur) if isinstance(valeur, int) else self.texte(str(valeur))
         rendu = self._textes.get(valeur)
         if rendu is None:
             rendu = self._textes[valeur] = str(escape(inerte(valeur)))
