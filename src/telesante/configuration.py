@@ -12,6 +12,8 @@ from telesante.alertes.configuration import ConfigurationAlertes
 from telesante.collecte.snmp_parametres import ParametresSnmp
 from telesante.signatures import Categorie, Signature
 
+FUSEAU_HORAIRE = "America/Montreal"  # telesante_fuseau_horaire by default: the zone of Québec's establishments
+
 
 @dataclass(frozen=True)
 class CibleIsolement:
@@ -100,5 +102,6 @@ class Configuration:
     categories: dict[str, Categorie]
     fichier_hotes_connus: Path | None = None
     age_max_sources: timedelta = timedelta(hours=36)  # telesante_age_max_sources_heures
+    fuseau_horaire: str = FUSEAU_HORAIRE  # telesante_fuseau_horaire (IANA): dates of the HTML report
     derogations_isolement: list[DerogationIsolement] = field(default_factory=list)
     alertes: ConfigurationAlertes = field(default_factory=ConfigurationAlertes)  # telesante_alertes_*

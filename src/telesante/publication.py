@@ -28,6 +28,7 @@ def publier(document: dict, code: int, configuration, noms: list[str], dossier: 
     """
     from telesante.nuit import passer_la_nuit
 
+    document["fuseau_horaire"] = configuration.fuseau_horaire  # the dates of the HTML report and of the alerts
     code = max(code, passer_la_nuit(document, configuration, historique, erreurs, FORMATS_RAPPORT["html"].produire))
     if "terminal" in noms:
         FORMATS_RAPPORT["terminal"].produire(document)

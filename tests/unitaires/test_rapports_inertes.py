@@ -116,9 +116,17 @@ def _verifier_html(document: dict) -> None:
     assert not INTERDITS.search(texte.replace("\n", ""))
     balises = _Balises()
     balises.feed(texte)
-    assert balises.balises <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "code", "table",
-                               "tr", "th", "td", "br", "small"}
-    assert balises.attributs <= {"lang", "charset", "http-equiv", "content", "class", "id", "colspan"}
+    assert balises.balises <= {"html", "head", "meta", "title", "style", "body", "header", "section", "article",
+                               "footer", "div", "h1", "h2", "h3", "p", "code", "strong", "span", "small", "ul", "li",
+                               "dl", "dt", "dd", "details", "summary", "table", "thead", "tbody", "tr", "th", "td",
+                               "figure", "figcaption",
+                               # the trend (rapports/tendance.py): inline SVG, no link, no script
+                               "svg", "defs", "pattern", "path", "g", "line", "polyline", "rect", "circle", "text"}
+    assert balises.attributs <= {"lang", "charset", "name", "http-equiv", "content", "class", "id", "colspan",
+                                 "data-etiquette", "data-etat", "data-date", "data-valeur", "data-serie",
+                                 "data-reseau", "viewbox", "role", "aria-label", "patternunits", "width", "height",
+                                 "d", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "points", "text-anchor",
+                                 "transform", "stroke-dasharray"}
 
 
 def _paires_jointes(valeur):

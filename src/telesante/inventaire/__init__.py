@@ -14,7 +14,7 @@ from pathlib import Path
 from telesante.configuration import Configuration
 from telesante.alertes.configuration import lire_alertes
 from telesante.inventaire.autorisations import (lire_age_max_sources, lire_autorises, lire_derogations,
-                                                lire_derogations_isolement, lire_globales)
+                                                lire_derogations_isolement, lire_fuseau_horaire, lire_globales)
 from telesante.inventaire.equipements import lire_equipement, verifier_sondes_isolement
 from telesante.inventaire.lecture_ansible import (examiner_fichiers, fichiers_de_variables, inventaire_ansible,
                                                   sources_inventaire, variables_hote)
@@ -61,6 +61,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
     derogations_isolement = lire_derogations_isolement(check, per_host, reseaux)
     signatures, interdites, hotes_connus = lire_globales(check, per_host, racine)
     age_max = lire_age_max_sources(check, per_host)
+    fuseau = lire_fuseau_horaire(check, per_host)
     alertes = lire_alertes(check, per_host, racine)
     try:
         signatures_lues, categories = lire_signatures(signatures, interdites)
@@ -79,6 +80,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         categories=categories,
         fichier_hotes_connus=hotes_connus,
         age_max_sources=dt.timedelta(hours=age_max),
+        fuseau_horaire=fuseau,
         derogations_isolement=derogations_isolement,
         alertes=alertes,
     )

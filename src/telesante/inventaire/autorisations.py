@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from telesante.configuration import Autorise, Derogation, DerogationIsolement, Reseau
+from telesante.configuration import FUSEAU_HORAIRE, Autorise, Derogation, DerogationIsolement, Reseau
 from telesante.inventaire.validation import (Validation, adresse_ipv4, date_aaaa_mm_jj, liste_fusionnee, texte_ou_absent,
                                              type_yaml)
+from telesante.inerte import inerte
 from telesante.isolement import NOMS_METHODES
 from telesante.mac import mac_vm_du_numero_serie
 
@@ -148,3 +149,24 @@ def lire_derogations_isolement(check: Validation, per_host: dict, reseaux: list[
                 item.get("port") is None or port is not None) and (methode is None or methode in NOMS_METHODES):
             derogations.append(DerogationIsolement(reseau.nom, str(cible), justification, expiration, port, methode))
     return derogations
+
+
+def lire_fuseau_horaire(check: Validation, per_host: dict) -> str:
+    """telesante_fuseau_horaire: the establishment's IANA time zone (America/Montreal by default), one for all."""
+    from zoneinfo import available_timezones
+
+    valeurs = {}
+    for host, values in per_host.items():
+        if "telesante_fuseau_horaire" in values:
+            valeur = values["telesante_fuseau_horaire"]
+            if not isinstance(valeur, str) or valeur not in available_timezones():
+                check.erreur(valeur, "telesante_fuseau_horaire", f"fuseau horaire inconnu « {inerte(str(valeur))} » "
+                             "(nom IANA attendu : America/Montreal, America/Toronto...)", hote=host)
+                continue
+            valeurs.setdefault(valeur, host)
+    if len(valeurs) > 1:
+        check.erreurs.append(
+            "clé « telesante_fuseau_horaire » : valeurs différentes selon les hôtes ("
+            + ", ".join(f"{fuseau} pour {host}" for fuseau, host in valeurs.items())
+            + ") : une seule valeur attendue, en général dans group_vars/all/")
+    return next(iter(valeurs)) if len(valeurs) == 1 else FUSEAU_HORAIRE
