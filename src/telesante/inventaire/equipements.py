@@ -100,7 +100,8 @@ def planifier_sondes_lancees(check: Validation, equipements: list[Equipement], r
             if equipement.plateforme != "sonde_isolement":
                 pourquoi = f"réservée aux sondes d'isolement (plateforme sonde_isolement), pas à {equipement.nom}"
             elif lancee is not False:
-                pourquoi = f"true ou false attendu, pas {type_yaml(lancee)}"
+                lue = f"« {lancee} »" if isinstance(lancee, str) else type_yaml(lancee)
+                pourquoi = f"true ou false attendu, pas {lue}"
                 presentes = ["telesante_sonde_lancee_par_audit"]
             else:
                 pourquoi = f"sans effet : la sonde {equipement.nom} n'est pas lancée par l'audit " \
