@@ -103,7 +103,7 @@ def test_commande_plan_et_resultat_de_ce_passage(monkeypatch, sonde):
     envoye = _executer_simule(monkeypatch, lambda plan: (0, _resultat(plan), ""))
     textes = sonde_lancee.lire_sonde_lancee(sonde, ParametresCollecte(Path("/dev/null"), delai_commande=20))
     assert envoye["commande"] == ("sudo -n /opt/telesante/.venv/bin/telesante capteur isolement --plan - --sortie "
-                                  "/var/lib/telesante/isolement.json && cat /var/lib/telesante/isolement.json")
+                                  "/var/lib/telesante/isolement.json > /dev/null && cat /var/lib/telesante/isolement.json")
     assert envoye["delai"] == 50  # duree_max 30 s + command delay 20 s
     assert len(envoye["plan"].passage) == 32 and envoye["plan"].interface == "eth0"
     assert list(textes) == ["cat {chemin}"] and json.loads(textes["cat {chemin}"])["passage"] == envoye["plan"].passage

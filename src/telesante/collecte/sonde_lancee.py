@@ -1,7 +1,7 @@
 """The isolation probe launched by the audit itself over SSH (`telesante_sonde_lancee_par_audit: true`).
 
 The audit sends the plan it built from the inventory on the standard input of
-`telesante capteur isolement --plan - --sortie FICHIER && cat FICHIER`, then reads the result of
+`telesante capteur isolement --plan - --sortie FICHIER > /dev/null && cat FICHIER`, then reads the result of
 that very run: the plan carries a random `passage` that the probe copies into its result, and a
 result without it (a file of another night, of another plan) is refused. The command's delay is the
 probe's longest run (its `duree_max`) plus the usual command delay. The text read is recorded and
@@ -31,7 +31,9 @@ _CODES = {2: "sonde arrêtée ou impossible à lancer (droits CAP_NET_RAW, inter
 def commande_sonde(equipement: Equipement) -> str:
     """The shell command run on the probe: the probe, then its result, only if it wrote one."""
     chemin = shlex.quote(equipement.chemin_fichier or "")
-    return f"{shlex.join(equipement.lancement.commande)} capteur isolement --plan - --sortie {chemin} && cat {chemin}"
+    # Its summary line (stdout) is dropped: only the file it wrote is read, and only if it wrote one.
+    return (f"{shlex.join(equipement.lancement.commande)} capteur isolement --plan - --sortie {chemin} > /dev/null"
+            f" && cat {chemin}")
 
 
 def delai_sonde(equipement: Equipement, parametres: ParametresCollecte) -> float:
