@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from telesante.collecte import en_direct, sonde_lancee, ssh
-from telesante.collecte.contrat import EchecDefinitif, LectureRefusee, ParametresCollecte
+from telesante.collecte.contrat import EchecPassager, LectureRefusee, ParametresCollecte
 from telesante.collecte.plan_isolement import lire_plan
 from telesante.inventaire import charger_configuration
 from tests.unitaires.test_isolement_inventaire import CIBLES, SONDE, _erreurs, _inventaire
@@ -159,3 +159,9 @@ def test_sonde_muette_incomplet_sans_nouvel_essai(monkeypatch, sonde, tmp_path):
     assert appels == [35]  # a stuck probe is not launched again
     assert resultat.problemes == ["sonde lancée par l'audit sans résultat après 35 s (durée maximale de son plan 30 s "
                                   "+ délai de commande 5 s) : bloquée ou injoignable en cours de route ; résultat non lu"]
+
+
+def test_session_coupee_avant_la_fin_panne_passagere(monkeypatch, sonde):
+    _executer_simule(monkeypatch, lambda plan: (-1, "", ""))
+    with pytest.raises(EchecPassager, match="session SSH coupée avant la fin de la sonde lancée par l'audit"):
+        sonde_lancee.lire_sonde_lancee(sonde, ParametresCollecte(Path("/dev/null")))

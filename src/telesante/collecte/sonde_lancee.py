@@ -16,7 +16,7 @@ import secrets
 import shlex
 
 from telesante.collecte import ssh
-from telesante.collecte.contrat import EchecDefinitif, LectureRefusee, ParametresCollecte
+from telesante.collecte.contrat import EchecDefinitif, EchecPassager, LectureRefusee, ParametresCollecte
 from telesante.collecte.plan_isolement import texte_du_plan
 from telesante.collecte.plateformes import lectures
 from telesante.configuration import Equipement
@@ -44,8 +44,9 @@ def delai_sonde(equipement: Equipement, parametres: ParametresCollecte) -> float
 def lire_sonde_lancee(equipement: Equipement, parametres: ParametresCollecte) -> dict[str, str]:
     """Launch the probe with a plan of this run, and return its result (key: the read of its file).
 
-    EchecDefinitif when it gives nothing within its delay, LectureRefusee when it fails or gives the
-    result of another run; SSH failures are raised as they come (classified by the caller).
+    EchecDefinitif when it gives nothing within its delay, EchecPassager when the session ends first,
+    LectureRefusee when it fails or gives the result of another run; SSH failures are raised as they
+    come (classified by the caller).
     """
     passage = secrets.token_hex(16)
     plan = dataclasses.replace(equipement.lancement.plan, passage=passage)
@@ -58,6 +59,8 @@ def lire_sonde_lancee(equipement: Equipement, parametres: ParametresCollecte) ->
             f"sonde lancée par l'audit sans résultat après {delai:g} s (durée maximale de son plan "
             f"{plan.bornes.duree_max:g} s + délai de commande {parametres.delai_commande:g} s) : bloquée ou "
             "injoignable en cours de route ; résultat non lu") from None
+    if statut == -1:  # paramiko: no exit status, the session ended first
+        raise EchecPassager("session SSH coupée avant la fin de la sonde lancée par l'audit : aucun résultat lu")
     if statut != 0:
         cause = " ".join(erreurs.split())
         raise LectureRefusee(f"sonde lancée par l'audit en échec (code {statut}"
