@@ -204,7 +204,7 @@ def _capteur_isolement_options(sensor_commands) -> None:
         epilog="Codes de sortie : 0 résultat écrit (l'audit en juge) ; 2 sonde arrêtée ou impossible à lancer, "
         "rien d'écrit ; 3 plan, inventaire ou options invalides.")
     source = isolement.add_mutually_exclusive_group(required=True)
-    source.add_argument("--plan", type=Path, default=None, metavar="FICHIER", help="plan de la sonde (JSON)")
+    source.add_argument("--plan", type=Path, default=None, metavar="FICHIER", help="plan de la sonde (JSON ; « - » : l'entrée standard)")
     source.add_argument("-i", "--inventaire", type=Path, default=None,
                         help="inventaire Ansible : le plan est construit pour la sonde --sonde")
     isolement.add_argument("--fichier-mot-de-passe-vault", type=Path, default=None, metavar="FICHIER",

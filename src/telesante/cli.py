@@ -197,7 +197,9 @@ def _capteur_isolement(args) -> int:
             erreurs.print("--sonde et --historique vont avec -i (inventaire), pas avec --plan.", markup=False)
             return ERREUR_CONFIGURATION
         try:
-            plan = plan_isolement.lire_plan(args.plan.read_text(encoding="utf-8"))
+            # « - » : the plan on standard input (the audit sends it over SSH, see collecte/sonde_lancee.py).
+            texte = sys.stdin.buffer.read().decode("utf-8") if str(args.plan) == "-" else args.plan.read_text("utf-8")
+            plan = plan_isolement.lire_plan(texte)
         except (OSError, UnicodeDecodeError) as exc:
             erreurs.print(f"Plan « {inerte(str(args.plan))} » illisible : "
                          f"{raison(exc) if isinstance(exc, OSError) else 'ce n’est pas du texte UTF-8'}", markup=False)

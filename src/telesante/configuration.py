@@ -9,6 +9,7 @@ from pathlib import Path
 from netaddr import IPNetwork
 
 from telesante.alertes.configuration import ConfigurationAlertes
+from telesante.collecte.plan_isolement import Plan
 from telesante.collecte.snmp_parametres import ParametresSnmp
 from telesante.signatures import Categorie, Signature
 
@@ -39,6 +40,14 @@ class Reseau:
 
 
 @dataclass(frozen=True)
+class LancementSonde:
+    """An isolation probe the audit runs itself over SSH (telesante_sonde_lancee_par_audit: true)."""
+
+    commande: tuple[str, ...]  # telesante_sonde_commande, in words: how `telesante` is called on the probe (sudo -n /opt/...)
+    plan: Plan  # built from the inventory; the audit gives each run its own `passage`
+
+
+@dataclass(frozen=True)
 class Equipement:
     """A source of observations: switch, router, Linux gear, DHCP server, mDNS sensor."""
 
@@ -56,6 +65,7 @@ class Equipement:
     vlan_par_defaut: int | None = None  # telesante_vlan_par_defaut: VLAN of a MAC table that prints none
     reseau: str | None = None  # telesante_reseau: the off-mission network an isolation probe sits in
     snmp: ParametresSnmp | None = None  # platform snmp: credentials and bounds (telesante_snmp_*)
+    lancement: LancementSonde | None = None  # isolation probe launched by the audit; None: its timer's file is read
 
 
 @dataclass(frozen=True)

@@ -292,4 +292,6 @@ def sonder(plan: Plan) -> dict:
     }
     if arret:
         document["arret"] = arret
+    if plan.passage:
+        document["passage"] = plan.passage
     return document

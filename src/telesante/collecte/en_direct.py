@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from telesante.collecte import ssh
+from telesante.collecte.sonde_lancee import lire_sonde_lancee
 from telesante.collecte.captures import FICHIER_DATE
 from telesante.collecte.contrat import (Annexe, EchecDefinitif, EchecPassager, LectureRefusee, ParametresCollecte,
                                         Plateforme, fichier_capture)
@@ -43,7 +44,8 @@ def collecter_en_direct(equipement: Equipement, parametres: ParametresCollecte) 
     if lue.lecteur is None and not parametres.hotes_connus.is_file():
         resultat.problemes.append(f"fichier des clés d'hôtes introuvable : {parametres.hotes_connus}")
         return resultat
-    lire = lue.lecteur or ssh.lire_ssh
+    # An isolation probe the audit launches itself: SSH too (telesante_sonde_lancee_par_audit).
+    lire = lue.lecteur or (lire_sonde_lancee if equipement.lancement is not None else ssh.lire_ssh)
     delay = parametres.attente_initiale
     for attempt in range(1, parametres.tentatives + 1):
         try:

@@ -45,6 +45,7 @@ class Plan:
     interface: str | None = None  # needed for ARP and mDNS
     methodes: tuple[str, ...] = METHODES
     bornes: Bornes = Bornes()
+    passage: str = ""  # the run that launched it (32 hex digits), copied into the result; "": none
 
 
 class PlanInvalide(ValueError):
@@ -91,7 +92,8 @@ def lire_plan(texte: str) -> Plan:
         cibles=tuple(Cible(c["adresse"], c["reseau"], tuple(c.get("ports", ())), c.get("nom", ""),
                            c.get("resolveur", False)) for c in data["cibles"]),
         sous_reseaux_mission={nom: tuple(cidrs) for nom, cidrs in data["sous_reseaux_mission"].items()},
-        methodes=tuple(data.get("methodes", METHODES)), bornes=Bornes(**data.get("bornes", {})))
+        methodes=tuple(data.get("methodes", METHODES)), bornes=Bornes(**data.get("bornes", {})),
+        passage=data.get("passage", ""))
     _valider_cibles(plan)
     return plan
 
@@ -132,3 +134,20 @@ def plan_de_l_inventaire(reseaux, sonde, adresses_vues=(), echantillon: int = 16
             vues += 1
     return Plan(sonde=sonde.nom, reseau=sonde.reseau or "", cibles=tuple(cibles.values()),
                 sous_reseaux_mission={r.nom: tuple(str(s) for s in r.sous_reseaux if s.version == 4) for r in missions})
+
+
+def texte_du_plan(plan: Plan) -> str:
+    """The plan as JSON text (schema plan-sonde-isolement-v1), as `lire_plan` reads it back."""
+    import dataclasses
+    import json
+
+    data = {"sonde": plan.sonde, "reseau": plan.reseau,
+            "cibles": [{"adresse": c.adresse, "reseau": c.reseau, "ports": list(c.ports), "resolveur": c.resolveur,
+                        **({"nom": c.nom} if c.nom else {})} for c in plan.cibles],
+            "sous_reseaux_mission": {nom: list(cidrs) for nom, cidrs in plan.sous_reseaux_mission.items()},
+            "methodes": list(plan.methodes), "bornes": dataclasses.asdict(plan.bornes)}
+    if plan.interface:
+        data["interface"] = plan.interface
+    if plan.passage:
+        data["passage"] = plan.passage
+    return json.dumps(data, ensure_ascii=False)

@@ -84,6 +84,36 @@ def _lire_paramiko(client: paramiko.SSHClient, commande: str, parametres: Parame
     return output
 
 
+class DelaiDepasse(Exception):
+    """A command started, but gave no (complete) output within its delay."""
+
+
+def executer(equipement: Equipement, parametres: ParametresCollecte, commande: str, entree: bytes,
+             delai: float) -> tuple[int, str, str]:
+    """Run one command (paramiko), `entree` on its standard input; its exit status, output and errors.
+
+    One session, one attempt; DelaiDepasse when the command is silent for `delai` seconds once started.
+    """
+    client = _client_paramiko(equipement, parametres)
+    try:
+        stdin, stdout, stderr = client.exec_command(commande, timeout=delai)
+        try:
+            try:
+                stdin.write(entree)
+                stdin.flush()
+                stdin.channel.shutdown_write()
+            except OSError:  # the command ended without reading it: its status says why
+                pass
+            sortie = stdout.read()
+            statut = stdout.channel.recv_exit_status()
+            erreurs = stderr.read()
+        except (socket.timeout, TimeoutError) as exc:
+            raise DelaiDepasse(commande) from exc
+        return statut, sortie.decode("utf-8", errors="replace"), erreurs.decode("utf-8", errors="replace")
+    finally:
+        client.close()
+
+
 # How vendor CLIs say they refuse a command (IOS/NX-OS/EOS/AOS-CX, ProCurve, Junos).
 _REFUS_CLI = ("% Invalid input", "% Unknown command", "% Incomplete command", "Invalid input:", "syntax error")
 

@@ -15,7 +15,7 @@ from telesante.configuration import Configuration
 from telesante.alertes.configuration import lire_alertes
 from telesante.inventaire.autorisations import (lire_age_max_sources, lire_autorises, lire_derogations,
                                                 lire_derogations_isolement, lire_fuseau_horaire, lire_globales)
-from telesante.inventaire.equipements import lire_equipement, verifier_sondes_isolement
+from telesante.inventaire.equipements import lire_equipement, planifier_sondes_lancees, verifier_sondes_isolement
 from telesante.inventaire.lecture_ansible import (examiner_fichiers, fichiers_de_variables, inventaire_ansible,
                                                   sources_inventaire, variables_hote)
 from telesante.inventaire.reseaux import lire_reseaux, sites_sans_equipement
@@ -56,6 +56,7 @@ def charger_configuration(chemin: Path, fichier_vault: Path | None = None) -> Co
         sites_sans_equipement(check, reseaux, declarations, equipements)
         if reseaux:  # without any, « aucun réseau de mission » says it all
             verifier_sondes_isolement(check, equipements, reseaux, per_host)
+            equipements = planifier_sondes_lancees(check, equipements, reseaux, per_host)
     autorises = lire_autorises(check, per_host)
     derogations = lire_derogations(check, per_host)
     derogations_isolement = lire_derogations_isolement(check, per_host, reseaux)

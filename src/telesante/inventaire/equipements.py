@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 from pathlib import Path
 
+from telesante.collecte.plan_isolement import PlanInvalide, lire_plan, plan_de_l_inventaire, texte_du_plan
 from telesante.collecte.plateformes import PLATEFORMES
 from telesante.collecte.snmp_parametres import lire_parametres_snmp
-from telesante.configuration import Equipement, Reseau
+from telesante.configuration import Equipement, LancementSonde, Reseau
 from telesante.inventaire.validation import Validation, texte_ou_absent, type_yaml
 
 
@@ -76,3 +79,71 @@ def verifier_sondes_isolement(check: Validation, equipements: list[Equipement], 
                          f"« {equipement.reseau} » n'est pas un réseau hors mission du site « {equipement.site} » de la "
                          f"sonde {equipement.nom} (réseaux hors mission de ce site : {', '.join(permis) or 'aucun'})",
                          hote=equipement.nom)
+
+
+# An isolation probe the audit launches itself over SSH (README, « La sonde d'isolement »).
+VARIABLES_LANCEMENT = ("telesante_sonde_lancee_par_audit", "telesante_sonde_commande", "telesante_sonde_interface",
+                       "telesante_sonde_duree_max")
+DUREE_SONDE_MAX = 3600  # seconds, as `telesante capteur isolement --duree-max`
+
+
+def planifier_sondes_lancees(check: Validation, equipements: list[Equipement], reseaux: list[Reseau],
+                             per_host: dict) -> list[Equipement]:
+    """The equipment, each isolation probe with `telesante_sonde_lancee_par_audit: true` given its launch:
+    the command that runs `telesante` there, and the plan built from the inventory (checked as the probe will)."""
+    resultat = []
+    for equipement in equipements:
+        values = per_host[equipement.nom]
+        presentes = [cle for cle in VARIABLES_LANCEMENT if values.get(cle) is not None]
+        lancee = values.get("telesante_sonde_lancee_par_audit", False)
+        if equipement.plateforme != "sonde_isolement" or lancee is not True:
+            if equipement.plateforme != "sonde_isolement":
+                pourquoi = f"réservée aux sondes d'isolement (plateforme sonde_isolement), pas à {equipement.nom}"
+            elif lancee is not False:
+                lue = f"« {lancee} »" if isinstance(lancee, str) else type_yaml(lancee)
+                pourquoi = f"true ou false attendu, pas {lue}"
+                presentes = ["telesante_sonde_lancee_par_audit"]
+            else:
+                pourquoi = f"sans effet : la sonde {equipement.nom} n'est pas lancée par l'audit " \
+                           "(telesante_sonde_lancee_par_audit: true)"
+                presentes = [cle for cle in presentes if cle != "telesante_sonde_lancee_par_audit"]
+            for cle in presentes:
+                check.erreur(values[cle], cle, pourquoi, hote=equipement.nom)
+            resultat.append(equipement)
+            continue
+        lancement = _lancement(check, equipement, values, reseaux)
+        resultat.append(equipement if lancement is None else dataclasses.replace(equipement, lancement=lancement))
+    return resultat
+
+
+def _lancement(check: Validation, sonde: Equipement, values: dict, reseaux: list[Reseau]) -> LancementSonde | None:
+    commande = values.get("telesante_sonde_commande", "telesante")
+    try:
+        mots = tuple(shlex.split(commande)) if isinstance(commande, str) and "\0" not in commande else ()
+    except ValueError:
+        mots = ()
+    if not mots or any(c in commande for c in "\n\r"):
+        check.erreur(commande, "telesante_sonde_commande", "commande qui lance telesante sur la sonde attendue "
+                     "(par exemple « sudo -n /opt/telesante/.venv/bin/telesante »), sur une ligne", hote=sonde.nom)
+        return None
+    interface = values.get("telesante_sonde_interface")
+    if interface is not None and (not isinstance(interface, str) or not 0 < len(interface) <= 15
+                                  or any(c.isspace() or c == "/" for c in interface)):
+        check.erreur(interface, "telesante_sonde_interface", "nom d'interface Linux attendu (15 caractères au plus, "
+                     "sans espace ni « / »)", hote=sonde.nom)
+        return None
+    plan = plan_de_l_inventaire(reseaux, sonde)
+    if values.get("telesante_sonde_duree_max") is not None:
+        duree = check.entier(values["telesante_sonde_duree_max"], "telesante_sonde_duree_max", 1, DUREE_SONDE_MAX,
+                             hote=sonde.nom)
+        if duree is None:
+            return None
+        plan = dataclasses.replace(plan, bornes=dataclasses.replace(plan.bornes, duree_max=float(duree)))
+    plan = dataclasses.replace(plan, interface=interface)
+    try:
+        lire_plan(texte_du_plan(plan))
+    except PlanInvalide as exc:
+        check.erreur(values["telesante_sonde_lancee_par_audit"], "telesante_sonde_lancee_par_audit",
+                     f"plan de la sonde {sonde.nom} refusé : {exc}", hote=sonde.nom)
+        return None
+    return LancementSonde(mots, plan)
