@@ -93,7 +93,7 @@ class DescriptionVlan:
     """
 
     vid: int
-    label: str
+    libelle: str
     network: str
 
     def __post_init__(self) -> None:
@@ -124,11 +124,11 @@ class DescriptionVlan:
 class ServiceMdns:
     """A DNS-SD service a host announces over multicast DNS (python-zeroconf)."""
 
-    service_type: str
+    type_service: str
     instance: str
     port: int
     txt: tuple[tuple[str, str], ...] = ()
-    server: str | None = None  # defaults to "<instance>.local."
+    serveur: str | None = None  # defaults to "<instance>.local."
 
 
 @dataclass(frozen=True)
@@ -210,12 +210,12 @@ HOTES_PAR_DEFAUT = (
              description="Amazon Echo Show (appareil grand public)"),
     DescriptionHote("nest-hub", "f4:f5:d8:4e:57:21", VLAN_MISSION, "Google-Nest-Hub",
              mdns=ServiceMdns(
-                 service_type="_googlecast._tcp.local.",
+                 type_service="_googlecast._tcp.local.",
                  instance="Google-Nest-Hub-4e5721d0c3a8b9f2",
                  port=8009,
                  txt=(("id", "4e5721d0c3a8b9f2"), ("md", "Google Nest Hub"),
                       ("fn", "Salle 3"), ("ve", "05")),
-                 server="4e5721d0-c3a8-b9f2.local.",
+                 serveur="4e5721d0-c3a8-b9f2.local.",
              ),
              description="Google Nest Hub (appareil grand public, annonce mDNS)"),
     DescriptionHote("mac-poste", "f0:ee:7a:10:20:30", VLAN_MISSION, "MAC-URG-01",
@@ -276,11 +276,11 @@ class HoteLaboratoire:
 class Bail:
     """One line of the dnsmasq lease file."""
 
-    expiry: int
+    expiration: int
     mac: str
     ip: str
-    hostname: str | None
-    client_id: str | None
+    nom_hote: str | None
+    id_client: str | None
 
 
 class ErreurLaboratoire(ConstructionErreur):
@@ -792,9 +792,9 @@ class Laboratoire:
             if len(parts) < 4 or parts[0] == "duid":
                 continue
             leases.append(Bail(
-                expiry=int(parts[0]), mac=parts[1].lower(), ip=parts[2],
-                hostname=None if parts[3] == "*" else parts[3],
-                client_id=None if len(parts) < 5 or parts[4] == "*" else parts[4]))
+                expiration=int(parts[0]), mac=parts[1].lower(), ip=parts[2],
+                nom_hote=None if parts[3] == "*" else parts[3],
+                id_client=None if len(parts) < 5 or parts[4] == "*" else parts[4]))
         return leases
 
     # -- traffic and mDNS ----------------------------------------------------------
@@ -829,11 +829,11 @@ class Laboratoire:
             ready = self.dossier / f"mdns-{spec.name}.pret"
             service = spec.mdns
             argv = [sys.executable, str(AUXILIAIRES), "mdns-announce",
-                    "--ip", host.ip, "--type", service.service_type, "--instance", service.instance,
+                    "--ip", host.ip, "--type", service.type_service, "--instance", service.instance,
                     "--port", str(service.port), "--ready", str(ready),
                     "--max-seconds", str(DUREE_MAXIMALE)]
-            if service.server:
-                argv += ["--server", service.server]
+            if service.serveur:
+                argv += ["--server", service.serveur]
             for key, value in service.txt:
                 argv += ["--txt", f"{key}={value}"]
             proc = _Processus(f"mdns {spec.name}", dans_espace(host.namespace, argv),
@@ -842,16 +842,16 @@ class Laboratoire:
             started.append((spec.name, proc, ready))
         return started
 
-    def parcourir_mdns(self, from_host: str, service_type: str, timeout: float = 5.0,
+    def parcourir_mdns(self, from_host: str, type_service: str, timeout: float = 5.0,
                     min_results: int = 1) -> list[dict]:
-        """Browse DNS-SD ``service_type`` from a host's namespace (python-zeroconf).
+        """Browse DNS-SD ``type_service`` from a host's namespace (python-zeroconf).
 
         Returns ``[{"name", "addresses", "port", "server", "txt"}]``; stops as soon
         as ``min_results`` services are resolved, or after ``timeout`` seconds.
         """
         host = self.hotes[from_host]
         argv = [sys.executable, str(AUXILIAIRES), "mdns-browse", "--ip", host.ip,
-                "--type", service_type, "--seconds", str(timeout), "--min", str(min_results)]
+                "--type", type_service, "--seconds", str(timeout), "--min", str(min_results)]
         result = _lancer(dans_espace(host.namespace, argv), delai=timeout + 15)
         return json.loads(result.stdout)
 
