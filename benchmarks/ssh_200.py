@@ -84,7 +84,7 @@ def demarrer_serveurs(laboratoire, dossier: Path, nombre: int) -> tuple[list[sub
                           + f"HostKey {cle_hote}\nPidFile {dossier / f'sshd_{index}.pid'}\n"
                           + f"AuthorizedKeysFile {autorisees}\n" + options)
         masquer = "".join(f"mount --bind /dev/null {f}; " for f in RC_ROOT if Path(f).is_file())
-        processus.append(subprocess.Popen(["ip", "netns", "exec", laboratoire.commutateur.namespace, "unshare", "--mount",
+        processus.append(subprocess.Popen(["ip", "netns", "exec", laboratoire.commutateur.espace, "unshare", "--mount",
                                            "--propagation", "private", "sh", "-c",
                                            f"{masquer}exec /usr/sbin/sshd -D -e -f {config}"],
                                           stdin=subprocess.DEVNULL,

@@ -14,7 +14,7 @@ from .topologie import PASSERELLE, COMMUTATEUR, Laboratoire
 def macs_passerelle(laboratoire: Laboratoire) -> list[str]:
     """MACs of the gateway's interfaces on the VLANs (seen by the switch: authorized equipment)."""
     links = json.loads(subprocess.run(
-        ["ip", "-n", laboratoire.passerelle.namespace, "-j", "link", "show"], capture_output=True, text=True, check=True
+        ["ip", "-n", laboratoire.passerelle.espace, "-j", "link", "show"], capture_output=True, text=True, check=True
     ).stdout)
     return sorted({link["address"] for link in links
                    if link.get("link_type") == "ether" and link["ifname"] != laboratoire.passerelle.interface})
@@ -25,7 +25,7 @@ def ecrire_inventaire(laboratoire: Laboratoire, dossier: Path, fichier_mdns: Pat
     dossier.mkdir(parents=True, exist_ok=True)
 
     def acces(node) -> dict:
-        return {"ansible_host": node.ip_gestion, "ansible_port": node.port_ssh, "ansible_user": node.user,
+        return {"ansible_host": node.ip_gestion, "ansible_port": node.port_ssh, "ansible_user": node.utilisateur,
                 "ansible_ssh_private_key_file": str(node.chemin_cle)}
 
     equipements = {
@@ -53,9 +53,9 @@ def ecrire_inventaire(laboratoire: Laboratoire, dossier: Path, fichier_mdns: Pat
         "telesante_fichier_hotes_connus": str(laboratoire.hotes_connus),
         "telesante_reseaux": [
             {"nom": "mission-labo", "site": "labo", "type": "mission",
-             "sous_reseaux": [mission.network], "vlans": [mission.vid]},
+             "sous_reseaux": [mission.reseau], "vlans": [mission.vid]},
             {"nom": "patients-labo", "site": "labo", "type": "hors_mission",
-             "sous_reseaux": [patients.network], "vlans": [patients.vid]},
+             "sous_reseaux": [patients.reseau], "vlans": [patients.vid]},
             # The management links (SSH of the audit): the gateway and the switch see the
             # controller there; what is seen on no declared network makes them incomplete.
             {"nom": "gestion-labo", "site": "labo", "type": "hors_mission",

@@ -277,7 +277,7 @@ def test_sonde_d_isolement_rapatriee_par_ssh(laboratoire, mdns, tmp_path):
     hosts = ecrire_inventaire(laboratoire, tmp_path / "inv", mdns)
     inventaire = yaml.safe_load(hosts.read_text())
     inventaire["all"]["children"]["equipements_labo"]["hosts"]["sonde-isolement-labo"] = {
-        "ansible_host": laboratoire.passerelle.ip_gestion, "ansible_port": laboratoire.passerelle.port_ssh, "ansible_user": laboratoire.passerelle.user,
+        "ansible_host": laboratoire.passerelle.ip_gestion, "ansible_port": laboratoire.passerelle.port_ssh, "ansible_user": laboratoire.passerelle.utilisateur,
         "ansible_ssh_private_key_file": str(laboratoire.passerelle.chemin_cle), "telesante_plateforme": "sonde_isolement",
         "telesante_reseau": "patients-labo", "telesante_fichier": str(resultat)}
     hosts.write_text(yaml.safe_dump(inventaire, sort_keys=False))

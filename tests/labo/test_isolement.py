@@ -27,7 +27,7 @@ from .topologie import (HOTES_PAR_DEFAUT, PASSERELLE, VLAN_MISSION, VLAN_PATIENT
 pytestmark = pytest.mark.racine
 
 PORT = 8443
-NEST = next(h for h in HOTES_PAR_DEFAUT if h.name == "nest-hub")
+NEST = next(h for h in HOTES_PAR_DEFAUT if h.nom == "nest-hub")
 TOPOLOGIE = Topologie(
     vlans=VLANS_PAR_DEFAUT,
     hotes=(DescriptionHote("poste-mission", "d0:43:1e:aa:00:01", VLAN_MISSION, "POSTE-01"), NEST,
@@ -80,11 +80,11 @@ def labo():
         laboratoire.executer_dans(PASSERELLE, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
         _iptables(laboratoire, "-P", "FORWARD", "DROP")
         _iptables(laboratoire, "-A", "FORWARD", "-m", "state", "--state", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-        _iptables(laboratoire, "-A", "INPUT", "-i", patients, "-d", MISSION.network, "-j", "DROP")
+        _iptables(laboratoire, "-A", "INPUT", "-i", patients, "-d", MISSION.reseau, "-j", "DROP")
         # Counts every IPv4 packet the probe sends that reaches the gateway (the bound, measured).
         _iptables(laboratoire, "-t", "mangle", "-A", "PREROUTING", "-i", patients, "-s", laboratoire.hote("sonde-patients").ip)
         poste = laboratoire.hote("poste-mission")
-        serveur = subprocess.Popen(["ip", "netns", "exec", poste.namespace, sys.executable, "-m", "http.server",
+        serveur = subprocess.Popen(["ip", "netns", "exec", poste.espace, sys.executable, "-m", "http.server",
                                     str(PORT), "--bind", poste.ip], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         limite = time.monotonic() + 10
@@ -92,7 +92,7 @@ def labo():
             assert time.monotonic() < limite and serveur.poll() is None, "service TCP du poste non démarré"
             time.sleep(0.1)
         resolveur = subprocess.Popen(
-            ["ip", "netns", "exec", poste.namespace, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+            ["ip", "netns", "exec", poste.espace, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
              "--no-resolv", "--no-hosts", "--bind-interfaces", f"--listen-address={poste.ip}", "--user=root",
              "--group=root", f"--pid-file={laboratoire.dossier / 'resolveur.pid'}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -111,7 +111,7 @@ def labo():
 
 def _sonder(laboratoire, methodes=None, **bornes) -> dict:
     poste, nest = laboratoire.hote("poste-mission"), laboratoire.hote("nest-hub")
-    plan = {"mission": MISSION.network,
+    plan = {"mission": MISSION.reseau,
             "bornes": {"paquets_max": 50, "debit_max": 50.0, "duree_max": 20.0, "delai": 0.5, "ecoute_mdns": 2.0,
                        **bornes},
             "cibles": [{"adresse": MISSION.ip_passerelle, "reseau": "mission", "nom": "passerelle"},
@@ -216,11 +216,11 @@ def test_poste_de_mission_a_deux_pattes(labo):
     sw = labo.espace_de(COMMUTATEUR)
     poste = labo.hote("poste-mission")
     subprocess.run(["ip", "-n", sw, "link", "add", "jambe-p", "type", "veth", "peer", "name", "eth1",
-                    "netns", poste.namespace], check=True)
+                    "netns", poste.espace], check=True)
     try:
         _brancher(labo, "jambe-p", VLAN_PATIENTS)
-        subprocess.run(["ip", "-n", poste.namespace, "addr", "add", "172.31.120.250/24", "dev", "eth1"], check=True)
-        subprocess.run(["ip", "-n", poste.namespace, "link", "set", "eth1", "up"], check=True)
+        subprocess.run(["ip", "-n", poste.espace, "addr", "add", "172.31.120.250/24", "dev", "eth1"], check=True)
+        subprocess.run(["ip", "-n", poste.espace, "link", "set", "eth1", "up"], check=True)
         document = _sonder(labo)
     finally:
         subprocess.run(["ip", "-n", sw, "link", "del", "jambe-p"], check=False)
@@ -241,7 +241,7 @@ def test_commande_reelle_puis_audit_hors_ligne_fuite_code_1(labo, tmp_path):
         "sonde": "sonde-patients", "reseau": "patients",
         "cibles": [{"adresse": MISSION.ip_passerelle, "reseau": "mission", "nom": "passerelle"},
                    {"adresse": poste.ip, "reseau": "mission", "ports": [PORT], "nom": "poste"}],
-        "sous_reseaux_mission": {"mission": [MISSION.network]},
+        "sous_reseaux_mission": {"mission": [MISSION.reseau]},
         "bornes": {"delai": 0.5, "ecoute_mdns": 2.0}}))
     regle = ["FORWARD", "-i", labo.interfaces["patients"], "-o", labo.interfaces["mission"], "-p", "tcp",
              "--dport", str(PORT), "-j", "ACCEPT"]
@@ -264,8 +264,8 @@ def test_commande_reelle_puis_audit_hors_ligne_fuite_code_1(labo, tmp_path):
         "      telesante_reseau: patients\n"
         "    dhcp-labo:\n      telesante_plateforme: dnsmasq\n      telesante_site: labo\n"
         "  vars:\n    telesante_reseaux:\n"
-        f"      - {{nom: mission, site: labo, type: mission, sous_reseaux: [{MISSION.network}]}}\n"
-        f"      - {{nom: patients, site: labo, type: hors_mission, sous_reseaux: [{patients.network}]}}\n"
+        f"      - {{nom: mission, site: labo, type: mission, sous_reseaux: [{MISSION.reseau}]}}\n"
+        f"      - {{nom: patients, site: labo, type: hors_mission, sous_reseaux: [{patients.reseau}]}}\n"
         f"    telesante_equipements_autorises:\n      - {{mac: \"{poste.mac}\", nom: poste-mission, type: poste}}\n")
     (inventaire / "captures" / "dhcp-labo").mkdir()
     (inventaire / "captures" / "dhcp-labo" / "dnsmasq.leases").write_text(

@@ -44,10 +44,10 @@ racine = pytest.mark.racine
 # Small labs for destructive or lifecycle tests: quicker than the full ward.
 EMPTY_TOPOLOGY = Topologie(vlans=VLANS_PAR_DEFAUT, hotes=(), sonde=None)
 TOPOLOGIE_UN_HOTE = TOPOLOGIE_PAR_DEFAUT.sans_hotes(
-    *(h.name for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.name != "echo-show"))
+    *(h.nom for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.nom != "echo-show"))
 # With the mDNS announcer, so that teardown has every kind of process to stop.
 PETITE_TOPOLOGIE = TOPOLOGIE_PAR_DEFAUT.sans_hotes(
-    *(h.name for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.name not in ("echo-show", "nest-hub")))
+    *(h.nom for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.nom not in ("echo-show", "nest-hub")))
 
 
 # -- helpers -------------------------------------------------------------------
@@ -59,7 +59,7 @@ def ssh_connect(node: NoeudGere, known_hosts: Path, timeout: float = 5.0) -> par
     client.load_host_keys(str(known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
-        client.connect(node.ip_gestion, port=node.port_ssh, username=node.user,
+        client.connect(node.ip_gestion, port=node.port_ssh, username=node.utilisateur,
                        key_filename=str(node.chemin_cle), look_for_keys=False, allow_agent=False,
                        timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
     except BaseException:
@@ -109,7 +109,7 @@ def lab_namespaces(prefix: str) -> list[str]:
 
 
 def test_default_macs_match_the_described_vendors():
-    vendors = {h.name: EUI(h.mac) for h in TOPOLOGIE_PAR_DEFAUT.hotes}
+    vendors = {h.nom: EUI(h.mac) for h in TOPOLOGIE_PAR_DEFAUT.hotes}
     assert "Amazon" in vendors["echo-show"].oui.registration().org
     assert "Google" in vendors["nest-hub"].oui.registration().org
     assert "Apple" in vendors["mac-poste"].oui.registration().org
@@ -119,8 +119,8 @@ def test_default_macs_match_the_described_vendors():
     assert vm.words[:3] == (0x00, 0x50, 0x56) and vm.words[3] <= 0x3F  # VMware manual range
     first = vendors["telephone"].words[0]
     assert first & 0x02 and not first & 0x01  # locally administered unicast
-    assert {h.vlan for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.name != "tv-patients"} == {VLAN_MISSION}
-    assert next(h for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.name == "tv-patients").vlan == VLAN_PATIENTS
+    assert {h.vlan for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.nom != "tv-patients"} == {VLAN_MISSION}
+    assert next(h for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.nom == "tv-patients").vlan == VLAN_PATIENTS
 
 
 def test_topology_rejects_inconsistent_descriptions():
@@ -141,16 +141,16 @@ def test_topology_rejects_inconsistent_descriptions():
 
 @racine
 def test_lab_shape(laboratoire):
-    assert set(laboratoire.hotes) == {h.name for h in TOPOLOGIE_PAR_DEFAUT.hotes}
+    assert set(laboratoire.hotes) == {h.nom for h in TOPOLOGIE_PAR_DEFAUT.hotes}
     assert laboratoire.sonde is laboratoire.hotes["sonde"]
     assert all(ns.startswith(laboratoire.prefixe) for ns in laboratoire.espaces)
-    assert laboratoire.commutateur.namespace == laboratoire.prefixe + COMMUTATEUR
-    assert laboratoire.passerelle.namespace == laboratoire.prefixe + PASSERELLE
+    assert laboratoire.commutateur.espace == laboratoire.prefixe + COMMUTATEUR
+    assert laboratoire.passerelle.espace == laboratoire.prefixe + PASSERELLE
     assert laboratoire.reseau_gestion.prefixlen == 29
     ports = [h.port_commutateur for h in laboratoire.hotes.values()]
     assert ports == [f"swp{i}" for i in range(1, len(ports) + 1)]
     assert all(len(node.interface_racine) <= 15 for node in laboratoire.noeuds.values())
-    features = sonder_noyau(laboratoire.commutateur.namespace)
+    features = sonder_noyau(laboratoire.commutateur.espace)
     assert laboratoire.mode_vlan == (MODE_VLAN_DOT1Q if features.dot1q else MODE_VLAN_PONT_PAR_VLAN)
     assert laboratoire.duree_construction < 30
 
@@ -161,7 +161,7 @@ def test_switch_fdb_over_ssh_has_each_host_on_its_port_and_vlan(laboratoire):
     vlan_of_bridge = {bridge: vid for vid, bridge in laboratoire.ponts_commutateur.items()}
     for host in laboratoire.hotes.values():
         learned = [e for e in entries if e["mac"] == host.mac and e.get("master")]
-        assert learned, f"{host.name} ({host.mac}) absent de la FDB"
+        assert learned, f"{host.nom} ({host.mac}) absent de la FDB"
         entry = learned[0]
         assert entry["ifname"] == host.port_commutateur
         if laboratoire.mode_vlan == MODE_VLAN_DOT1Q:
@@ -182,7 +182,7 @@ def test_gateway_neighbours_over_ssh_map_macs_to_leased_ips(laboratoire):
     neighbours = json.loads(ssh_run(laboratoire.passerelle, laboratoire.hotes_connus, "ip -j neigh show"))
     by_mac = {n.get("lladdr"): n["dst"] for n in neighbours}
     for host in laboratoire.hotes.values():
-        assert by_mac.get(host.mac) == host.ip, f"{host.name} absent de la table de voisinage"
+        assert by_mac.get(host.mac) == host.ip, f"{host.nom} absent de la table de voisinage"
         subnet = TOPOLOGIE_PAR_DEFAUT.vlan(host.vlan).reseau_ip
         assert host.ip in [str(a) for a in subnet.hosts()]
 
@@ -201,7 +201,7 @@ def test_lease_file_read_over_ssh_has_the_dhcp_hostnames(laboratoire):
 @racine
 def test_nest_hub_visible_over_mdns_from_the_probe(laboratoire):
     started = time.monotonic()
-    services = laboratoire.parcourir_mdns(laboratoire.sonde.name, "_googlecast._tcp.local.", timeout=5.0)
+    services = laboratoire.parcourir_mdns(laboratoire.sonde.nom, "_googlecast._tcp.local.", timeout=5.0)
     assert time.monotonic() - started < 20
     hubs = [s for s in services if s["txt"].get("md") == "Google Nest Hub"]
     assert hubs, f"Nest Hub introuvable en mDNS : {services}"
@@ -213,17 +213,17 @@ def test_nest_hub_visible_over_mdns_from_the_probe(laboratoire):
 def test_patients_vlan_cannot_reach_mission_vlan(laboratoire):
     tv, echo, sonde = laboratoire.hotes["tv-patients"], laboratoire.hotes["echo-show"], laboratoire.sonde
     # Control: same VLAN works, so the failures below are not vacuous.
-    assert laboratoire.executer_dans(sonde.name, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode == 0
+    assert laboratoire.executer_dans(sonde.nom, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode == 0
     # Routed attempt: the gateway does not forward between VLANs.
-    assert laboratoire.executer_dans(tv.name, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode != 0
+    assert laboratoire.executer_dans(tv.nom, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode != 0
     # L2 attempt: pretend echo-show is on-link, ARP must stay unanswered.
-    laboratoire.executer_dans(tv.name, ["ip", "route", "add", f"{echo.ip}/32", "dev", "eth0"], check=True)
+    laboratoire.executer_dans(tv.nom, ["ip", "route", "add", f"{echo.ip}/32", "dev", "eth0"], check=True)
     try:
-        assert laboratoire.executer_dans(tv.name, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode != 0
-        neigh = json.loads(laboratoire.executer_dans(tv.name, ["ip", "-j", "neigh", "show", echo.ip]).stdout or "[]")
+        assert laboratoire.executer_dans(tv.nom, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode != 0
+        neigh = json.loads(laboratoire.executer_dans(tv.nom, ["ip", "-j", "neigh", "show", echo.ip]).stdout or "[]")
         assert all(n.get("lladdr") != echo.mac for n in neigh)
     finally:
-        laboratoire.executer_dans(tv.name, ["ip", "route", "del", f"{echo.ip}/32", "dev", "eth0"])
+        laboratoire.executer_dans(tv.nom, ["ip", "route", "del", f"{echo.ip}/32", "dev", "eth0"])
     entries = json.loads(laboratoire.executer_dans(COMMUTATEUR, ["bridge", "-j", "fdb", "show"], check=True).stdout)
     ports = {e["ifname"] for e in entries if e["mac"] == echo.mac and e.get("master")}
     assert ports == {echo.port_commutateur}

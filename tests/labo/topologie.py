@@ -94,19 +94,19 @@ class DescriptionVlan:
 
     vid: int
     libelle: str
-    network: str
+    reseau: str
 
     def __post_init__(self) -> None:
         if not 1 <= self.vid <= 4094:
             raise ValueError(f"VLAN invalide : {self.vid}")
-        net = ipaddress.IPv4Network(self.network)
+        net = ipaddress.IPv4Network(self.reseau)
         if net.num_addresses < 256:
             raise ValueError(f"Sous-réseau trop petit pour le VLAN {self.vid} : {net}")
 
     @property
     def reseau_ip(self) -> ipaddress.IPv4Network:
         """The VLAN subnet as an ``IPv4Network``."""
-        return ipaddress.IPv4Network(self.network)
+        return ipaddress.IPv4Network(self.reseau)
 
     @property
     def ip_passerelle(self) -> str:
@@ -138,7 +138,7 @@ class DescriptionHote:
     ``nom_dhcp`` is sent as DHCP option 12 (None: no hostname sent).
     """
 
-    name: str
+    nom: str
     mac: str
     vlan: int
     nom_dhcp: str | None
@@ -146,8 +146,8 @@ class DescriptionHote:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if not _NAME_RE.match(self.name) or self.name in (COMMUTATEUR, PASSERELLE):
-            raise ValueError(f"Nom d'hôte de laboratoire invalide : {self.name!r}")
+        if not _NAME_RE.match(self.nom) or self.nom in (COMMUTATEUR, PASSERELLE):
+            raise ValueError(f"Nom d'hôte de laboratoire invalide : {self.nom!r}")
         if not _MAC_RE.match(self.mac):
             raise ValueError(f"Adresse MAC invalide (attendu aa:bb:cc:dd:ee:ff en minuscules) : {self.mac!r}")
         if int(self.mac[:2], 16) & 0x01:
@@ -167,7 +167,7 @@ class Topologie:
         vids = [v.vid for v in self.vlans]
         if len(set(vids)) != len(vids):
             raise ValueError("VLAN déclaré deux fois")
-        names = [h.name for h in self.hotes]
+        names = [h.nom for h in self.hotes]
         if len(set(names)) != len(names):
             raise ValueError("Nom d'hôte déclaré deux fois")
         macs = [h.mac for h in self.hotes]
@@ -175,7 +175,7 @@ class Topologie:
             raise ValueError("Adresse MAC déclarée deux fois")
         for host in self.hotes:
             if host.vlan not in vids:
-                raise ValueError(f"{host.name} : VLAN {host.vlan} non déclaré")
+                raise ValueError(f"{host.nom} : VLAN {host.vlan} non déclaré")
         if self.sonde is not None and self.sonde not in names:
             raise ValueError(f"Sonde {self.sonde!r} absente des hôtes")
         if self.mode_vlan not in (MODE_VLAN_AUTO, MODE_VLAN_DOT1Q, MODE_VLAN_PONT_PAR_VLAN):
@@ -192,7 +192,7 @@ class Topologie:
     def sans_hotes(self, *names: str) -> Topologie:
         """A copy without the named hosts (the probe is dropped if removed)."""
         probe = None if self.sonde in names else self.sonde
-        kept = tuple(h for h in self.hotes if h.name not in names)
+        kept = tuple(h for h in self.hotes if h.nom not in names)
         return dataclasses.replace(self, hotes=kept, sonde=probe)
 
 
@@ -247,11 +247,11 @@ def topologie_par_defaut() -> Topologie:
 class NoeudGere:
     """A node the audit reaches over SSH (switch or gateway)."""
 
-    name: str
-    namespace: str
+    nom: str
+    espace: str
     ip_gestion: str
     port_ssh: int
-    user: str
+    utilisateur: str
     chemin_cle: Path
     chemin_cle_hote: Path
     interface: str  # management interface inside the namespace
@@ -263,8 +263,8 @@ class NoeudGere:
 class HoteLaboratoire:
     """A host as built: where it is plugged and what DHCP gave it."""
 
-    name: str
-    namespace: str
+    nom: str
+    espace: str
     mac: str
     vlan: int
     port_commutateur: str
@@ -530,7 +530,7 @@ class Laboratoire:
         self._create_namespace(COMMUTATEUR)
         self._create_namespace(PASSERELLE)
         for host in topo.hotes:
-            self._create_namespace(host.name)
+            self._create_namespace(host.nom)
         self._choose_modes()
         self._build_switch()
         self._build_gateway()
@@ -620,7 +620,7 @@ class Laboratoire:
         sw = self._ns(COMMUTATEUR)
         for index, host in enumerate(self.topologie.hotes, start=1):
             port = f"swp{index}"
-            hns = self._ns(host.name)
+            hns = self._ns(host.nom)
             self._ip(sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", hns)
             self._ip(hns, "link", "set", "eth0", "address", host.mac)
             bridge = self.ponts_commutateur[host.vlan]
@@ -630,7 +630,7 @@ class Laboratoire:
                                          "pvid", "untagged"]))
             self._ip(sw, "link", "set", port, "up")
             self._ip(hns, "link", "set", "eth0", "up")
-            self._ports[host.name] = port
+            self._ports[host.nom] = port
 
     def _build_mgmt_links(self) -> None:
         with verrou_gestion():
@@ -645,7 +645,7 @@ class Laboratoire:
                 node_dir = self.dossier / node
                 node_dir.mkdir()
                 self.noeuds[node] = NoeudGere(
-                    name=node, namespace=ns, ip_gestion=node_ip, port_ssh=22, user="root",
+                    nom=node, espace=ns, ip_gestion=node_ip, port_ssh=22, utilisateur="root",
                     chemin_cle=self.cle_client, chemin_cle_hote=node_dir / "ssh_host_ed25519_key",
                     interface="mgmt0", interface_racine=root_if, ip_racine=ip_racine)
         self.commutateur = self.noeuds[COMMUTATEUR]
@@ -659,14 +659,14 @@ class Laboratoire:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
         for node in self.noeuds.values():
             self._generate_host_key(node)
-            config = self.dossier / node.name / "sshd_config"
+            config = self.dossier / node.nom / "sshd_config"
             config.write_text(_SSHD_CONFIG.format(
-                node=node.name, ip=node.ip_gestion, port=node.port_ssh, host_key=node.chemin_cle_hote,
-                pid_file=self.dossier / node.name / "sshd.pid", authorized_keys=self.cles_autorisees))
+                node=node.nom, ip=node.ip_gestion, port=node.port_ssh, host_key=node.chemin_cle_hote,
+                pid_file=self.dossier / node.nom / "sshd.pid", authorized_keys=self.cles_autorisees))
         self.rafraichir_hotes_connus()
 
     def _generate_host_key(self, node: NoeudGere) -> None:
-        generer_cle_ssh(node.chemin_cle_hote, f"{node.name}@labo", ErreurLaboratoire)
+        generer_cle_ssh(node.chemin_cle_hote, f"{node.nom}@labo", ErreurLaboratoire)
 
     def rafraichir_hotes_connus(self) -> None:
         """Rewrite ``known_hosts`` from the nodes' current host keys."""
@@ -677,7 +677,7 @@ class Laboratoire:
     def _start_sshd(self, name: str) -> None:
         node = self.noeuds[name]
         config = self.dossier / name / "sshd_config"
-        proc = _Processus(f"sshd {name}", dans_espace(node.namespace, [_outil("sshd"), "-D", "-e", "-f",
+        proc = _Processus(f"sshd {name}", dans_espace(node.espace, [_outil("sshd"), "-D", "-e", "-f",
                                                                      str(config)]),
                         self.dossier / name / "sshd.log")
         self._sshd[name] = proc
@@ -686,7 +686,7 @@ class Laboratoire:
     def _wait_sshd(self, name: str) -> None:
         node = self.noeuds[name]
         proc = self._sshd[name]
-        attendre_ecoute(proc.popen, node.namespace, node.ip_gestion, node.port_ssh, f"le sshd de {name}",
+        attendre_ecoute(proc.popen, node.espace, node.ip_gestion, node.port_ssh, f"le sshd de {name}",
                         journal=proc.log_path, erreur=ErreurLaboratoire)
 
     def arreter_sshd(self, node: str = COMMUTATEUR) -> None:
@@ -695,7 +695,7 @@ class Laboratoire:
         if proc is not None:
             proc.stop()
         n = self.noeuds[node]
-        _attendre(lambda: not ecoute_tcp(n.namespace, n.ip_gestion, n.port_ssh), f"l'arrêt du sshd de {node}",
+        _attendre(lambda: not ecoute_tcp(n.espace, n.ip_gestion, n.port_ssh), f"l'arrêt du sshd de {node}",
                   delai=5)
 
     def demarrer_sshd(self, node: str = COMMUTATEUR) -> None:
@@ -753,8 +753,8 @@ class Laboratoire:
                     "-s", str(script)]
             if host.nom_dhcp:
                 argv += ["-x", f"hostname:{host.nom_dhcp}"]
-            proc = _Processus(f"udhcpc {host.name}", dans_espace(self._ns(host.name), argv),
-                            self.dossier / f"udhcpc-{host.name}.log")
+            proc = _Processus(f"udhcpc {host.nom}", dans_espace(self._ns(host.nom), argv),
+                            self.dossier / f"udhcpc-{host.nom}.log")
             clients.append((host, proc))
             self._all_processes.append(proc)
         deadline = time.monotonic() + 12
@@ -765,7 +765,7 @@ class Laboratoire:
             except subprocess.TimeoutExpired:
                 proc.stop()
             if proc.popen.returncode != 0:
-                failures.append(f"{host.name} :\n{proc.log_tail()}")
+                failures.append(f"{host.nom} :\n{proc.log_tail()}")
         if failures:
             raise ErreurLaboratoire("Échec DHCP pour " + "\n".join(failures))
         macs = {h.mac for h in self.topologie.hotes}
@@ -773,9 +773,9 @@ class Laboratoire:
                   "l'écriture des baux DHCP par dnsmasq", delai=5)
         by_mac = {lease.mac: lease for lease in self.baux()}
         for host in self.topologie.hotes:
-            self.hotes[host.name] = HoteLaboratoire(
-                name=host.name, namespace=self._ns(host.name), mac=host.mac, vlan=host.vlan,
-                port_commutateur=self._ports[host.name], nom_dhcp=host.nom_dhcp,
+            self.hotes[host.nom] = HoteLaboratoire(
+                nom=host.nom, espace=self._ns(host.nom), mac=host.mac, vlan=host.vlan,
+                port_commutateur=self._ports[host.nom], nom_dhcp=host.nom_dhcp,
                 ip=by_mac[host.mac].ip)
         if self.topologie.sonde is not None:
             self.sonde = self.hotes[self.topologie.sonde]
@@ -804,7 +804,7 @@ class Laboratoire:
         pings = []
         for host in self.hotes.values():
             target = self.topologie.vlan(host.vlan).ip_passerelle
-            argv = dans_espace(host.namespace, [_outil("ping"), "-n", "-q", "-c", "1", "-W", "1", target])
+            argv = dans_espace(host.espace, [_outil("ping"), "-n", "-q", "-c", "1", "-W", "1", target])
             pings.append((host, subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                                  stderr=subprocess.DEVNULL)))
         failures = []
@@ -816,7 +816,7 @@ class Laboratoire:
                 popen.wait(timeout=5)
                 code = -1
             if code != 0:
-                failures.append(host.name)
+                failures.append(host.nom)
         if failures:
             raise ErreurLaboratoire("Passerelle injoignable depuis : " + ", ".join(failures))
 
@@ -825,8 +825,8 @@ class Laboratoire:
         for spec in self.topologie.hotes:
             if spec.mdns is None:
                 continue
-            host = self.hotes[spec.name]
-            ready = self.dossier / f"mdns-{spec.name}.pret"
+            host = self.hotes[spec.nom]
+            ready = self.dossier / f"mdns-{spec.nom}.pret"
             service = spec.mdns
             argv = [sys.executable, str(AUXILIAIRES), "mdns-announce",
                     "--ip", host.ip, "--type", service.type_service, "--instance", service.instance,
@@ -836,10 +836,10 @@ class Laboratoire:
                 argv += ["--server", service.serveur]
             for key, value in service.txt:
                 argv += ["--txt", f"{key}={value}"]
-            proc = _Processus(f"mdns {spec.name}", dans_espace(host.namespace, argv),
-                            self.dossier / f"mdns-{spec.name}.log")
+            proc = _Processus(f"mdns {spec.nom}", dans_espace(host.espace, argv),
+                            self.dossier / f"mdns-{spec.nom}.log")
             self._all_processes.append(proc)
-            started.append((spec.name, proc, ready))
+            started.append((spec.nom, proc, ready))
         return started
 
     def parcourir_mdns(self, from_host: str, type_service: str, timeout: float = 5.0,
@@ -852,7 +852,7 @@ class Laboratoire:
         host = self.hotes[from_host]
         argv = [sys.executable, str(AUXILIAIRES), "mdns-browse", "--ip", host.ip,
                 "--type", type_service, "--seconds", str(timeout), "--min", str(min_results)]
-        result = _lancer(dans_espace(host.namespace, argv), delai=timeout + 15)
+        result = _lancer(dans_espace(host.espace, argv), delai=timeout + 15)
         return json.loads(result.stdout)
 
     def executer_dans(self, name: str, argv: Sequence[str], timeout: float = 10,
@@ -863,9 +863,9 @@ class Laboratoire:
     def espace_de(self, name: str) -> str:
         """Namespace of ``commutateur``, ``passerelle`` or a host."""
         if name in self.noeuds:
-            return self.noeuds[name].namespace
+            return self.noeuds[name].espace
         if name in self.hotes:
-            return self.hotes[name].namespace
+            return self.hotes[name].espace
         raise KeyError(f"Inconnu dans le laboratoire : {name}")
 
     def hote(self, name: str) -> HoteLaboratoire:
