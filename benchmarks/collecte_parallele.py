@@ -30,7 +30,7 @@ from telesante.collecte.en_direct import collecter_en_direct  # noqa: E402
 from telesante.collecte.parallele import collecter_en_parallele  # noqa: E402
 from telesante.inventaire import charger_configuration  # noqa: E402
 from tests.labo.inventaire_labo import ecrire_inventaire  # noqa: E402
-from tests.labo.topologie import DEFAULT_TOPOLOGY, GATEWAY, SWITCH, build_lab, missing_prerequisites  # noqa: E402
+from tests.labo.topologie import TOPOLOGIE_PAR_DEFAUT, PASSERELLE, COMMUTATEUR, construire_laboratoire, prerequis_manquants  # noqa: E402
 
 
 def _mesurer(equipements, parametres, workers: int) -> tuple[float, int]:
@@ -48,23 +48,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--equipements", type=int, default=32, help="équipements déclarés (défaut : 32)")
     parser.add_argument("--delai-ms", type=int, default=50, help="délai ajouté sur les liens de gestion (défaut : 50 ms)")
     args = parser.parse_args(argv)
-    if os.geteuid() != 0 or missing_prerequisites():
+    if os.geteuid() != 0 or prerequis_manquants():
         print("Mesure sautée : le laboratoire réseau exige root et ses paquets "
-              f"({'; '.join(missing_prerequisites()) or 'pas root'}).")
+              f"({'; '.join(prerequis_manquants()) or 'pas root'}).")
         return 0
-    lab = build_lab(DEFAULT_TOPOLOGY)
+    laboratoire = construire_laboratoire(TOPOLOGIE_PAR_DEFAUT)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            config = charger_configuration(ecrire_inventaire(lab, Path(folder) / "inv"))
-            base = [e for e in config.equipements if e.nom in (SWITCH, GATEWAY)]
+            config = charger_configuration(ecrire_inventaire(laboratoire, Path(folder) / "inv"))
+            base = [e for e in config.equipements if e.nom in (COMMUTATEUR, PASSERELLE)]
             equipements = [dataclasses.replace(base[i % 2], nom=f"{base[i % 2].nom}-{i}") for i in range(args.equipements)]
-            parametres = ParametresCollecte(hotes_connus=lab.known_hosts, tentatives=1)
-            for node in (SWITCH, GATEWAY):
-                lab.ralentir(node, args.delai_ms)
+            parametres = ParametresCollecte(hotes_connus=laboratoire.hotes_connus, tentatives=1)
+            for node in (COMMUTATEUR, PASSERELLE):
+                laboratoire.ralentir(node, args.delai_ms)
             _mesurer(equipements[:2], parametres, 2)  # warm-up: imports, first handshakes
             results = {workers: _mesurer(equipements, parametres, workers) for workers in (1, 8, 32)}
     finally:
-        lab.close()
+        laboratoire.close()
     sequential = results[1][0]
     print(f"Collecte de {args.equipements} équipements (sessions SSH réelles vers le laboratoire, "
           f"délai ajouté {args.delai_ms} ms sur les liens de gestion) :")

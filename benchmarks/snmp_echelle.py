@@ -145,11 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.mesurer:
         print(json.dumps(mesurer(args.mesurer, args.agents, args.parallele)))
         return 0
-    from tests.labo.topologie import missing_prerequisites, nettoyer_restes
+    from tests.labo.topologie import prerequis_manquants, nettoyer_restes
     from tests.snmp.labo_snmp import LaboSnmp
 
-    if os.geteuid() != 0 or missing_prerequisites():
-        print(f"Mesure sautée : le laboratoire exige root ({'; '.join(missing_prerequisites()) or 'pas root'}).")
+    if os.geteuid() != 0 or prerequis_manquants():
+        print(f"Mesure sautée : le laboratoire exige root ({'; '.join(prerequis_manquants()) or 'pas root'}).")
         return 0
     nettoyer_restes()
     labo = LaboSnmp()

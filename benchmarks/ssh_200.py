@@ -51,7 +51,7 @@ from telesante.collecte.parallele import collecter_en_parallele  # noqa: E402
 from telesante.inventaire import charger_configuration  # noqa: E402
 from tests.labo.inventaire_labo import ecrire_inventaire  # noqa: E402
 from tests.espaces_de_noms import OPTIONS_SSHD  # noqa: E402
-from tests.labo.topologie import DEFAULT_TOPOLOGY, SWITCH, build_lab, missing_prerequisites  # noqa: E402
+from tests.labo.topologie import TOPOLOGIE_PAR_DEFAUT, COMMUTATEUR, construire_laboratoire, prerequis_manquants  # noqa: E402
 
 PORTS_PAR_SSHD = 16  # OpenSSH: MAX_LISTEN_SOCKS
 PREMIER_PORT = 2200
@@ -65,14 +65,14 @@ def _cle(chemin: Path) -> Path:
     return chemin
 
 
-def demarrer_serveurs(lab, dossier: Path, nombre: int) -> tuple[list[subprocess.Popen], Path, Path, Path]:
+def demarrer_serveurs(laboratoire, dossier: Path, nombre: int) -> tuple[list[subprocess.Popen], Path, Path, Path]:
     """sshd processes in the switch namespace, `nombre` ports in all; (processes, known_hosts, IOS key, shell key)."""
     cle_ios, cle_shell = _cle(dossier / "cle_ios"), _cle(dossier / "cle_shell")
     autorisees = dossier / "authorized_keys"
     autorisees.write_text(f'command="{CLI_IOS}" {cle_ios.with_suffix(".pub").read_text()}'
                           f"{cle_shell.with_suffix('.pub').read_text()}")
     hotes_connus, processus = [], []
-    ip = lab.switch.mgmt_ip
+    ip = laboratoire.commutateur.ip_gestion
     for index in range(0, nombre, PORTS_PAR_SSHD):
         ports = range(PREMIER_PORT + index, PREMIER_PORT + min(index + PORTS_PAR_SSHD, nombre))
         cle_hote = _cle(dossier / f"hote_{index}")
@@ -84,7 +84,7 @@ def demarrer_serveurs(lab, dossier: Path, nombre: int) -> tuple[list[subprocess.
                           + f"HostKey {cle_hote}\nPidFile {dossier / f'sshd_{index}.pid'}\n"
                           + f"AuthorizedKeysFile {autorisees}\n" + options)
         masquer = "".join(f"mount --bind /dev/null {f}; " for f in RC_ROOT if Path(f).is_file())
-        processus.append(subprocess.Popen(["ip", "netns", "exec", lab.switch.namespace, "unshare", "--mount",
+        processus.append(subprocess.Popen(["ip", "netns", "exec", laboratoire.commutateur.espace, "unshare", "--mount",
                                            "--propagation", "private", "sh", "-c",
                                            f"{masquer}exec /usr/sbin/sshd -D -e -f {config}"],
                                           stdin=subprocess.DEVNULL,
@@ -204,26 +204,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--equipements", type=int, default=200, help="commutateurs simulés (défaut : 200)")
     parser.add_argument("--echantillon", type=int, default=10, help="sessions chronométrées une à une (défaut : 10)")
     args = parser.parse_args(argv)
-    if os.geteuid() != 0 or missing_prerequisites():
+    if os.geteuid() != 0 or prerequis_manquants():
         print("Mesure sautée : le laboratoire réseau exige root et ses paquets "
-              f"({'; '.join(missing_prerequisites()) or 'pas root'}).")
+              f"({'; '.join(prerequis_manquants()) or 'pas root'}).")
         return 0
     charge_debut = os.getloadavg()[0]
-    lab = build_lab(DEFAULT_TOPOLOGY)
+    laboratoire = construire_laboratoire(TOPOLOGIE_PAR_DEFAUT)
     serveurs: list[subprocess.Popen] = []
     try:
         with tempfile.TemporaryDirectory(prefix="ssh200-") as dossier:
             dossier = Path(dossier)
-            serveurs, hotes_connus, cle_ios, cle_shell = demarrer_serveurs(lab, dossier, args.equipements)
-            config = charger_configuration(ecrire_inventaire(lab, dossier / "inv"))
-            modele = next(e for e in config.equipements if e.nom == SWITCH)
+            serveurs, hotes_connus, cle_ios, cle_shell = demarrer_serveurs(laboratoire, dossier, args.equipements)
+            config = charger_configuration(ecrire_inventaire(laboratoire, dossier / "inv"))
+            modele = next(e for e in config.equipements if e.nom == COMMUTATEUR)
             equipements = [dataclasses.replace(modele, nom=f"sw-{i:03d}", plateforme="cisco_ios",
                                                port_ssh=PREMIER_PORT + i, cle_privee=str(cle_ios))
                            for i in range(args.equipements)]
             parametres = ParametresCollecte(hotes_connus=hotes_connus, tentatives=1, delai_connexion=30,
                                        delai_commande=60)
             collecte(equipements[:2], parametres, 2, serveurs)  # warm-up: imports, caches
-            ip, echantillon = lab.switch.mgmt_ip, equipements[: args.echantillon]
+            ip, echantillon = laboratoire.commutateur.ip_gestion, equipements[: args.echantillon]
             sequentiel = collecte(echantillon, parametres, 1, serveurs)
             mesures = [phases(ip, e.port_ssh, cle_ios, hotes_connus) for e in echantillon]
             cpu_mio, mur_mio, chiffre = chiffrement(ip, PREMIER_PORT, cle_shell, hotes_connus)
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=5)
-        lab.close()
+        laboratoire.close()
 
     n, base = args.equipements, runs[8]
     charge_fin = os.getloadavg()[0]

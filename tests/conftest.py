@@ -7,7 +7,7 @@ hosts it uses (fixtures), never by hand in the test files:
   of tests/provisionnement that build no simulated Mac; never a test marked ``racine``.
   Those not ``lent`` run in parallel (pytest-xdist): a test of a folder not listed here is
   never ``unitaire`` until it is added (it runs in the sequential pass of ``make test``);
-* ``labo``: the network lab (tests/labo, fixtures ``lab``, ``lab_factory``...);
+* ``labo``: the network lab (tests/labo, fixtures ``laboratoire``, ``fabrique_laboratoire``...);
 * ``mac_simule``: simulated Macs (tests/mac_simule, fixtures ``fabrique_mac_simule``...);
 * ``provisionnement``: the Ansible side (tests/provisionnement; those of its tests that
   build no simulated Mac are unit tests too);
@@ -45,9 +45,9 @@ ETAGES_PAR_DOSSIER = {
 }
 # A test that uses one of these fixtures builds that stage's test host, wherever it lives.
 ETAGES_PAR_FIXTURE = {
-    "lab": "labo",
-    "lab_factory": "labo",
-    "lab_prerequisites": "labo",
+    "laboratoire": "labo",
+    "fabrique_laboratoire": "labo",
+    "laboratoire_prerequis": "labo",
     "fabrique_mac_simule": "mac_simule",
     "fabrique_mac_simule_module": "mac_simule",
     "mac_simule_prerequis": "mac_simule",

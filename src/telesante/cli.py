@@ -127,50 +127,6 @@ def _historique(args) -> int:
     return 0
 
 
-def _cles_hotes(args) -> int:
-    from telesante.collecte import cles_hotes
-    from telesante.codes import ERREUR_CONFIGURATION
-
-    config = configuration_de(args)
-    if config is None:
-        return ERREUR_CONFIGURATION
-    fichier = fichier_hotes_connus(args, config)
-    out = console_erreurs()
-    if args.action == "lister":
-        for equipement in config.equipements:
-            keys = cles_hotes.cles_connues(fichier, equipement)
-            state = ", ".join(f"{k.get_name()} {k.fingerprint}" for k in keys) or "aucune clé épinglée"
-            print(f"{equipement.nom} ({cles_hotes.nom_known_hosts(equipement)}) : {state}")
-        return 0
-    equipement = next((e for e in config.equipements if e.nom == args.equipement), None)
-    if equipement is None:
-        out.print(f"Équipement « {args.equipement} » absent de l'inventaire {args.inventaire}.", markup=False)
-        return ERREUR_CONFIGURATION
-    if args.action == "retirer":
-        removed = cles_hotes.retirer(fichier, equipement)
-        print(f"{equipement.nom} : clé retirée de {fichier}" if removed else f"{equipement.nom} : aucune clé épinglée")
-        return 0
-    try:
-        cle = cles_hotes.lire_cle_distante(equipement)
-    except cles_hotes.ErreurCleHote as exc:
-        out.print(str(exc), markup=False)
-        return 1
-    print(f"{equipement.nom} ({cles_hotes.nom_known_hosts(equipement)}) présente la clé {cle.get_name()} {cle.fingerprint}")
-    if args.empreinte is not None:
-        if args.empreinte.strip() != cle.fingerprint:
-            out.print(f"Empreinte différente de celle attendue ({args.empreinte}) : clé NON épinglée.", markup=False)
-            return 1
-    elif not sys.stdin.isatty():
-        out.print("Hors terminal, --empreinte est obligatoire : clé NON épinglée.", markup=False)
-        return 1
-    elif input("Épingler cette clé ? Vérifiez l'empreinte sur la console de l'équipement [o/N] ").strip().lower() not in ("o", "oui"):
-        print("Clé NON épinglée.")
-        return 1
-    cles_hotes.epingler(fichier, equipement, cle)
-    print(f"Clé épinglée dans {fichier}.")
-    return 0
-
-
 def _capteur_mdns(args) -> int:
     from telesante.collecte import capteur_mdns
 
@@ -308,7 +264,11 @@ def main(argv: list[str] | None = None) -> int:
         if _SIGNAUX_RECUS:
             raise Interruption(_SIGNAUX_RECUS[0])
         _capter(_interrompre)
-        commands = {"cles-hotes": _cles_hotes, "historique": _historique}
+        if args.commande == "cles-hotes":
+            from telesante.collecte.cles_hotes import commande_cles_hotes
+
+            return commande_cles_hotes(args)
+        commands = {"historique": _historique}
         if args.commande == "capteur":
             return {"mdns": _capteur_mdns, "isolement": _capteur_isolement}[args.capteur](args)
         return commands[args.commande](args)

@@ -1,13 +1,13 @@
 """Pytest fixtures of the network lab.
 
-* ``lab`` (session scope): the reference ward (:data:`DEFAULT_TOPOLOGY`),
+* ``laboratoire`` (session scope): the reference ward (:data:`TOPOLOGIE_PAR_DEFAUT`),
   built once, torn down at the end of the session. Tests must leave it as
   they found it (``retablir`` after ``ralentir``, ``demarrer_sshd`` after
   ``arreter_sshd``...).
-* ``lab_factory`` (function scope): ``lab_factory(topology=None) -> Lab``
+* ``fabrique_laboratoire`` (function scope): ``fabrique_laboratoire(topology=None) -> Laboratoire``
   builds private labs for destructive fault tests; all of them are torn down
   when the test ends.
-* ``lab_prerequisites``: only the skip, for tests that manage namespaces
+* ``laboratoire_prerequis``: only the skip, for tests that manage namespaces
   themselves.
 
 Both skip (with the reason) when the machine cannot host the lab: not root,
@@ -20,29 +20,29 @@ from typing import Callable, Iterator
 
 import pytest
 
-from .topologie import DEFAULT_TOPOLOGY, Lab, Topology, build_lab, missing_prerequisites, nettoyer_restes
+from .topologie import TOPOLOGIE_PAR_DEFAUT, Laboratoire, Topologie, construire_laboratoire, prerequis_manquants, nettoyer_restes
 
 SKIP_PREFIX = "Le laboratoire réseau exige root (espaces de noms réseau) : "
 
 
-def _require_lab_host() -> None:
-    reasons = missing_prerequisites()
+def _exiger_hote_laboratoire() -> None:
+    reasons = prerequis_manquants()
     if reasons:
         pytest.skip(SKIP_PREFIX + " ; ".join(reasons))
 
 
 @pytest.fixture
-def lab_prerequisites() -> None:
+def laboratoire_prerequis() -> None:
     """Skip the test unless this machine can host a lab (for tests building none)."""
-    _require_lab_host()
+    _exiger_hote_laboratoire()
 
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
+def laboratoire() -> Iterator[Laboratoire]:
     """The reference lab, shared by the whole session."""
-    _require_lab_host()
+    _exiger_hote_laboratoire()
     nettoyer_restes()
-    built = build_lab(DEFAULT_TOPOLOGY)
+    built = construire_laboratoire(TOPOLOGIE_PAR_DEFAUT)
     try:
         yield built
     finally:
@@ -50,13 +50,13 @@ def lab() -> Iterator[Lab]:
 
 
 @pytest.fixture
-def lab_factory() -> Iterator[Callable[..., Lab]]:
-    """Build private labs (``lab_factory(topology)``), torn down after the test."""
-    _require_lab_host()
-    built: list[Lab] = []
+def fabrique_laboratoire() -> Iterator[Callable[..., Laboratoire]]:
+    """Build private labs (``fabrique_laboratoire(topology)``), torn down after the test."""
+    _exiger_hote_laboratoire()
+    built: list[Laboratoire] = []
 
-    def factory(topology: Topology | None = None) -> Lab:
-        new_lab = build_lab(topology)
+    def factory(topology: Topologie | None = None) -> Laboratoire:
+        new_lab = construire_laboratoire(topology)
         built.append(new_lab)
         return new_lab
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .inventaire_labo import ecrire_inventaire
-from .topologie import GATEWAY, SWITCH
+from .topologie import PASSERELLE, COMMUTATEUR
 
 TELESANTE = str(Path(sys.executable).with_name("telesante"))
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200"}
@@ -40,29 +40,29 @@ def _equipements(document) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def mdns(lab, tmp_path_factory) -> Path:
+def mdns(laboratoire, tmp_path_factory) -> Path:
     """The mDNS sensor, run for real inside the probe's namespace on the mission VLAN."""
     sortie = tmp_path_factory.mktemp("capteur") / "mdns.json"
-    result = lab.run_in(lab.topology.probe, [TELESANTE, "capteur", "mdns", "--interface", "eth0",
+    result = laboratoire.executer_dans(laboratoire.topologie.sonde, [TELESANTE, "capteur", "mdns", "--interface", "eth0",
                                             "--duree", "4", "--sortie", str(sortie), "--nom", "sonde-labo"], timeout=30)
     assert result.returncode == 0, result.stderr
     return sortie
 
 
-def test_capteur_mdns_voit_le_nest_hub(lab, mdns):
+def test_capteur_mdns_voit_le_nest_hub(laboratoire, mdns):
     document = json.loads(mdns.read_text())
-    nest = lab.host("nest-hub")
+    nest = laboratoire.hote("nest-hub")
     [annonce] = [a for a in document["annonces"] if a["service"] == "_googlecast._tcp.local."]
     assert annonce["ip"] == nest.ip
     assert annonce["txt"]["md"] == "Google Nest Hub"
 
 
-def test_audit_direct_constats_attendus_avec_port_et_vlan(lab, mdns, tmp_path):
-    lab.refresh_traffic()
-    hosts = ecrire_inventaire(lab, tmp_path / "inv", mdns)
+def test_audit_direct_constats_attendus_avec_port_et_vlan(laboratoire, mdns, tmp_path):
+    laboratoire.rafraichir_trafic()
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv", mdns)
     result, document = _audit(hosts, tmp_path / "r", "--enregistrer-captures", str(tmp_path / "captures"))
     assert result.returncode == 1, result.stdout + result.stderr
-    echo, nest, phone = lab.host("echo-show"), lab.host("nest-hub"), lab.host("telephone")
+    echo, nest, phone = laboratoire.hote("echo-show"), laboratoire.hote("nest-hub"), laboratoire.hote("telephone")
     assert _actifs(document) == {
         echo.mac: ("critique", "categorie_interdite"),
         nest.mac: ("critique", "categorie_interdite"),
@@ -70,9 +70,9 @@ def test_audit_direct_constats_attendus_avec_port_et_vlan(lab, mdns, tmp_path):
     }
     by_mac = {c["mac"]: c for c in document["constats"]}
     for host in (echo, nest, phone):
-        assert by_mac[host.mac]["emplacements"] == [{"equipement": SWITCH, "port": host.switch_port, "vlan": 110}]
+        assert by_mac[host.mac]["emplacements"] == [{"equipement": COMMUTATEUR, "port": host.port_commutateur, "vlan": 110}]
         assert by_mac[host.mac]["ips"] == [host.ip]
-    assert by_mac[echo.mac]["noms_hote"] == [echo.dhcp_hostname]
+    assert by_mac[echo.mac]["noms_hote"] == [echo.nom_dhcp]
     assert by_mac[nest.mac]["identification"]["signature"] == "Google Nest Hub"
     assert any(s.startswith("sonde-labo") for s in by_mac[nest.mac]["sources"])
     reseaux = {r["nom"]: r for r in document["reseaux"]}
@@ -88,52 +88,52 @@ def test_audit_direct_constats_attendus_avec_port_et_vlan(lab, mdns, tmp_path):
     assert _actifs(json.loads((tmp_path / "rejeu/rapport.json").read_text())) == _actifs(document)
 
 
-def test_sshd_arrete_equipement_incomplet_les_autres_audites(lab, tmp_path):
-    hosts = ecrire_inventaire(lab, tmp_path / "inv")
-    lab.arreter_sshd(SWITCH)
+def test_sshd_arrete_equipement_incomplet_les_autres_audites(laboratoire, tmp_path):
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv")
+    laboratoire.arreter_sshd(COMMUTATEUR)
     try:
         result, document = _audit(hosts, tmp_path / "r", "--tentatives", "2", "--delai-connexion", "2")
     finally:
-        lab.demarrer_sshd(SWITCH)
+        laboratoire.demarrer_sshd(COMMUTATEUR)
     assert result.returncode == 2
     equipements = _equipements(document)
-    assert equipements[SWITCH]["statut"] == "incomplet"
-    assert "connexion refusée" in equipements[SWITCH]["problemes"][0]
-    assert "après 2 tentatives" in equipements[SWITCH]["problemes"][0]
-    assert equipements[GATEWAY]["statut"] == equipements["dhcp-labo"]["statut"] == "complet"
-    assert SWITCH in result.stdout
+    assert equipements[COMMUTATEUR]["statut"] == "incomplet"
+    assert "connexion refusée" in equipements[COMMUTATEUR]["problemes"][0]
+    assert "après 2 tentatives" in equipements[COMMUTATEUR]["problemes"][0]
+    assert equipements[PASSERELLE]["statut"] == equipements["dhcp-labo"]["statut"] == "complet"
+    assert COMMUTATEUR in result.stdout
     # What the other equipment saw is still judged: the Echo is found through the gateway and DHCP.
-    assert lab.host("echo-show").mac in _actifs(document)
+    assert laboratoire.hote("echo-show").mac in _actifs(document)
     assert {r["nom"]: r["statut"] for r in document["reseaux"]}["mission-labo"] == "incomplet"
 
 
-def test_mauvais_identifiants(lab, tmp_path):
+def test_mauvais_identifiants(laboratoire, tmp_path):
     other_key = tmp_path / "autre_cle"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True)
     secret = "MotDePasse-Secret-42"
-    hosts = ecrire_inventaire(lab, tmp_path / "inv", **{
-        SWITCH: {"ansible_ssh_private_key_file": str(other_key), "ansible_password": secret}})
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv", **{
+        COMMUTATEUR: {"ansible_ssh_private_key_file": str(other_key), "ansible_password": secret}})
     result, document = _audit(hosts, tmp_path / "r")
     assert result.returncode == 2
-    [probleme] = _equipements(document)[SWITCH]["problemes"]
+    [probleme] = _equipements(document)[COMMUTATEUR]["problemes"]
     assert "authentification refusée" in probleme and "tentatives" not in probleme  # not retried
     assert secret not in result.stdout + result.stderr + (tmp_path / "r/rapport.json").read_text()
 
 
-def test_cle_d_hote_changee_refusee_puis_epinglee_explicitement(lab, tmp_path):
+def test_cle_d_hote_changee_refusee_puis_epinglee_explicitement(laboratoire, tmp_path):
     old_known_hosts = tmp_path / "hotes_connus"
-    shutil.copy(lab.known_hosts, old_known_hosts)
-    hosts = ecrire_inventaire(lab, tmp_path / "inv")
-    lab.changer_cle_hote(SWITCH)
+    shutil.copy(laboratoire.hotes_connus, old_known_hosts)
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv")
+    laboratoire.changer_cle_hote(COMMUTATEUR)
     try:
         result, document = _audit(hosts, tmp_path / "r", "--hotes-connus", str(old_known_hosts))
         assert result.returncode == 2
-        [probleme] = _equipements(document)[SWITCH]["problemes"]
+        [probleme] = _equipements(document)[COMMUTATEUR]["problemes"]
         assert "CHANGÉE" in probleme and "telesante cles-hotes epingler commutateur" in probleme
-        assert _equipements(document)[GATEWAY]["statut"] == "complet"
+        assert _equipements(document)[PASSERELLE]["statut"] == "complet"
 
         # Pinning needs the expected fingerprint when not at a terminal: nothing is pinned blindly.
-        pin = [TELESANTE, "cles-hotes", "epingler", "-i", str(hosts), "--hotes-connus", str(old_known_hosts), SWITCH]
+        pin = [TELESANTE, "cles-hotes", "epingler", "-i", str(hosts), "--hotes-connus", str(old_known_hosts), COMMUTATEUR]
         refused = subprocess.run(pin, capture_output=True, text=True, timeout=30, env=ENV, stdin=subprocess.DEVNULL)
         assert refused.returncode == 1 and "--empreinte est obligatoire" in refused.stderr
         fingerprint = refused.stdout.split()[-1]
@@ -142,57 +142,57 @@ def test_cle_d_hote_changee_refusee_puis_epinglee_explicitement(lab, tmp_path):
         pinned = subprocess.run(pin + ["--empreinte", fingerprint], capture_output=True, text=True, timeout=30, env=ENV)
         assert pinned.returncode == 0, pinned.stderr
         result, document = _audit(hosts, tmp_path / "r2", "--hotes-connus", str(old_known_hosts))
-        assert _equipements(document)[SWITCH]["statut"] == "complet"
+        assert _equipements(document)[COMMUTATEUR]["statut"] == "complet"
     finally:
-        lab.refresh_known_hosts()
+        laboratoire.rafraichir_hotes_connus()
 
 
-def test_cle_d_hote_inconnue_refusee(lab, tmp_path):
+def test_cle_d_hote_inconnue_refusee(laboratoire, tmp_path):
     empty = tmp_path / "vide"
     empty.write_text("")
-    hosts = ecrire_inventaire(lab, tmp_path / "inv")
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv")
     result, document = _audit(hosts, tmp_path / "r", "--hotes-connus", str(empty))
     assert result.returncode == 2
     assert all("inconnue" in e["problemes"][0] for e in document["equipements"])
 
 
-def test_lien_lent_delai_depasse_et_duree_bornee(lab, tmp_path):
-    hosts = ecrire_inventaire(lab, tmp_path / "inv")
-    lab.ralentir(SWITCH, 2500)
+def test_lien_lent_delai_depasse_et_duree_bornee(laboratoire, tmp_path):
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv")
+    laboratoire.ralentir(COMMUTATEUR, 2500)
     try:
         start = time.monotonic()
         result, document = _audit(hosts, tmp_path / "r", "--delai-connexion", "1", "--tentatives", "2")
         elapsed = time.monotonic() - start
     finally:
-        lab.retablir(SWITCH)
+        laboratoire.retablir(COMMUTATEUR)
     assert result.returncode == 2
-    assert "délai dépassé" in _equipements(document)[SWITCH]["problemes"][0]
-    assert _equipements(document)[GATEWAY]["statut"] == "complet"
+    assert "délai dépassé" in _equipements(document)[COMMUTATEUR]["problemes"][0]
+    assert _equipements(document)[PASSERELLE]["statut"] == "complet"
     assert elapsed < 20, f"audit trop long malgré les délais : {elapsed:.1f} s"
 
 
-def test_commande_en_echec_et_sortie_etrangere(lab, tmp_path):
+def test_commande_en_echec_et_sortie_etrangere(laboratoire, tmp_path):
     hosts = ecrire_inventaire(
-        lab, tmp_path / "inv", tmp_path / "absent.json",
+        laboratoire, tmp_path / "inv", tmp_path / "absent.json",
         **{"dhcp-labo": {"telesante_fichier": "/etc/hostname"},
-           GATEWAY: {"telesante_plateforme": "cisco_nxos"}},
+           PASSERELLE: {"telesante_plateforme": "cisco_nxos"}},
     )
     result, document = _audit(hosts, tmp_path / "r", "--delai-commande", "5", "--tentatives", "1")
     assert result.returncode == 2
     equipements = _equipements(document)
     assert "bail dnsmasq illisible" in equipements["dhcp-labo"]["problemes"][0]
     assert "« cat" in equipements["sonde-labo"]["problemes"][0] and "a échoué" in equipements["sonde-labo"]["problemes"][0]
-    assert equipements[GATEWAY]["statut"] == "incomplet"  # a Linux shell is not an NX-OS CLI
-    assert equipements[SWITCH]["statut"] == "complet"
+    assert equipements[PASSERELLE]["statut"] == "incomplet"  # a Linux shell is not an NX-OS CLI
+    assert equipements[COMMUTATEUR]["statut"] == "complet"
 
 
-def test_sigterm_pendant_la_collecte_rapport_partiel(lab, tmp_path):
-    hosts = ecrire_inventaire(lab, tmp_path / "inv")
+def test_sigterm_pendant_la_collecte_rapport_partiel(laboratoire, tmp_path):
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv")
     sortie = tmp_path / "r"
     base = tmp_path / "historique.sqlite"
     _audit(hosts, sortie, "--historique", str(base))  # an earlier complete run
     earlier = (sortie / "rapport.json").read_text()
-    lab.ralentir(SWITCH, 3000)
+    laboratoire.ralentir(COMMUTATEUR, 3000)
     try:
         process = subprocess.Popen(
             [TELESANTE, "audit", "-i", str(hosts), "--source", "direct", "-f", "json", "-o", str(sortie),
@@ -205,7 +205,7 @@ def test_sigterm_pendant_la_collecte_rapport_partiel(lab, tmp_path):
         stdout, stderr = process.communicate(timeout=30)
         stop_seconds = time.monotonic() - start
     finally:
-        lab.retablir(SWITCH)
+        laboratoire.retablir(COMMUTATEUR)
     assert process.returncode == 2, stderr
     assert "Traceback" not in stderr
     assert "Arrêt demandé (SIGTERM)" in stderr
@@ -219,50 +219,50 @@ def test_sigterm_pendant_la_collecte_rapport_partiel(lab, tmp_path):
 
 
 @pytest.fixture
-def acces_ios(lab, tmp_path):
+def acces_ios(laboratoire, tmp_path):
     """A key whose sessions on the lab switch get the IOS CLI stand-in (forced command)."""
     key = tmp_path / "cle_ios"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    before = lab.authorized_keys.read_text()
+    before = laboratoire.cles_autorisees.read_text()
     script = Path(__file__).with_name("cli_ios_simulee.py")
-    lab.authorized_keys.write_text(before + f'command="{script}" {key.with_suffix(".pub").read_text()}')
+    laboratoire.cles_autorisees.write_text(before + f'command="{script}" {key.with_suffix(".pub").read_text()}')
     try:
         yield key
     finally:
-        lab.authorized_keys.write_text(before)
+        laboratoire.cles_autorisees.write_text(before)
 
 
-def test_cli_constructeur_par_netmiko_et_ntc_templates(lab, mdns, tmp_path, acces_ios):
+def test_cli_constructeur_par_netmiko_et_ntc_templates(laboratoire, mdns, tmp_path, acces_ios):
     """The vendor path end to end: netmiko's cisco_ios driver, then ntc-templates, over real SSH."""
-    lab.refresh_traffic()
-    hosts = ecrire_inventaire(lab, tmp_path / "inv", mdns, **{
-        SWITCH: {"telesante_plateforme": "cisco_ios", "ansible_ssh_private_key_file": str(acces_ios)}})
+    laboratoire.rafraichir_trafic()
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv", mdns, **{
+        COMMUTATEUR: {"telesante_plateforme": "cisco_ios", "ansible_ssh_private_key_file": str(acces_ios)}})
     result, document = _audit(hosts, tmp_path / "r", "--enregistrer-captures", str(tmp_path / "captures"))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert _equipements(document)[SWITCH]["lectures"] == ["show mac address-table", "show ip arp"]
-    echo = lab.host("echo-show")
+    assert _equipements(document)[COMMUTATEUR]["lectures"] == ["show mac address-table", "show ip arp"]
+    echo = laboratoire.hote("echo-show")
     [constat] = [c for c in document["constats"] if c["mac"] == echo.mac]
-    assert constat["emplacements"] == [{"equipement": SWITCH, "port": echo.switch_port, "vlan": 110}]
-    assert (tmp_path / "captures" / SWITCH / "show_mac_address-table.txt").read_text().startswith("          Mac Address Table")
+    assert constat["emplacements"] == [{"equipement": COMMUTATEUR, "port": echo.port_commutateur, "vlan": 110}]
+    assert (tmp_path / "captures" / COMMUTATEUR / "show_mac_address-table.txt").read_text().startswith("          Mac Address Table")
 
 
-def test_commande_inconnue_de_l_equipement(lab, tmp_path, acces_ios):
+def test_commande_inconnue_de_l_equipement(laboratoire, tmp_path, acces_ios):
     """An IOS that rejects a command ('% Invalid input') makes the equipment incomplete, named."""
-    hosts = ecrire_inventaire(lab, tmp_path / "inv", **{
-        SWITCH: {"telesante_plateforme": "aruba_aoscx", "ansible_ssh_private_key_file": str(acces_ios)}})
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv", **{
+        COMMUTATEUR: {"telesante_plateforme": "aruba_aoscx", "ansible_ssh_private_key_file": str(acces_ios)}})
     result, document = _audit(hosts, tmp_path / "r", "--tentatives", "1", "--delai-commande", "10")
-    [probleme] = _equipements(document)[SWITCH]["problemes"]
+    [probleme] = _equipements(document)[COMMUTATEUR]["problemes"]
     assert result.returncode == 2
     assert probleme.startswith("« show mac-address-table » refusée par l'équipement : % Invalid input"), probleme
 
 
-def test_sonde_d_isolement_rapatriee_par_ssh(lab, mdns, tmp_path):
+def test_sonde_d_isolement_rapatriee_par_ssh(laboratoire, mdns, tmp_path):
     """The isolation probe's file, read over SSH like every source (host keys, delays) and recorded by
     --enregistrer-captures: its leak is a critical finding, and the recorded run replays offline."""
     import yaml
 
-    lab.refresh_traffic()
-    poste = lab.host("mac-poste")
+    laboratoire.rafraichir_trafic()
+    poste = laboratoire.hote("mac-poste")
     resultat = tmp_path / "sonde" / "isolement.json"
     resultat.parent.mkdir()
     resultat.write_text(json.dumps({
@@ -274,11 +274,11 @@ def test_sonde_d_isolement_rapatriee_par_ssh(lab, mdns, tmp_path):
                     "delai_ms": 0.9, "detail": "réponse d'écho ICMP"}]}))
     resultat.parent.chmod(0o755)
     resultat.chmod(0o644)
-    hosts = ecrire_inventaire(lab, tmp_path / "inv", mdns)
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv", mdns)
     inventaire = yaml.safe_load(hosts.read_text())
     inventaire["all"]["children"]["equipements_labo"]["hosts"]["sonde-isolement-labo"] = {
-        "ansible_host": lab.gateway.mgmt_ip, "ansible_port": lab.gateway.ssh_port, "ansible_user": lab.gateway.user,
-        "ansible_ssh_private_key_file": str(lab.gateway.key_path), "telesante_plateforme": "sonde_isolement",
+        "ansible_host": laboratoire.passerelle.ip_gestion, "ansible_port": laboratoire.passerelle.port_ssh, "ansible_user": laboratoire.passerelle.utilisateur,
+        "ansible_ssh_private_key_file": str(laboratoire.passerelle.chemin_cle), "telesante_plateforme": "sonde_isolement",
         "telesante_reseau": "patients-labo", "telesante_fichier": str(resultat)}
     hosts.write_text(yaml.safe_dump(inventaire, sort_keys=False))
     result, document = _audit(hosts, tmp_path / "r", "--enregistrer-captures", str(tmp_path / "captures"))

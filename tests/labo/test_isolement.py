@@ -20,21 +20,21 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from .conftest import _require_lab_host
-from .topologie import (DEFAULT_HOSTS, GATEWAY, MISSION_VLAN, PATIENTS_VLAN, SWITCH, VLAN_MODE_DOT1Q, DEFAULT_VLANS,
-                        HostSpec, Topology, build_lab)
+from .conftest import _exiger_hote_laboratoire
+from .topologie import (HOTES_PAR_DEFAUT, PASSERELLE, VLAN_MISSION, VLAN_PATIENTS, COMMUTATEUR, MODE_VLAN_DOT1Q, VLANS_PAR_DEFAUT,
+                        DescriptionHote, Topologie, construire_laboratoire)
 
 pytestmark = pytest.mark.racine
 
 PORT = 8443
-NEST = next(h for h in DEFAULT_HOSTS if h.name == "nest-hub")
-TOPOLOGIE = Topology(
-    vlans=DEFAULT_VLANS,
-    hosts=(HostSpec("poste-mission", "d0:43:1e:aa:00:01", MISSION_VLAN, "POSTE-01"), NEST,
-           HostSpec("sonde-patients", "d0:43:1e:aa:00:02", PATIENTS_VLAN, "SONDE-PATIENTS")),
-    probe="sonde-patients",
+NEST = next(h for h in HOTES_PAR_DEFAUT if h.nom == "nest-hub")
+TOPOLOGIE = Topologie(
+    vlans=VLANS_PAR_DEFAUT,
+    hotes=(DescriptionHote("poste-mission", "d0:43:1e:aa:00:01", VLAN_MISSION, "POSTE-01"), NEST,
+           DescriptionHote("sonde-patients", "d0:43:1e:aa:00:02", VLAN_PATIENTS, "SONDE-PATIENTS")),
+    sonde="sonde-patients",
 )
-MISSION = DEFAULT_VLANS[0]
+MISSION = VLANS_PAR_DEFAUT[0]
 SCHEMA = Draft202012Validator(json.loads(
     resources.files("telesante").joinpath("donnees/sonde-isolement-v1.schema.json").read_text(encoding="utf-8")),
     format_checker=FormatChecker())
@@ -51,19 +51,19 @@ print(json.dumps(sonder(plan)))
 """
 
 
-def _interface_passerelle(lab, vid: int) -> str:
-    return f"trunk0.{vid}" if lab.vlan_mode == VLAN_MODE_DOT1Q else f"vlan{vid}"
+def _interface_passerelle(laboratoire, vid: int) -> str:
+    return f"trunk0.{vid}" if laboratoire.mode_vlan == MODE_VLAN_DOT1Q else f"vlan{vid}"
 
 
-def _iptables(lab, *regle: str) -> None:
-    lab.run_in(GATEWAY, ["iptables", "-w", "5", *regle], check=True)
+def _iptables(laboratoire, *regle: str) -> None:
+    laboratoire.executer_dans(PASSERELLE, ["iptables", "-w", "5", *regle], check=True)
 
 
-def _brancher(lab, extremite: str, vid: int) -> None:
+def _brancher(laboratoire, extremite: str, vid: int) -> None:
     """Plug a switch-side veth end into a VLAN's access (untagged) membership."""
-    sw = lab.namespace_of(SWITCH)
-    subprocess.run(["ip", "-n", sw, "link", "set", extremite, "master", lab.switch_bridges[vid]], check=True)
-    if lab.vlan_mode == VLAN_MODE_DOT1Q:
+    sw = laboratoire.espace_de(COMMUTATEUR)
+    subprocess.run(["ip", "-n", sw, "link", "set", extremite, "master", laboratoire.ponts_commutateur[vid]], check=True)
+    if laboratoire.mode_vlan == MODE_VLAN_DOT1Q:
         subprocess.run(["ip", "netns", "exec", sw, "bridge", "vlan", "add", "dev", extremite, "vid", str(vid),
                         "pvid", "untagged"], check=True)
     subprocess.run(["ip", "-n", sw, "link", "set", extremite, "up"], check=True)
@@ -72,54 +72,54 @@ def _brancher(lab, extremite: str, vid: int) -> None:
 @pytest.fixture(scope="module")
 def labo():
     """The ward, the gateway routing but its firewall separating patients from mission, a TCP service."""
-    _require_lab_host()
-    lab = build_lab(TOPOLOGIE)
+    _exiger_hote_laboratoire()
+    laboratoire = construire_laboratoire(TOPOLOGIE)
     serveur = resolveur = None
     try:
-        patients, mission = _interface_passerelle(lab, PATIENTS_VLAN), _interface_passerelle(lab, MISSION_VLAN)
-        lab.run_in(GATEWAY, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
-        _iptables(lab, "-P", "FORWARD", "DROP")
-        _iptables(lab, "-A", "FORWARD", "-m", "state", "--state", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-        _iptables(lab, "-A", "INPUT", "-i", patients, "-d", MISSION.network, "-j", "DROP")
+        patients, mission = _interface_passerelle(laboratoire, VLAN_PATIENTS), _interface_passerelle(laboratoire, VLAN_MISSION)
+        laboratoire.executer_dans(PASSERELLE, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
+        _iptables(laboratoire, "-P", "FORWARD", "DROP")
+        _iptables(laboratoire, "-A", "FORWARD", "-m", "state", "--state", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+        _iptables(laboratoire, "-A", "INPUT", "-i", patients, "-d", MISSION.reseau, "-j", "DROP")
         # Counts every IPv4 packet the probe sends that reaches the gateway (the bound, measured).
-        _iptables(lab, "-t", "mangle", "-A", "PREROUTING", "-i", patients, "-s", lab.host("sonde-patients").ip)
-        poste = lab.host("poste-mission")
-        serveur = subprocess.Popen(["ip", "netns", "exec", poste.namespace, sys.executable, "-m", "http.server",
+        _iptables(laboratoire, "-t", "mangle", "-A", "PREROUTING", "-i", patients, "-s", laboratoire.hote("sonde-patients").ip)
+        poste = laboratoire.hote("poste-mission")
+        serveur = subprocess.Popen(["ip", "netns", "exec", poste.espace, sys.executable, "-m", "http.server",
                                     str(PORT), "--bind", poste.ip], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         limite = time.monotonic() + 10
-        while f"{poste.ip}:{PORT}" not in lab.run_in("poste-mission", ["ss", "-Hltn"]).stdout:
+        while f"{poste.ip}:{PORT}" not in laboratoire.executer_dans("poste-mission", ["ss", "-Hltn"]).stdout:
             assert time.monotonic() < limite and serveur.poll() is None, "service TCP du poste non démarré"
             time.sleep(0.1)
         resolveur = subprocess.Popen(
-            ["ip", "netns", "exec", poste.namespace, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+            ["ip", "netns", "exec", poste.espace, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
              "--no-resolv", "--no-hosts", "--bind-interfaces", f"--listen-address={poste.ip}", "--user=root",
-             "--group=root", f"--pid-file={lab.tmpdir / 'resolveur.pid'}"],
+             "--group=root", f"--pid-file={laboratoire.dossier / 'resolveur.pid'}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while f"{poste.ip}:53" not in lab.run_in("poste-mission", ["ss", "-Hlun"]).stdout:
+        while f"{poste.ip}:53" not in laboratoire.executer_dans("poste-mission", ["ss", "-Hlun"]).stdout:
             assert time.monotonic() < limite + 10 and resolveur.poll() is None, "résolveur du poste non démarré"
             time.sleep(0.1)
-        lab.interfaces = {"patients": patients, "mission": mission}
-        yield lab
+        laboratoire.interfaces = {"patients": patients, "mission": mission}
+        yield laboratoire
     finally:
         for processus in (serveur, resolveur):
             if processus is not None:
                 processus.kill()
                 processus.wait(timeout=5)
-        lab.close()
+        laboratoire.close()
 
 
-def _sonder(lab, methodes=None, **bornes) -> dict:
-    poste, nest = lab.host("poste-mission"), lab.host("nest-hub")
-    plan = {"mission": MISSION.network,
+def _sonder(laboratoire, methodes=None, **bornes) -> dict:
+    poste, nest = laboratoire.hote("poste-mission"), laboratoire.hote("nest-hub")
+    plan = {"mission": MISSION.reseau,
             "bornes": {"paquets_max": 50, "debit_max": 50.0, "duree_max": 20.0, "delai": 0.5, "ecoute_mdns": 2.0,
                        **bornes},
-            "cibles": [{"adresse": MISSION.gateway_ip, "reseau": "mission", "nom": "passerelle"},
+            "cibles": [{"adresse": MISSION.ip_passerelle, "reseau": "mission", "nom": "passerelle"},
                        {"adresse": poste.ip, "reseau": "mission", "ports": [PORT], "nom": "poste", "resolveur": True},
                        {"adresse": nest.ip, "reseau": "mission"}]}
     if methodes:
         plan["methodes"] = methodes
-    sortie = lab.run_in("sonde-patients", [sys.executable, "-c", SONDE, json.dumps(plan)], timeout=60, check=True)
+    sortie = laboratoire.executer_dans("sonde-patients", [sys.executable, "-c", SONDE, json.dumps(plan)], timeout=60, check=True)
     document = json.loads(sortie.stdout)
     SCHEMA.validate(document)
     return document
@@ -129,16 +129,16 @@ def _fuites(document: dict) -> set[tuple]:
     return {(e["methode"], e["cible"], e.get("port")) for e in document["essais"] if e["resultat"] == "joint"}
 
 
-def _paquets_comptes(lab) -> int:
+def _paquets_comptes(laboratoire) -> int:
     """Packets counted by the probe's accounting rule (first column of its row)."""
-    sortie = lab.run_in(GATEWAY, ["iptables", "-w", "5", "-t", "mangle", "-nvxL", "PREROUTING"], check=True).stdout
-    sonde = lab.host("sonde-patients").ip
+    sortie = laboratoire.executer_dans(PASSERELLE, ["iptables", "-w", "5", "-t", "mangle", "-nvxL", "PREROUTING"], check=True).stdout
+    sonde = laboratoire.hote("sonde-patients").ip
     [ligne] = [ligne for ligne in sortie.splitlines() if re.search(rf"\s{re.escape(sonde)}\s", ligne)]
     return int(ligne.split()[0])
 
 
-def _remettre_compteur(lab) -> None:
-    _iptables(lab, "-t", "mangle", "-Z", "PREROUTING")
+def _remettre_compteur(laboratoire) -> None:
+    _iptables(laboratoire, "-t", "mangle", "-Z", "PREROUTING")
 
 
 def test_bornes_tenues_et_mesurees_sur_la_passerelle(labo):
@@ -177,7 +177,7 @@ def test_regle_de_pare_feu_elargie_au_port_du_poste(labo):
         document = _sonder(labo)
     finally:
         _iptables(labo, "-D", *regle)
-    assert _fuites(document) == {("tcp", labo.host("poste-mission").ip, PORT)}
+    assert _fuites(document) == {("tcp", labo.hote("poste-mission").ip, PORT)}
 
 
 def test_route_sans_filtre_entre_les_deux_vlan(labo):
@@ -187,40 +187,40 @@ def test_route_sans_filtre_entre_les_deux_vlan(labo):
         document = _sonder(labo)
     finally:
         _iptables(labo, "-D", *regle)
-    poste, nest = labo.host("poste-mission").ip, labo.host("nest-hub").ip
+    poste, nest = labo.hote("poste-mission").ip, labo.hote("nest-hub").ip
     assert _fuites(document) == {("icmp", poste, None), ("tcp", poste, PORT), ("dns", poste, 53), ("icmp", nest, None)}
 
 
 def test_cable_qui_ponte_les_deux_vlan(labo):
-    sw = labo.namespace_of(SWITCH)
+    sw = labo.espace_de(COMMUTATEUR)
     subprocess.run(["ip", "-n", sw, "link", "add", "pont-m", "type", "veth", "peer", "name", "pont-p"], check=True)
     try:
-        _brancher(labo, "pont-m", MISSION_VLAN)
-        _brancher(labo, "pont-p", PATIENTS_VLAN)
+        _brancher(labo, "pont-m", VLAN_MISSION)
+        _brancher(labo, "pont-p", VLAN_PATIENTS)
         document = _sonder(labo)
     finally:
         subprocess.run(["ip", "-n", sw, "link", "del", "pont-m"], check=False)
-    poste, nest = labo.host("poste-mission").ip, labo.host("nest-hub").ip
+    poste, nest = labo.hote("poste-mission").ip, labo.hote("nest-hub").ip
     fuites = _fuites(document)
     # One broadcast domain: the mission addresses answer ARP, the mission's mDNS reaches the probe.
-    assert {("arp", MISSION.gateway_ip, None), ("arp", poste, None), ("arp", nest, None)} <= fuites
+    assert {("arp", MISSION.ip_passerelle, None), ("arp", poste, None), ("arp", nest, None)} <= fuites
     assert ("mdns", nest, None) in fuites
     # Routing is still filtered; only the gateway's own mission address may answer a ping: its ARP
     # replies now come from both its interfaces, and the probe may have learned the mission one.
-    assert fuites - {("icmp", MISSION.gateway_ip, None)} == {(m, c, p) for m, c, p in fuites if m in ("arp", "mdns")}
+    assert fuites - {("icmp", MISSION.ip_passerelle, None)} == {(m, c, p) for m, c, p in fuites if m in ("arp", "mdns")}
     arp = next(e for e in document["essais"] if e["methode"] == "arp" and e["cible"] == nest)
     assert arp["detail"] == f"réponse ARP de {NEST.mac}"
 
 
 def test_poste_de_mission_a_deux_pattes(labo):
-    sw = labo.namespace_of(SWITCH)
-    poste = labo.host("poste-mission")
+    sw = labo.espace_de(COMMUTATEUR)
+    poste = labo.hote("poste-mission")
     subprocess.run(["ip", "-n", sw, "link", "add", "jambe-p", "type", "veth", "peer", "name", "eth1",
-                    "netns", poste.namespace], check=True)
+                    "netns", poste.espace], check=True)
     try:
-        _brancher(labo, "jambe-p", PATIENTS_VLAN)
-        subprocess.run(["ip", "-n", poste.namespace, "addr", "add", "172.31.120.250/24", "dev", "eth1"], check=True)
-        subprocess.run(["ip", "-n", poste.namespace, "link", "set", "eth1", "up"], check=True)
+        _brancher(labo, "jambe-p", VLAN_PATIENTS)
+        subprocess.run(["ip", "-n", poste.espace, "addr", "add", "172.31.120.250/24", "dev", "eth1"], check=True)
+        subprocess.run(["ip", "-n", poste.espace, "link", "set", "eth1", "up"], check=True)
         document = _sonder(labo)
     finally:
         subprocess.run(["ip", "-n", sw, "link", "del", "jambe-p"], check=False)
@@ -230,8 +230,8 @@ def test_poste_de_mission_a_deux_pattes(labo):
 def test_commande_reelle_puis_audit_hors_ligne_fuite_code_1(labo, tmp_path):
     """The real `telesante capteur isolement --plan` in the probe's namespace, then the audit reads its file
     offline: the broadened rule gives code 1 and the critical finding, with its evidence."""
-    poste = labo.host("poste-mission")
-    patients = next(v for v in DEFAULT_VLANS if v.vid == PATIENTS_VLAN)
+    poste = labo.hote("poste-mission")
+    patients = next(v for v in VLANS_PAR_DEFAUT if v.vid == VLAN_PATIENTS)
     telesante = Path(sys.executable).with_name("telesante")
     inventaire = tmp_path / "inventaire"
     sortie = inventaire / "captures" / "sonde-patients" / "isolement.json"
@@ -239,15 +239,15 @@ def test_commande_reelle_puis_audit_hors_ligne_fuite_code_1(labo, tmp_path):
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({
         "sonde": "sonde-patients", "reseau": "patients",
-        "cibles": [{"adresse": MISSION.gateway_ip, "reseau": "mission", "nom": "passerelle"},
+        "cibles": [{"adresse": MISSION.ip_passerelle, "reseau": "mission", "nom": "passerelle"},
                    {"adresse": poste.ip, "reseau": "mission", "ports": [PORT], "nom": "poste"}],
-        "sous_reseaux_mission": {"mission": [MISSION.network]},
+        "sous_reseaux_mission": {"mission": [MISSION.reseau]},
         "bornes": {"delai": 0.5, "ecoute_mdns": 2.0}}))
     regle = ["FORWARD", "-i", labo.interfaces["patients"], "-o", labo.interfaces["mission"], "-p", "tcp",
              "--dport", str(PORT), "-j", "ACCEPT"]
     _iptables(labo, "-I", *regle)
     try:
-        sonde = labo.run_in("sonde-patients", [str(telesante), "capteur", "isolement", "--plan", str(plan),
+        sonde = labo.executer_dans("sonde-patients", [str(telesante), "capteur", "isolement", "--plan", str(plan),
                                                "--interface", "eth0", "--paquets-max", "20", "--duree-max", "20",
                                                "--sortie", str(sortie)], timeout=60)
     finally:
@@ -264,8 +264,8 @@ def test_commande_reelle_puis_audit_hors_ligne_fuite_code_1(labo, tmp_path):
         "      telesante_reseau: patients\n"
         "    dhcp-labo:\n      telesante_plateforme: dnsmasq\n      telesante_site: labo\n"
         "  vars:\n    telesante_reseaux:\n"
-        f"      - {{nom: mission, site: labo, type: mission, sous_reseaux: [{MISSION.network}]}}\n"
-        f"      - {{nom: patients, site: labo, type: hors_mission, sous_reseaux: [{patients.network}]}}\n"
+        f"      - {{nom: mission, site: labo, type: mission, sous_reseaux: [{MISSION.reseau}]}}\n"
+        f"      - {{nom: patients, site: labo, type: hors_mission, sous_reseaux: [{patients.reseau}]}}\n"
         f"    telesante_equipements_autorises:\n      - {{mac: \"{poste.mac}\", nom: poste-mission, type: poste}}\n")
     (inventaire / "captures" / "dhcp-labo").mkdir()
     (inventaire / "captures" / "dhcp-labo" / "dnsmasq.leases").write_text(

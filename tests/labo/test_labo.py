@@ -21,46 +21,46 @@ import pytest
 from netaddr import EUI
 
 from .topologie import (
-    DEFAULT_TOPOLOGY,
-    DEFAULT_VLANS,
-    GATEWAY,
-    MISSION_VLAN,
-    PATIENTS_VLAN,
-    SWITCH,
-    VLAN_MODE_BRIDGE_PER_VLAN,
-    VLAN_MODE_DOT1Q,
-    HostSpec,
-    Lab,
-    LabError,
-    ManagedNode,
-    Topology,
-    build_lab,
+    TOPOLOGIE_PAR_DEFAUT,
+    VLANS_PAR_DEFAUT,
+    PASSERELLE,
+    VLAN_MISSION,
+    VLAN_PATIENTS,
+    COMMUTATEUR,
+    MODE_VLAN_PONT_PAR_VLAN,
+    MODE_VLAN_DOT1Q,
+    DescriptionHote,
+    Laboratoire,
+    ErreurLaboratoire,
+    NoeudGere,
+    Topologie,
+    construire_laboratoire,
     nettoyer_restes,
-    probe_kernel_features,
+    sonder_noyau,
 )
 
 racine = pytest.mark.racine
 
 # Small labs for destructive or lifecycle tests: quicker than the full ward.
-EMPTY_TOPOLOGY = Topology(vlans=DEFAULT_VLANS, hosts=(), probe=None)
-ONE_HOST_TOPOLOGY = DEFAULT_TOPOLOGY.without_hosts(
-    *(h.name for h in DEFAULT_TOPOLOGY.hosts if h.name != "echo-show"))
+EMPTY_TOPOLOGY = Topologie(vlans=VLANS_PAR_DEFAUT, hotes=(), sonde=None)
+TOPOLOGIE_UN_HOTE = TOPOLOGIE_PAR_DEFAUT.sans_hotes(
+    *(h.nom for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.nom != "echo-show"))
 # With the mDNS announcer, so that teardown has every kind of process to stop.
-SMALL_TOPOLOGY = DEFAULT_TOPOLOGY.without_hosts(
-    *(h.name for h in DEFAULT_TOPOLOGY.hosts if h.name not in ("echo-show", "nest-hub")))
+PETITE_TOPOLOGIE = TOPOLOGIE_PAR_DEFAUT.sans_hotes(
+    *(h.nom for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.nom not in ("echo-show", "nest-hub")))
 
 
 # -- helpers -------------------------------------------------------------------
 
 
-def ssh_connect(node: ManagedNode, known_hosts: Path, timeout: float = 5.0) -> paramiko.SSHClient:
+def ssh_connect(node: NoeudGere, known_hosts: Path, timeout: float = 5.0) -> paramiko.SSHClient:
     """Connect like the audit: key auth, host key checked against known_hosts."""
     client = paramiko.SSHClient()
     client.load_host_keys(str(known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
-        client.connect(node.mgmt_ip, port=node.ssh_port, username=node.user,
-                       key_filename=str(node.key_path), look_for_keys=False, allow_agent=False,
+        client.connect(node.ip_gestion, port=node.port_ssh, username=node.utilisateur,
+                       key_filename=str(node.chemin_cle), look_for_keys=False, allow_agent=False,
                        timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
     except BaseException:
         client.close()
@@ -68,7 +68,7 @@ def ssh_connect(node: ManagedNode, known_hosts: Path, timeout: float = 5.0) -> p
     return client
 
 
-def ssh_run(node: ManagedNode, known_hosts: Path, command: str) -> str:
+def ssh_run(node: NoeudGere, known_hosts: Path, command: str) -> str:
     """Run one command over SSH, assert it succeeded, return its stdout."""
     with contextlib.closing(ssh_connect(node, known_hosts)) as client:
         _, stdout, stderr = client.exec_command(command, timeout=10)
@@ -94,10 +94,10 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def lab_links(lab: Lab) -> list[str]:
+def lab_links(laboratoire: Laboratoire) -> list[str]:
     out = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True).stdout
     names = {link["ifname"] for link in json.loads(out)}
-    return sorted(names & {node.root_interface for node in lab.nodes.values()})
+    return sorted(names & {node.interface_racine for node in laboratoire.noeuds.values()})
 
 
 def lab_namespaces(prefix: str) -> list[str]:
@@ -109,7 +109,7 @@ def lab_namespaces(prefix: str) -> list[str]:
 
 
 def test_default_macs_match_the_described_vendors():
-    vendors = {h.name: EUI(h.mac) for h in DEFAULT_TOPOLOGY.hosts}
+    vendors = {h.nom: EUI(h.mac) for h in TOPOLOGIE_PAR_DEFAUT.hotes}
     assert "Amazon" in vendors["echo-show"].oui.registration().org
     assert "Google" in vendors["nest-hub"].oui.registration().org
     assert "Apple" in vendors["mac-poste"].oui.registration().org
@@ -119,249 +119,249 @@ def test_default_macs_match_the_described_vendors():
     assert vm.words[:3] == (0x00, 0x50, 0x56) and vm.words[3] <= 0x3F  # VMware manual range
     first = vendors["telephone"].words[0]
     assert first & 0x02 and not first & 0x01  # locally administered unicast
-    assert {h.vlan for h in DEFAULT_TOPOLOGY.hosts if h.name != "tv-patients"} == {MISSION_VLAN}
-    assert next(h for h in DEFAULT_TOPOLOGY.hosts if h.name == "tv-patients").vlan == PATIENTS_VLAN
+    assert {h.vlan for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.nom != "tv-patients"} == {VLAN_MISSION}
+    assert next(h for h in TOPOLOGIE_PAR_DEFAUT.hotes if h.nom == "tv-patients").vlan == VLAN_PATIENTS
 
 
 def test_topology_rejects_inconsistent_descriptions():
-    host = DEFAULT_TOPOLOGY.hosts[0]
+    host = TOPOLOGIE_PAR_DEFAUT.hotes[0]
     with pytest.raises(ValueError):
-        DEFAULT_TOPOLOGY.with_hosts(host)  # same name twice
+        TOPOLOGIE_PAR_DEFAUT.avec_hotes(host)  # same name twice
     with pytest.raises(ValueError):
-        HostSpec("autre", host.mac.upper(), MISSION_VLAN, None)
+        DescriptionHote("autre", host.mac.upper(), VLAN_MISSION, None)
     with pytest.raises(ValueError):
-        Topology(vlans=DEFAULT_VLANS, hosts=(HostSpec("x", "02:00:00:00:00:01", 999, None),), probe=None)
+        Topologie(vlans=VLANS_PAR_DEFAUT, hotes=(DescriptionHote("x", "02:00:00:00:00:01", 999, None),), sonde=None)
     with pytest.raises(ValueError):
-        HostSpec(SWITCH, "02:00:00:00:00:01", MISSION_VLAN, None)
-    assert DEFAULT_TOPOLOGY.without_hosts("sonde").probe is None
+        DescriptionHote(COMMUTATEUR, "02:00:00:00:00:01", VLAN_MISSION, None)
+    assert TOPOLOGIE_PAR_DEFAUT.sans_hotes("sonde").sonde is None
 
 
 # -- the reference lab ------------------------------------------------------------
 
 
 @racine
-def test_lab_shape(lab):
-    assert set(lab.hosts) == {h.name for h in DEFAULT_TOPOLOGY.hosts}
-    assert lab.probe is lab.hosts["sonde"]
-    assert all(ns.startswith(lab.prefix) for ns in lab.namespaces)
-    assert lab.switch.namespace == lab.prefix + SWITCH
-    assert lab.gateway.namespace == lab.prefix + GATEWAY
-    assert lab.mgmt_network.prefixlen == 29
-    ports = [h.switch_port for h in lab.hosts.values()]
+def test_lab_shape(laboratoire):
+    assert set(laboratoire.hotes) == {h.nom for h in TOPOLOGIE_PAR_DEFAUT.hotes}
+    assert laboratoire.sonde is laboratoire.hotes["sonde"]
+    assert all(ns.startswith(laboratoire.prefixe) for ns in laboratoire.espaces)
+    assert laboratoire.commutateur.espace == laboratoire.prefixe + COMMUTATEUR
+    assert laboratoire.passerelle.espace == laboratoire.prefixe + PASSERELLE
+    assert laboratoire.reseau_gestion.prefixlen == 29
+    ports = [h.port_commutateur for h in laboratoire.hotes.values()]
     assert ports == [f"swp{i}" for i in range(1, len(ports) + 1)]
-    assert all(len(node.root_interface) <= 15 for node in lab.nodes.values())
-    features = probe_kernel_features(lab.switch.namespace)
-    assert lab.vlan_mode == (VLAN_MODE_DOT1Q if features.dot1q else VLAN_MODE_BRIDGE_PER_VLAN)
-    assert lab.build_seconds < 30
+    assert all(len(node.interface_racine) <= 15 for node in laboratoire.noeuds.values())
+    features = sonder_noyau(laboratoire.commutateur.espace)
+    assert laboratoire.mode_vlan == (MODE_VLAN_DOT1Q if features.dot1q else MODE_VLAN_PONT_PAR_VLAN)
+    assert laboratoire.duree_construction < 30
 
 
 @racine
-def test_switch_fdb_over_ssh_has_each_host_on_its_port_and_vlan(lab):
-    entries = json.loads(ssh_run(lab.switch, lab.known_hosts, "bridge -j fdb show"))
-    vlan_of_bridge = {bridge: vid for vid, bridge in lab.switch_bridges.items()}
-    for host in lab.hosts.values():
+def test_switch_fdb_over_ssh_has_each_host_on_its_port_and_vlan(laboratoire):
+    entries = json.loads(ssh_run(laboratoire.commutateur, laboratoire.hotes_connus, "bridge -j fdb show"))
+    vlan_of_bridge = {bridge: vid for vid, bridge in laboratoire.ponts_commutateur.items()}
+    for host in laboratoire.hotes.values():
         learned = [e for e in entries if e["mac"] == host.mac and e.get("master")]
-        assert learned, f"{host.name} ({host.mac}) absent de la FDB"
+        assert learned, f"{host.nom} ({host.mac}) absent de la FDB"
         entry = learned[0]
-        assert entry["ifname"] == host.switch_port
-        if lab.vlan_mode == VLAN_MODE_DOT1Q:
+        assert entry["ifname"] == host.port_commutateur
+        if laboratoire.mode_vlan == MODE_VLAN_DOT1Q:
             assert entry["vlan"] == host.vlan
         else:
             assert vlan_of_bridge[entry["master"]] == host.vlan
 
 
 @racine
-def test_switch_bridges_forward_multicast(lab):
-    for bridge in set(lab.switch_bridges.values()):
-        out = lab.run_in(SWITCH, ["ip", "-j", "-d", "link", "show", bridge], check=True).stdout
+def test_switch_bridges_forward_multicast(laboratoire):
+    for bridge in set(laboratoire.ponts_commutateur.values()):
+        out = laboratoire.executer_dans(COMMUTATEUR, ["ip", "-j", "-d", "link", "show", bridge], check=True).stdout
         assert json.loads(out)[0]["linkinfo"]["info_data"]["mcast_snooping"] == 0
 
 
 @racine
-def test_gateway_neighbours_over_ssh_map_macs_to_leased_ips(lab):
-    neighbours = json.loads(ssh_run(lab.gateway, lab.known_hosts, "ip -j neigh show"))
+def test_gateway_neighbours_over_ssh_map_macs_to_leased_ips(laboratoire):
+    neighbours = json.loads(ssh_run(laboratoire.passerelle, laboratoire.hotes_connus, "ip -j neigh show"))
     by_mac = {n.get("lladdr"): n["dst"] for n in neighbours}
-    for host in lab.hosts.values():
-        assert by_mac.get(host.mac) == host.ip, f"{host.name} absent de la table de voisinage"
-        subnet = DEFAULT_TOPOLOGY.vlan(host.vlan).ip_network
+    for host in laboratoire.hotes.values():
+        assert by_mac.get(host.mac) == host.ip, f"{host.nom} absent de la table de voisinage"
+        subnet = TOPOLOGIE_PAR_DEFAUT.vlan(host.vlan).reseau_ip
         assert host.ip in [str(a) for a in subnet.hosts()]
 
 
 @racine
-def test_lease_file_read_over_ssh_has_the_dhcp_hostnames(lab):
-    text = ssh_run(lab.gateway, lab.known_hosts, f"cat {lab.lease_file}")
+def test_lease_file_read_over_ssh_has_the_dhcp_hostnames(laboratoire):
+    text = ssh_run(laboratoire.passerelle, laboratoire.hotes_connus, f"cat {laboratoire.fichier_baux}")
     leases = {}
     for line in text.splitlines():
         _, mac, ip, hostname, *_ = line.split()
         leases[mac] = (ip, hostname)
-    for host in lab.hosts.values():
-        assert leases[host.mac] == (host.ip, host.dhcp_hostname)
+    for host in laboratoire.hotes.values():
+        assert leases[host.mac] == (host.ip, host.nom_dhcp)
 
 
 @racine
-def test_nest_hub_visible_over_mdns_from_the_probe(lab):
+def test_nest_hub_visible_over_mdns_from_the_probe(laboratoire):
     started = time.monotonic()
-    services = lab.browse_mdns(lab.probe.name, "_googlecast._tcp.local.", timeout=5.0)
+    services = laboratoire.parcourir_mdns(laboratoire.sonde.nom, "_googlecast._tcp.local.", timeout=5.0)
     assert time.monotonic() - started < 20
     hubs = [s for s in services if s["txt"].get("md") == "Google Nest Hub"]
     assert hubs, f"Nest Hub introuvable en mDNS : {services}"
     assert hubs[0]["txt"]["fn"] == "Salle 3"
-    assert hubs[0]["addresses"] == [lab.hosts["nest-hub"].ip]
+    assert hubs[0]["addresses"] == [laboratoire.hotes["nest-hub"].ip]
 
 
 @racine
-def test_patients_vlan_cannot_reach_mission_vlan(lab):
-    tv, echo, probe = lab.hosts["tv-patients"], lab.hosts["echo-show"], lab.probe
+def test_patients_vlan_cannot_reach_mission_vlan(laboratoire):
+    tv, echo, sonde = laboratoire.hotes["tv-patients"], laboratoire.hotes["echo-show"], laboratoire.sonde
     # Control: same VLAN works, so the failures below are not vacuous.
-    assert lab.run_in(probe.name, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode == 0
+    assert laboratoire.executer_dans(sonde.nom, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode == 0
     # Routed attempt: the gateway does not forward between VLANs.
-    assert lab.run_in(tv.name, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode != 0
+    assert laboratoire.executer_dans(tv.nom, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode != 0
     # L2 attempt: pretend echo-show is on-link, ARP must stay unanswered.
-    lab.run_in(tv.name, ["ip", "route", "add", f"{echo.ip}/32", "dev", "eth0"], check=True)
+    laboratoire.executer_dans(tv.nom, ["ip", "route", "add", f"{echo.ip}/32", "dev", "eth0"], check=True)
     try:
-        assert lab.run_in(tv.name, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode != 0
-        neigh = json.loads(lab.run_in(tv.name, ["ip", "-j", "neigh", "show", echo.ip]).stdout or "[]")
+        assert laboratoire.executer_dans(tv.nom, ["ping", "-n", "-c", "1", "-W", "1", echo.ip]).returncode != 0
+        neigh = json.loads(laboratoire.executer_dans(tv.nom, ["ip", "-j", "neigh", "show", echo.ip]).stdout or "[]")
         assert all(n.get("lladdr") != echo.mac for n in neigh)
     finally:
-        lab.run_in(tv.name, ["ip", "route", "del", f"{echo.ip}/32", "dev", "eth0"])
-    entries = json.loads(lab.run_in(SWITCH, ["bridge", "-j", "fdb", "show"], check=True).stdout)
+        laboratoire.executer_dans(tv.nom, ["ip", "route", "del", f"{echo.ip}/32", "dev", "eth0"])
+    entries = json.loads(laboratoire.executer_dans(COMMUTATEUR, ["bridge", "-j", "fdb", "show"], check=True).stdout)
     ports = {e["ifname"] for e in entries if e["mac"] == echo.mac and e.get("master")}
-    assert ports == {echo.switch_port}
+    assert ports == {echo.port_commutateur}
 
 
 @racine
-def test_ralentir_delays_the_switch_management_link(lab):
-    baseline = ping_rtt_ms(lab.switch.mgmt_ip)
+def test_ralentir_delays_the_switch_management_link(laboratoire):
+    baseline = ping_rtt_ms(laboratoire.commutateur.ip_gestion)
     assert baseline is not None and baseline < 100
-    lab.ralentir(SWITCH, 400)
+    laboratoire.ralentir(COMMUTATEUR, 400)
     try:
-        slowed = ping_rtt_ms(lab.switch.mgmt_ip)
+        slowed = ping_rtt_ms(laboratoire.commutateur.ip_gestion)
         assert slowed is not None and slowed >= 390, slowed
         with pytest.raises(TimeoutError):  # the SYN-ACK comes back 400 ms late
-            ssh_connect(lab.switch, lab.known_hosts, timeout=0.2).close()
+            ssh_connect(laboratoire.commutateur, laboratoire.hotes_connus, timeout=0.2).close()
         # Slow but within a generous timeout: still works.
-        assert "bridge" in ssh_run(lab.switch, lab.known_hosts, "echo bridge")
+        assert "bridge" in ssh_run(laboratoire.commutateur, laboratoire.hotes_connus, "echo bridge")
     finally:
-        lab.retablir(SWITCH)
-    restored = ping_rtt_ms(lab.switch.mgmt_ip)
+        laboratoire.retablir(COMMUTATEUR)
+    restored = ping_rtt_ms(laboratoire.commutateur.ip_gestion)
     assert restored is not None and restored < 100
 
 
 @racine
-def test_arreter_sshd_refuses_connections_until_restarted(lab):
-    lab.arreter_sshd(SWITCH)
+def test_arreter_sshd_refuses_connections_until_restarted(laboratoire):
+    laboratoire.arreter_sshd(COMMUTATEUR)
     try:
         with pytest.raises(paramiko.ssh_exception.NoValidConnectionsError):
-            ssh_connect(lab.switch, lab.known_hosts, timeout=2)
-        assert ssh_run(lab.gateway, lab.known_hosts, "echo ok").strip() == "ok"
+            ssh_connect(laboratoire.commutateur, laboratoire.hotes_connus, timeout=2)
+        assert ssh_run(laboratoire.passerelle, laboratoire.hotes_connus, "echo ok").strip() == "ok"
     finally:
-        lab.demarrer_sshd(SWITCH)
-    assert ssh_run(lab.switch, lab.known_hosts, "echo ok").strip() == "ok"
+        laboratoire.demarrer_sshd(COMMUTATEUR)
+    assert ssh_run(laboratoire.commutateur, laboratoire.hotes_connus, "echo ok").strip() == "ok"
 
 
 # -- private labs (lifecycle and destructive faults) -----------------------------------
 
 
 @racine
-def test_changed_host_key_is_rejected(lab_factory):
-    lab = lab_factory(ONE_HOST_TOPOLOGY)
-    assert ssh_run(lab.switch, lab.known_hosts, "echo ok").strip() == "ok"
-    lab.changer_cle_hote(SWITCH)
+def test_changed_host_key_is_rejected(fabrique_laboratoire):
+    laboratoire = fabrique_laboratoire(TOPOLOGIE_UN_HOTE)
+    assert ssh_run(laboratoire.commutateur, laboratoire.hotes_connus, "echo ok").strip() == "ok"
+    laboratoire.changer_cle_hote(COMMUTATEUR)
     with pytest.raises(paramiko.BadHostKeyException):
-        ssh_connect(lab.switch, lab.known_hosts)
+        ssh_connect(laboratoire.commutateur, laboratoire.hotes_connus)
     # The gateway's key did not change.
-    assert ssh_run(lab.gateway, lab.known_hosts, "echo ok").strip() == "ok"
-    lab.refresh_known_hosts()
-    assert ssh_run(lab.switch, lab.known_hosts, "echo ok").strip() == "ok"
+    assert ssh_run(laboratoire.passerelle, laboratoire.hotes_connus, "echo ok").strip() == "ok"
+    laboratoire.rafraichir_hotes_connus()
+    assert ssh_run(laboratoire.commutateur, laboratoire.hotes_connus, "echo ok").strip() == "ok"
 
 
 @racine
-def test_unknown_host_key_is_rejected(lab_factory, tmp_path):
-    lab = lab_factory(EMPTY_TOPOLOGY)
+def test_unknown_host_key_is_rejected(fabrique_laboratoire, tmp_path):
+    laboratoire = fabrique_laboratoire(EMPTY_TOPOLOGY)
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     with pytest.raises(paramiko.SSHException):
-        ssh_connect(lab.switch, empty)
+        ssh_connect(laboratoire.commutateur, empty)
 
 
 @racine
-def test_parallel_labs_do_not_collide(lab_factory):
-    first, second = lab_factory(EMPTY_TOPOLOGY), lab_factory(EMPTY_TOPOLOGY)
-    assert first.prefix != second.prefix
-    assert not set(first.namespaces) & set(second.namespaces)
-    assert not first.mgmt_network.overlaps(second.mgmt_network)
+def test_parallel_labs_do_not_collide(fabrique_laboratoire):
+    first, second = fabrique_laboratoire(EMPTY_TOPOLOGY), fabrique_laboratoire(EMPTY_TOPOLOGY)
+    assert first.prefixe != second.prefixe
+    assert not set(first.espaces) & set(second.espaces)
+    assert not first.reseau_gestion.overlaps(second.reseau_gestion)
     for one in (first, second):
-        for node in one.nodes.values():
-            assert ssh_run(node, one.known_hosts, "echo ok").strip() == "ok"
+        for node in one.noeuds.values():
+            assert ssh_run(node, one.hotes_connus, "echo ok").strip() == "ok"
 
 
 @racine
-def test_teardown_leaves_no_namespace_process_link_or_file(lab_factory):
-    lab = lab_factory(SMALL_TOPOLOGY)
+def test_teardown_leaves_no_namespace_process_link_or_file(fabrique_laboratoire):
+    laboratoire = fabrique_laboratoire(PETITE_TOPOLOGIE)
     try:
-        lab.ralentir(GATEWAY, 10)  # one more helper process to kill
-        session = ssh_connect(lab.switch, lab.known_hosts)  # an sshd child not started by the lab
-        pids = set(lab.pids())
-        for ns in lab.namespaces:
+        laboratoire.ralentir(PASSERELLE, 10)  # one more helper process to kill
+        session = ssh_connect(laboratoire.commutateur, laboratoire.hotes_connus)  # an sshd child not started by the lab
+        pids = set(laboratoire.pids())
+        for ns in laboratoire.espaces:
             out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
             pids.update(int(p) for p in out.split())
-        assert len(pids) > len(lab.pids())
-        links, tmpdir = lab_links(lab), lab.tmpdir
-        assert links and tmpdir.is_dir() and lab_namespaces(lab.prefix)
+        assert len(pids) > len(laboratoire.pids())
+        links, tmpdir = lab_links(laboratoire), laboratoire.dossier
+        assert links and tmpdir.is_dir() and lab_namespaces(laboratoire.prefixe)
     finally:
-        lab.close()
+        laboratoire.close()
     session.close()
-    assert lab_namespaces(lab.prefix) == []
-    assert lab_links(lab) == []
+    assert lab_namespaces(laboratoire.prefixe) == []
+    assert lab_links(laboratoire) == []
     assert not tmpdir.exists()
     # An orphaned sshd session child may linger briefly as a zombie until
     # PID 1 reaps it: dead, holding nothing, so it does not count.
     alive = [p for p in pids if _running(p)]
     assert alive == [], f"processus encore vivants : {alive}"
-    lab.close()  # idempotent
+    laboratoire.close()  # idempotent
 
 
 @racine
-def test_failed_build_cleans_up_everything(lab_prerequisites, monkeypatch):
+def test_failed_build_cleans_up_everything(laboratoire_prerequis, monkeypatch):
     seen = {}
 
     def broken_step(self):
         seen["lab"], seen["pids"] = self, self.pids()  # sshd, dnsmasq, udhcpc already started
-        raise LabError("panne simulée")
+        raise ErreurLaboratoire("panne simulée")
 
-    monkeypatch.setattr(Lab, "_start_mdns_announcers", broken_step)
-    with pytest.raises(LabError, match="panne simulée"):
-        build_lab(ONE_HOST_TOPOLOGY)
-    lab = seen["lab"]
+    monkeypatch.setattr(Laboratoire, "_start_mdns_announcers", broken_step)
+    with pytest.raises(ErreurLaboratoire, match="panne simulée"):
+        construire_laboratoire(TOPOLOGIE_UN_HOTE)
+    laboratoire = seen["lab"]
     assert len(seen["pids"]) >= 3
-    assert lab_namespaces(lab.prefix) == []
-    assert lab_links(lab) == []
-    assert not lab.tmpdir.exists()
+    assert lab_namespaces(laboratoire.prefixe) == []
+    assert lab_links(laboratoire) == []
+    assert not laboratoire.dossier.exists()
     assert not any(_running(p) for p in seen["pids"])
 
 
 @racine
-def test_forced_dot1q_mode_builds_real_vlans_or_fails_cleanly(lab_prerequisites):
-    topology = dataclasses.replace(ONE_HOST_TOPOLOGY, vlan_mode=VLAN_MODE_DOT1Q)
+def test_forced_dot1q_mode_builds_real_vlans_or_fails_cleanly(laboratoire_prerequis):
+    topology = dataclasses.replace(TOPOLOGIE_UN_HOTE, mode_vlan=MODE_VLAN_DOT1Q)
     namespaces_before = set(lab_namespaces("ts-"))
     try:
-        context = Lab.build(topology)
-        lab = context.__enter__()
-    except LabError as exc:  # kernel without CONFIG_VLAN_8021Q (the project's machines)
+        context = Laboratoire.construire(topology)
+        laboratoire = context.__enter__()
+    except ErreurLaboratoire as exc:  # kernel without CONFIG_VLAN_8021Q (the project's machines)
         assert "802.1Q" in str(exc)
         assert set(lab_namespaces("ts-")) == namespaces_before
         return
     try:
-        assert lab.vlan_mode == VLAN_MODE_DOT1Q and set(lab.switch_bridges.values()) == {"br0"}
-        entries = json.loads(ssh_run(lab.switch, lab.known_hosts, "bridge -j fdb show"))
-        echo = lab.hosts["echo-show"]
-        assert any(e["mac"] == echo.mac and e.get("vlan") == MISSION_VLAN for e in entries)
+        assert laboratoire.mode_vlan == MODE_VLAN_DOT1Q and set(laboratoire.ponts_commutateur.values()) == {"br0"}
+        entries = json.loads(ssh_run(laboratoire.commutateur, laboratoire.hotes_connus, "bridge -j fdb show"))
+        echo = laboratoire.hotes["echo-show"]
+        assert any(e["mac"] == echo.mac and e.get("vlan") == VLAN_MISSION for e in entries)
     finally:
         context.__exit__(None, None, None)
 
 
 @racine
-def test_nettoyer_restes_removes_leftovers_of_dead_runs(lab_prerequisites):
+def test_nettoyer_restes_removes_leftovers_of_dead_runs(laboratoire_prerequis):
     dead = subprocess.Popen(["true"])
     dead.wait()
     ns = f"ts-{dead.pid}-0-commutateur"

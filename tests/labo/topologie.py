@@ -68,24 +68,24 @@ from .auxiliaires import DUREE_MAXIMALE
 AUXILIAIRES = Path(__file__).resolve().parent / "auxiliaires.py"
 
 # ---------------------------------------------------------------------------
-# Topology description
+# Topologie description
 # ---------------------------------------------------------------------------
 
-SWITCH = "commutateur"
-GATEWAY = "passerelle"
-MISSION_VLAN = 110
-PATIENTS_VLAN = 120
+COMMUTATEUR = "commutateur"
+PASSERELLE = "passerelle"
+VLAN_MISSION = 110
+VLAN_PATIENTS = 120
 
-VLAN_MODE_AUTO = "auto"
-VLAN_MODE_DOT1Q = "dot1q"
-VLAN_MODE_BRIDGE_PER_VLAN = "bridge-per-vlan"
+MODE_VLAN_AUTO = "auto"
+MODE_VLAN_DOT1Q = "dot1q"
+MODE_VLAN_PONT_PAR_VLAN = "bridge-per-vlan"
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 @dataclass(frozen=True)
-class VlanSpec:
+class DescriptionVlan:
     """A VLAN: its 802.1Q id, a label and the IPv4 subnet served by DHCP.
 
     The gateway takes the first address of the subnet; DHCP hands out
@@ -93,61 +93,61 @@ class VlanSpec:
     """
 
     vid: int
-    label: str
-    network: str
+    libelle: str
+    reseau: str
 
     def __post_init__(self) -> None:
         if not 1 <= self.vid <= 4094:
             raise ValueError(f"VLAN invalide : {self.vid}")
-        net = ipaddress.IPv4Network(self.network)
+        net = ipaddress.IPv4Network(self.reseau)
         if net.num_addresses < 256:
             raise ValueError(f"Sous-réseau trop petit pour le VLAN {self.vid} : {net}")
 
     @property
-    def ip_network(self) -> ipaddress.IPv4Network:
+    def reseau_ip(self) -> ipaddress.IPv4Network:
         """The VLAN subnet as an ``IPv4Network``."""
-        return ipaddress.IPv4Network(self.network)
+        return ipaddress.IPv4Network(self.reseau)
 
     @property
-    def gateway_ip(self) -> str:
+    def ip_passerelle(self) -> str:
         """Address of the gateway on this VLAN (first host address)."""
-        return str(self.ip_network.network_address + 1)
+        return str(self.reseau_ip.network_address + 1)
 
     @property
-    def dhcp_range(self) -> tuple[str, str]:
+    def plage_dhcp(self) -> tuple[str, str]:
         """First and last address handed out by DHCP."""
-        base = self.ip_network.network_address
+        base = self.reseau_ip.network_address
         return str(base + 100), str(base + 199)
 
 
 @dataclass(frozen=True)
-class MdnsService:
+class ServiceMdns:
     """A DNS-SD service a host announces over multicast DNS (python-zeroconf)."""
 
-    service_type: str
+    type_service: str
     instance: str
     port: int
     txt: tuple[tuple[str, str], ...] = ()
-    server: str | None = None  # defaults to "<instance>.local."
+    serveur: str | None = None  # defaults to "<instance>.local."
 
 
 @dataclass(frozen=True)
-class HostSpec:
+class DescriptionHote:
     """A device plugged into an access port of the switch.
 
-    ``dhcp_hostname`` is sent as DHCP option 12 (None: no hostname sent).
+    ``nom_dhcp`` is sent as DHCP option 12 (None: no hostname sent).
     """
 
-    name: str
+    nom: str
     mac: str
     vlan: int
-    dhcp_hostname: str | None
-    mdns: MdnsService | None = None
+    nom_dhcp: str | None
+    mdns: ServiceMdns | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
-        if not _NAME_RE.match(self.name) or self.name in (SWITCH, GATEWAY):
-            raise ValueError(f"Nom d'hôte de laboratoire invalide : {self.name!r}")
+        if not _NAME_RE.match(self.nom) or self.nom in (COMMUTATEUR, PASSERELLE):
+            raise ValueError(f"Nom d'hôte de laboratoire invalide : {self.nom!r}")
         if not _MAC_RE.match(self.mac):
             raise ValueError(f"Adresse MAC invalide (attendu aa:bb:cc:dd:ee:ff en minuscules) : {self.mac!r}")
         if int(self.mac[:2], 16) & 0x01:
@@ -155,87 +155,87 @@ class HostSpec:
 
 
 @dataclass(frozen=True)
-class Topology:
+class Topologie:
     """What to build: VLANs, hosts (in switch port order) and the probe host."""
 
-    vlans: tuple[VlanSpec, ...]
-    hosts: tuple[HostSpec, ...]
-    probe: str | None = "sonde"
-    vlan_mode: str = VLAN_MODE_AUTO
+    vlans: tuple[DescriptionVlan, ...]
+    hotes: tuple[DescriptionHote, ...]
+    sonde: str | None = "sonde"
+    mode_vlan: str = MODE_VLAN_AUTO
 
     def __post_init__(self) -> None:
         vids = [v.vid for v in self.vlans]
         if len(set(vids)) != len(vids):
             raise ValueError("VLAN déclaré deux fois")
-        names = [h.name for h in self.hosts]
+        names = [h.nom for h in self.hotes]
         if len(set(names)) != len(names):
             raise ValueError("Nom d'hôte déclaré deux fois")
-        macs = [h.mac for h in self.hosts]
+        macs = [h.mac for h in self.hotes]
         if len(set(macs)) != len(macs):
             raise ValueError("Adresse MAC déclarée deux fois")
-        for host in self.hosts:
+        for host in self.hotes:
             if host.vlan not in vids:
-                raise ValueError(f"{host.name} : VLAN {host.vlan} non déclaré")
-        if self.probe is not None and self.probe not in names:
-            raise ValueError(f"Sonde {self.probe!r} absente des hôtes")
-        if self.vlan_mode not in (VLAN_MODE_AUTO, VLAN_MODE_DOT1Q, VLAN_MODE_BRIDGE_PER_VLAN):
-            raise ValueError(f"Mode VLAN inconnu : {self.vlan_mode!r}")
+                raise ValueError(f"{host.nom} : VLAN {host.vlan} non déclaré")
+        if self.sonde is not None and self.sonde not in names:
+            raise ValueError(f"Sonde {self.sonde!r} absente des hôtes")
+        if self.mode_vlan not in (MODE_VLAN_AUTO, MODE_VLAN_DOT1Q, MODE_VLAN_PONT_PAR_VLAN):
+            raise ValueError(f"Mode VLAN inconnu : {self.mode_vlan!r}")
 
-    def vlan(self, vid: int) -> VlanSpec:
+    def vlan(self, vid: int) -> DescriptionVlan:
         """The VLAN with this id."""
         return next(v for v in self.vlans if v.vid == vid)
 
-    def with_hosts(self, *hosts: HostSpec) -> Topology:
+    def avec_hotes(self, *hosts: DescriptionHote) -> Topologie:
         """A copy with extra hosts appended (new switch ports)."""
-        return dataclasses.replace(self, hosts=self.hosts + tuple(hosts))
+        return dataclasses.replace(self, hotes=self.hotes + tuple(hosts))
 
-    def without_hosts(self, *names: str) -> Topology:
+    def sans_hotes(self, *names: str) -> Topologie:
         """A copy without the named hosts (the probe is dropped if removed)."""
-        probe = None if self.probe in names else self.probe
-        kept = tuple(h for h in self.hosts if h.name not in names)
-        return dataclasses.replace(self, hosts=kept, probe=probe)
+        probe = None if self.sonde in names else self.sonde
+        kept = tuple(h for h in self.hotes if h.nom not in names)
+        return dataclasses.replace(self, hotes=kept, sonde=probe)
 
 
-DEFAULT_VLANS = (
-    VlanSpec(MISSION_VLAN, "mission", "172.31.110.0/24"),
-    VlanSpec(PATIENTS_VLAN, "patients", "172.31.120.0/24"),
+VLANS_PAR_DEFAUT = (
+    DescriptionVlan(VLAN_MISSION, "mission", "172.31.110.0/24"),
+    DescriptionVlan(VLAN_PATIENTS, "patients", "172.31.120.0/24"),
 )
 
 # MAC prefixes are real registrations (netaddr's OUI registry): 84:28:59
 # Amazon Technologies, f4:f5:d8 Google, f0:ee:7a Apple, 00:50:56 VMware
 # (manual range 00:50:56:00:00:00-3f:ff:ff), e0:cb:1d Amazon Technologies,
 # d0:43:1e Dell. 6a:... is locally administered (randomized private MAC).
-DEFAULT_HOSTS = (
-    HostSpec("echo-show", "84:28:59:3f:9a:1c", MISSION_VLAN, "amazon-3f9a1c2b7",
+HOTES_PAR_DEFAUT = (
+    DescriptionHote("echo-show", "84:28:59:3f:9a:1c", VLAN_MISSION, "amazon-3f9a1c2b7",
              description="Amazon Echo Show (appareil grand public)"),
-    HostSpec("nest-hub", "f4:f5:d8:4e:57:21", MISSION_VLAN, "Google-Nest-Hub",
-             mdns=MdnsService(
-                 service_type="_googlecast._tcp.local.",
+    DescriptionHote("nest-hub", "f4:f5:d8:4e:57:21", VLAN_MISSION, "Google-Nest-Hub",
+             mdns=ServiceMdns(
+                 type_service="_googlecast._tcp.local.",
                  instance="Google-Nest-Hub-4e5721d0c3a8b9f2",
                  port=8009,
                  txt=(("id", "4e5721d0c3a8b9f2"), ("md", "Google Nest Hub"),
                       ("fn", "Salle 3"), ("ve", "05")),
-                 server="4e5721d0-c3a8-b9f2.local.",
+                 serveur="4e5721d0-c3a8-b9f2.local.",
              ),
              description="Google Nest Hub (appareil grand public, annonce mDNS)"),
-    HostSpec("mac-poste", "f0:ee:7a:10:20:30", MISSION_VLAN, "MAC-URG-01",
+    DescriptionHote("mac-poste", "f0:ee:7a:10:20:30", VLAN_MISSION, "MAC-URG-01",
              description="Mac autorisé du poste DSQ"),
-    HostSpec("vm-poste", "00:50:56:1a:2b:3c", MISSION_VLAN, "DSQ-URG-01",
+    DescriptionHote("vm-poste", "00:50:56:1a:2b:3c", VLAN_MISSION, "DSQ-URG-01",
              description="Machine virtuelle Windows du Mac (VMware)"),
-    HostSpec("telephone", "6a:1f:4c:82:9d:05", MISSION_VLAN, "iPhone",
+    DescriptionHote("telephone", "6a:1f:4c:82:9d:05", VLAN_MISSION, "iPhone",
              description="Téléphone, MAC aléatoire (administrée localement)"),
-    HostSpec("tv-patients", "e0:cb:1d:6b:30:a2", PATIENTS_VLAN, "amazon-patient-tv",
+    DescriptionHote("tv-patients", "e0:cb:1d:6b:30:a2", VLAN_PATIENTS, "amazon-patient-tv",
              description="Téléviseur grand public du VLAN patients"),
-    HostSpec("sonde", "d0:43:1e:5e:00:01", MISSION_VLAN, "SONDE-URG-01",
+    DescriptionHote("sonde", "d0:43:1e:5e:00:01", VLAN_MISSION, "SONDE-URG-01",
              description="Sonde du VLAN de mission (capteur mDNS)"),
 )
 
-DEFAULT_TOPOLOGY = Topology(vlans=DEFAULT_VLANS, hosts=DEFAULT_HOSTS, probe="sonde")
+TOPOLOGIE_PAR_DEFAUT = Topologie(vlans=VLANS_PAR_DEFAUT, hotes=HOTES_PAR_DEFAUT, sonde="sonde")
 
 
-def default_topology() -> Topology:
+def topologie_par_defaut() -> Topologie:
     """The reference ward: five mission devices, a patients TV and the probe."""
-    return DEFAULT_TOPOLOGY
+    return TOPOLOGIE_PAR_DEFAUT
 
 
 # ---------------------------------------------------------------------------
@@ -244,46 +244,46 @@ def default_topology() -> Topology:
 
 
 @dataclass(frozen=True)
-class ManagedNode:
+class NoeudGere:
     """A node the audit reaches over SSH (switch or gateway)."""
 
-    name: str
-    namespace: str
-    mgmt_ip: str
-    ssh_port: int
-    user: str
-    key_path: Path
-    host_key_path: Path
+    nom: str
+    espace: str
+    ip_gestion: str
+    port_ssh: int
+    utilisateur: str
+    chemin_cle: Path
+    chemin_cle_hote: Path
     interface: str  # management interface inside the namespace
-    root_interface: str  # veth end in the root namespace
-    root_ip: str  # address of that veth end
+    interface_racine: str  # veth end in the root namespace
+    ip_racine: str  # address of that veth end
 
 
 @dataclass(frozen=True)
-class LabHost:
+class HoteLaboratoire:
     """A host as built: where it is plugged and what DHCP gave it."""
 
-    name: str
-    namespace: str
+    nom: str
+    espace: str
     mac: str
     vlan: int
-    switch_port: str
-    dhcp_hostname: str | None
+    port_commutateur: str
+    nom_dhcp: str | None
     ip: str
 
 
 @dataclass(frozen=True)
-class Lease:
+class Bail:
     """One line of the dnsmasq lease file."""
 
-    expiry: int
+    expiration: int
     mac: str
     ip: str
-    hostname: str | None
-    client_id: str | None
+    nom_hote: str | None
+    id_client: str | None
 
 
-class LabError(ConstructionErreur):
+class ErreurLaboratoire(ConstructionErreur):
     """The lab could not be built or operated (message in French)."""
 
 
@@ -291,7 +291,7 @@ class LabError(ConstructionErreur):
 # Prerequisites and kernel features
 # ---------------------------------------------------------------------------
 
-REQUIRED_TOOLS = {
+OUTILS_REQUIS = {
     "ip": "iproute2",
     "bridge": "iproute2",
     "tc": "iproute2",
@@ -305,12 +305,12 @@ REQUIRED_TOOLS = {
     "iptables": "iptables",
 }
 
-def missing_prerequisites() -> list[str]:
+def prerequis_manquants() -> list[str]:
     """Reasons (in French) why the lab cannot be built here; empty if it can."""
     reasons: list[str] = []
     if os.geteuid() != 0:
         reasons.append("pas root")
-    missing = sorted({pkg for tool, pkg in REQUIRED_TOOLS.items() if chercher_outil(tool) is None})
+    missing = sorted({pkg for tool, pkg in OUTILS_REQUIS.items() if chercher_outil(tool) is None})
     if missing:
         reasons.append("paquets manquants : " + ", ".join(missing)
                        + " (lancez scripts/installer-paquets-systeme)")
@@ -326,7 +326,7 @@ def missing_prerequisites() -> list[str]:
 
 
 @dataclass(frozen=True)
-class KernelFeatures:
+class FonctionsNoyau:
     """What the running kernel can do for the lab."""
 
     bridge_vlan_filtering: bool
@@ -339,10 +339,10 @@ class KernelFeatures:
         return self.bridge_vlan_filtering and self.vlan_8021q
 
 
-_features_cache: KernelFeatures | None = None
+_features_cache: FonctionsNoyau | None = None
 
 
-def probe_kernel_features(namespace: str) -> KernelFeatures:
+def sonder_noyau(namespace: str) -> FonctionsNoyau:
     """Try VLAN filtering, 802.1Q and netem in a scratch corner of ``namespace``.
 
     The result is cached for the process: the kernel does not change.
@@ -366,7 +366,7 @@ def probe_kernel_features(namespace: str) -> KernelFeatures:
     finally:
         for link in ("tsprobebr", "tsprobe0.9", "tsprobe0"):
             works(ip, "-n", namespace, "link", "del", link)
-    _features_cache = KernelFeatures(filtering, dot1q, netem)
+    _features_cache = FonctionsNoyau(filtering, dot1q, netem)
     return _features_cache
 
 
@@ -375,13 +375,13 @@ def probe_kernel_features(namespace: str) -> KernelFeatures:
 # ---------------------------------------------------------------------------
 
 
-# The shared namespace tools (tests/espaces_de_noms.py), raising LabError for the lab.
-_outil = functools.partial(outil, erreur=LabError)
-_lancer = functools.partial(lancer, erreur=LabError)
-_attendre = functools.partial(attendre, erreur=LabError)
+# The shared namespace tools (tests/espaces_de_noms.py), raising ErreurLaboratoire for the lab.
+_outil = functools.partial(outil, erreur=ErreurLaboratoire)
+_lancer = functools.partial(lancer, erreur=ErreurLaboratoire)
+_attendre = functools.partial(attendre, erreur=ErreurLaboratoire)
 
 
-class _Process:
+class _Processus:
     """A background process started by the lab, logged to a file."""
 
     def __init__(self, label: str, argv: Sequence[str], log_path: Path) -> None:
@@ -457,56 +457,56 @@ AuthorizedKeysFile {authorized_keys}
 # The lab
 # ---------------------------------------------------------------------------
 
-_lab_counter = itertools.count()
+_compteur_laboratoires = itertools.count()
 
 
-class Lab:
-    """A running lab. Build it with :func:`build_lab` (or ``with Lab.build()``).
+class Laboratoire:
+    """A running lab. Build it with :func:`construire_laboratoire` (or ``with Laboratoire.construire()``).
 
     Public attributes (read-only by convention):
 
-    * ``prefix``: namespace prefix of this instance (``ts-<pid>-<n>-``);
-    * ``topology``: the :class:`Topology` built;
-    * ``tmpdir``: temporary directory (keys, configs, logs, leases);
-    * ``vlan_mode``: ``"dot1q"`` or ``"bridge-per-vlan"``;
-    * ``delay_method``: ``"netem"`` or ``"nfqueue"`` (see :meth:`ralentir`);
-    * ``switch``, ``gateway``: :class:`ManagedNode`; ``nodes`` maps their names;
-    * ``hosts``: name -> :class:`LabHost` (switch port order); ``probe``: the probe host;
-    * ``switch_bridges``: VLAN id -> bridge name in the switch namespace;
-    * ``known_hosts``: OpenSSH known_hosts with both nodes' host keys;
-    * ``client_key``: private key (ed25519) accepted by both nodes for ``root``;
-    * ``lease_file``: dnsmasq lease file (same path seen from the gateway);
-    * ``mgmt_network``: the /29 holding both management links;
-    * ``build_seconds``: how long the build took.
+    * ``prefixe``: namespace prefix of this instance (``ts-<pid>-<n>-``);
+    * ``topologie``: the :class:`Topologie` built;
+    * ``dossier``: temporary directory (keys, configs, logs, leases);
+    * ``mode_vlan``: ``"dot1q"`` or ``"bridge-per-vlan"``;
+    * ``methode_retard``: ``"netem"`` or ``"nfqueue"`` (see :meth:`ralentir`);
+    * ``commutateur``, ``passerelle``: :class:`NoeudGere`; ``noeuds`` maps their names;
+    * ``hotes``: name -> :class:`HoteLaboratoire` (switch port order); ``sonde``: the probe host;
+    * ``ponts_commutateur``: VLAN id -> bridge name in the switch namespace;
+    * ``hotes_connus``: OpenSSH known_hosts with both nodes' host keys;
+    * ``cle_client``: private key (ed25519) accepted by both nodes for ``root``;
+    * ``fichier_baux``: dnsmasq lease file (same path seen from the gateway);
+    * ``reseau_gestion``: the /29 holding both management links;
+    * ``duree_construction``: how long the build took.
     """
 
-    def __init__(self, topology: Topology) -> None:
-        self.topology = topology
-        index = next(_lab_counter)
-        self.prefix = f"ts-{os.getpid()}-{index}-"
+    def __init__(self, topology: Topologie) -> None:
+        self.topologie = topology
+        index = next(_compteur_laboratoires)
+        self.prefixe = f"ts-{os.getpid()}-{index}-"
         # Root-namespace veth ends: "ts<pid base 36>-<index>" + c|p, at most 15 chars.
         self._root_prefix = f"ts{base36(os.getpid())}-{index}"
-        self.tmpdir = Path(tempfile.mkdtemp(prefix=self.prefix))
-        os.chmod(self.tmpdir, 0o700)
-        self.vlan_mode = ""
-        self.delay_method = ""
-        self.switch: ManagedNode | None = None
-        self.gateway: ManagedNode | None = None
-        self.nodes: dict[str, ManagedNode] = {}
-        self.hosts: dict[str, LabHost] = {}
-        self.probe: LabHost | None = None
-        self.switch_bridges: dict[int, str] = {}
-        self.known_hosts = self.tmpdir / "known_hosts"
-        self.client_key = self.tmpdir / "id_ed25519"
-        self.authorized_keys = self.tmpdir / "authorized_keys"
-        self.lease_file = self.tmpdir / "dnsmasq.leases"
-        self.mgmt_network: ipaddress.IPv4Network | None = None
-        self.build_seconds = 0.0
-        self.namespaces: list[str] = []
+        self.dossier = Path(tempfile.mkdtemp(prefix=self.prefixe))
+        os.chmod(self.dossier, 0o700)
+        self.mode_vlan = ""
+        self.methode_retard = ""
+        self.commutateur: NoeudGere | None = None
+        self.passerelle: NoeudGere | None = None
+        self.noeuds: dict[str, NoeudGere] = {}
+        self.hotes: dict[str, HoteLaboratoire] = {}
+        self.sonde: HoteLaboratoire | None = None
+        self.ponts_commutateur: dict[int, str] = {}
+        self.hotes_connus = self.dossier / "known_hosts"
+        self.cle_client = self.dossier / "id_ed25519"
+        self.cles_autorisees = self.dossier / "authorized_keys"
+        self.fichier_baux = self.dossier / "dnsmasq.leases"
+        self.reseau_gestion: ipaddress.IPv4Network | None = None
+        self.duree_construction = 0.0
+        self.espaces: list[str] = []
         self._root_links: list[str] = []
-        self._sshd: dict[str, _Process] = {}
-        self._delays: dict[tuple[str, str], tuple[str, _Process | None, int]] = {}
-        self._all_processes: list[_Process] = []
+        self._sshd: dict[str, _Processus] = {}
+        self._delays: dict[tuple[str, str], tuple[str, _Processus | None, int]] = {}
+        self._all_processes: list[_Processus] = []
         self._gateway_ifaces: dict[int, str] = {}
         self._ports: dict[str, str] = {}
         self._queue_numbers = itertools.count(1)
@@ -516,76 +516,76 @@ class Lab:
 
     @classmethod
     @contextlib.contextmanager
-    def build(cls, topology: Topology | None = None) -> Iterator[Lab]:
+    def construire(cls, topology: Topologie | None = None) -> Iterator[Laboratoire]:
         """Context manager: build the lab, yield it, always tear it down."""
-        lab = build_lab(topology)
+        laboratoire = construire_laboratoire(topology)
         try:
-            yield lab
+            yield laboratoire
         finally:
-            lab.close()
+            laboratoire.close()
 
     def _build(self) -> None:
         started = time.monotonic()
-        topo = self.topology
-        self._create_namespace(SWITCH)
-        self._create_namespace(GATEWAY)
-        for host in topo.hosts:
-            self._create_namespace(host.name)
+        topo = self.topologie
+        self._create_namespace(COMMUTATEUR)
+        self._create_namespace(PASSERELLE)
+        for host in topo.hotes:
+            self._create_namespace(host.nom)
         self._choose_modes()
         self._build_switch()
         self._build_gateway()
         self._plug_hosts()
         self._build_mgmt_links()
         self._prepare_ssh()
-        for node in (SWITCH, GATEWAY):
+        for node in (COMMUTATEUR, PASSERELLE):
             self._start_sshd(node)
         self._start_dnsmasq()
         self._run_dhcp_clients()
         announcers = self._start_mdns_announcers()
-        self.refresh_traffic()
-        for node in (SWITCH, GATEWAY):
+        self.rafraichir_trafic()
+        for node in (COMMUTATEUR, PASSERELLE):
             self._wait_sshd(node)
         for host_name, proc, ready in announcers:
             _attendre(lambda: ready.exists() or not proc.running(),
                       f"l'annonce mDNS de {host_name}", delai=10)
             if not ready.exists():
-                raise LabError(f"Annonce mDNS de {host_name} en échec :\n{proc.log_tail()}")
-        self.build_seconds = time.monotonic() - started
+                raise ErreurLaboratoire(f"Annonce mDNS de {host_name} en échec :\n{proc.log_tail()}")
+        self.duree_construction = time.monotonic() - started
 
     def _ns(self, name: str) -> str:
-        return self.prefix + name
+        return self.prefixe + name
 
     def _create_namespace(self, name: str) -> None:
         ns = self._ns(name)
-        self.namespaces.append(ns)  # before creation: torn down even if a later step fails
-        creer_espace(ns, erreur=LabError, sans_routage=True)
+        self.espaces.append(ns)  # before creation: torn down even if a later step fails
+        creer_espace(ns, erreur=ErreurLaboratoire, sans_routage=True)
 
     def _ip(self, ns: str, *args: str) -> None:
         _lancer([_outil("ip"), "-n", ns, *args])
 
     def _choose_modes(self) -> None:
-        features = probe_kernel_features(self._ns(SWITCH))
-        wanted = self.topology.vlan_mode
-        if wanted == VLAN_MODE_DOT1Q and not features.dot1q:
-            raise LabError("Le noyau ne gère pas les VLAN 802.1Q (CONFIG_VLAN_8021Q / "
+        features = sonder_noyau(self._ns(COMMUTATEUR))
+        wanted = self.topologie.mode_vlan
+        if wanted == MODE_VLAN_DOT1Q and not features.dot1q:
+            raise ErreurLaboratoire("Le noyau ne gère pas les VLAN 802.1Q (CONFIG_VLAN_8021Q / "
                            "CONFIG_BRIDGE_VLAN_FILTERING) : mode dot1q impossible")
-        if wanted == VLAN_MODE_AUTO:
-            wanted = VLAN_MODE_DOT1Q if features.dot1q else VLAN_MODE_BRIDGE_PER_VLAN
-        self.vlan_mode = wanted
-        self.delay_method = "netem" if features.netem else "nfqueue"
+        if wanted == MODE_VLAN_AUTO:
+            wanted = MODE_VLAN_DOT1Q if features.dot1q else MODE_VLAN_PONT_PAR_VLAN
+        self.mode_vlan = wanted
+        self.methode_retard = "netem" if features.netem else "nfqueue"
 
     def _build_switch(self) -> None:
-        sw = self._ns(SWITCH)
-        gw = self._ns(GATEWAY)
-        vids = [v.vid for v in self.topology.vlans]
+        sw = self._ns(COMMUTATEUR)
+        gw = self._ns(PASSERELLE)
+        vids = [v.vid for v in self.topologie.vlans]
         # Bridges: multicast snooping off so mDNS floods to every port.
         # FDB ageing 24 h: learned entries stay for the whole test session.
         common = ["mcast_snooping", "0", "ageing_time", "8640000", "stp_state", "0"]
-        if self.vlan_mode == VLAN_MODE_DOT1Q:
+        if self.mode_vlan == MODE_VLAN_DOT1Q:
             self._ip(sw, "link", "add", "br0", "type", "bridge", "vlan_filtering", "1",
                      "vlan_default_pvid", "0", *common)
             self._ip(sw, "link", "set", "br0", "up")
-            self.switch_bridges = {vid: "br0" for vid in vids}
+            self.ponts_commutateur = {vid: "br0" for vid in vids}
             self._ip(sw, "link", "add", "swp-gw", "type", "veth", "peer", "name", "trunk0", "netns", gw)
             self._ip(sw, "link", "set", "swp-gw", "master", "br0", "up")
             for vid in vids:
@@ -595,110 +595,110 @@ class Lab:
                 bridge = f"br{vid}"
                 self._ip(sw, "link", "add", bridge, "type", "bridge", *common)
                 self._ip(sw, "link", "set", bridge, "up")
-                self.switch_bridges[vid] = bridge
+                self.ponts_commutateur[vid] = bridge
                 uplink = f"swp-gw{vid}"
                 self._ip(sw, "link", "add", uplink, "type", "veth", "peer", "name", f"vlan{vid}",
                          "netns", gw)
                 self._ip(sw, "link", "set", uplink, "master", bridge, "up")
 
     def _build_gateway(self) -> None:
-        gw = self._ns(GATEWAY)
-        if self.vlan_mode == VLAN_MODE_DOT1Q:
+        gw = self._ns(PASSERELLE)
+        if self.mode_vlan == MODE_VLAN_DOT1Q:
             self._ip(gw, "link", "set", "trunk0", "up")
-        for vlan in self.topology.vlans:
-            if self.vlan_mode == VLAN_MODE_DOT1Q:
+        for vlan in self.topologie.vlans:
+            if self.mode_vlan == MODE_VLAN_DOT1Q:
                 iface = f"trunk0.{vlan.vid}"
                 self._ip(gw, "link", "add", "link", "trunk0", "name", iface, "type", "vlan",
                          "id", str(vlan.vid))
             else:
                 iface = f"vlan{vlan.vid}"
-            self._ip(gw, "addr", "add", f"{vlan.gateway_ip}/{vlan.ip_network.prefixlen}", "dev", iface)
+            self._ip(gw, "addr", "add", f"{vlan.ip_passerelle}/{vlan.reseau_ip.prefixlen}", "dev", iface)
             self._ip(gw, "link", "set", iface, "up")
             self._gateway_ifaces[vlan.vid] = iface
 
     def _plug_hosts(self) -> None:
-        sw = self._ns(SWITCH)
-        for index, host in enumerate(self.topology.hosts, start=1):
+        sw = self._ns(COMMUTATEUR)
+        for index, host in enumerate(self.topologie.hotes, start=1):
             port = f"swp{index}"
-            hns = self._ns(host.name)
+            hns = self._ns(host.nom)
             self._ip(sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", hns)
             self._ip(hns, "link", "set", "eth0", "address", host.mac)
-            bridge = self.switch_bridges[host.vlan]
+            bridge = self.ponts_commutateur[host.vlan]
             self._ip(sw, "link", "set", port, "master", bridge)
-            if self.vlan_mode == VLAN_MODE_DOT1Q:
+            if self.mode_vlan == MODE_VLAN_DOT1Q:
                 _lancer(dans_espace(sw, [_outil("bridge"), "vlan", "add", "dev", port, "vid", str(host.vlan),
                                          "pvid", "untagged"]))
             self._ip(sw, "link", "set", port, "up")
             self._ip(hns, "link", "set", "eth0", "up")
-            self._ports[host.name] = port
+            self._ports[host.nom] = port
 
     def _build_mgmt_links(self) -> None:
         with verrou_gestion():
-            block = bloc_gestion_libre([v.ip_network for v in self.topology.vlans], erreur=LabError)
-            self.mgmt_network = block
+            block = bloc_gestion_libre([v.reseau_ip for v in self.topologie.vlans], erreur=ErreurLaboratoire)
+            self.reseau_gestion = block
             links = list(block.subnets(new_prefix=30))
-            for node, suffix, link in ((SWITCH, "c", links[0]), (GATEWAY, "p", links[1])):
+            for node, suffix, link in ((COMMUTATEUR, "c", links[0]), (PASSERELLE, "p", links[1])):
                 root_if = f"{self._root_prefix}{suffix}"
                 ns = self._ns(node)
                 self._root_links.append(root_if)  # before creation: removed even if a later step fails
-                root_ip, node_ip = creer_lien_gestion(root_if, ns, "mgmt0", link, erreur=LabError)
-                node_dir = self.tmpdir / node
+                ip_racine, node_ip = creer_lien_gestion(root_if, ns, "mgmt0", link, erreur=ErreurLaboratoire)
+                node_dir = self.dossier / node
                 node_dir.mkdir()
-                self.nodes[node] = ManagedNode(
-                    name=node, namespace=ns, mgmt_ip=node_ip, ssh_port=22, user="root",
-                    key_path=self.client_key, host_key_path=node_dir / "ssh_host_ed25519_key",
-                    interface="mgmt0", root_interface=root_if, root_ip=root_ip)
-        self.switch = self.nodes[SWITCH]
-        self.gateway = self.nodes[GATEWAY]
+                self.noeuds[node] = NoeudGere(
+                    nom=node, espace=ns, ip_gestion=node_ip, port_ssh=22, utilisateur="root",
+                    chemin_cle=self.cle_client, chemin_cle_hote=node_dir / "ssh_host_ed25519_key",
+                    interface="mgmt0", interface_racine=root_if, ip_racine=ip_racine)
+        self.commutateur = self.noeuds[COMMUTATEUR]
+        self.passerelle = self.noeuds[PASSERELLE]
 
     # -- SSH ---------------------------------------------------------------
 
     def _prepare_ssh(self) -> None:
-        generer_cle_ssh(self.client_key, f"labo-{self.prefix}", LabError)
-        shutil.copyfile(f"{self.client_key}.pub", self.authorized_keys)
+        generer_cle_ssh(self.cle_client, f"labo-{self.prefixe}", ErreurLaboratoire)
+        shutil.copyfile(f"{self.cle_client}.pub", self.cles_autorisees)
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-        for node in self.nodes.values():
+        for node in self.noeuds.values():
             self._generate_host_key(node)
-            config = self.tmpdir / node.name / "sshd_config"
+            config = self.dossier / node.nom / "sshd_config"
             config.write_text(_SSHD_CONFIG.format(
-                node=node.name, ip=node.mgmt_ip, port=node.ssh_port, host_key=node.host_key_path,
-                pid_file=self.tmpdir / node.name / "sshd.pid", authorized_keys=self.authorized_keys))
-        self.refresh_known_hosts()
+                node=node.nom, ip=node.ip_gestion, port=node.port_ssh, host_key=node.chemin_cle_hote,
+                pid_file=self.dossier / node.nom / "sshd.pid", authorized_keys=self.cles_autorisees))
+        self.rafraichir_hotes_connus()
 
-    def _generate_host_key(self, node: ManagedNode) -> None:
-        generer_cle_ssh(node.host_key_path, f"{node.name}@labo", LabError)
+    def _generate_host_key(self, node: NoeudGere) -> None:
+        generer_cle_ssh(node.chemin_cle_hote, f"{node.nom}@labo", ErreurLaboratoire)
 
-    def refresh_known_hosts(self) -> None:
+    def rafraichir_hotes_connus(self) -> None:
         """Rewrite ``known_hosts`` from the nodes' current host keys."""
-        self.known_hosts.write_text("".join(
-            ligne_hotes_connus(node.mgmt_ip, node.ssh_port, Path(f"{node.host_key_path}.pub"))
-            for node in self.nodes.values()))
+        self.hotes_connus.write_text("".join(
+            ligne_hotes_connus(node.ip_gestion, node.port_ssh, Path(f"{node.chemin_cle_hote}.pub"))
+            for node in self.noeuds.values()))
 
     def _start_sshd(self, name: str) -> None:
-        node = self.nodes[name]
-        config = self.tmpdir / name / "sshd_config"
-        proc = _Process(f"sshd {name}", dans_espace(node.namespace, [_outil("sshd"), "-D", "-e", "-f",
+        node = self.noeuds[name]
+        config = self.dossier / name / "sshd_config"
+        proc = _Processus(f"sshd {name}", dans_espace(node.espace, [_outil("sshd"), "-D", "-e", "-f",
                                                                      str(config)]),
-                        self.tmpdir / name / "sshd.log")
+                        self.dossier / name / "sshd.log")
         self._sshd[name] = proc
         self._all_processes.append(proc)
 
     def _wait_sshd(self, name: str) -> None:
-        node = self.nodes[name]
+        node = self.noeuds[name]
         proc = self._sshd[name]
-        attendre_ecoute(proc.popen, node.namespace, node.mgmt_ip, node.ssh_port, f"le sshd de {name}",
-                        journal=proc.log_path, erreur=LabError)
+        attendre_ecoute(proc.popen, node.espace, node.ip_gestion, node.port_ssh, f"le sshd de {name}",
+                        journal=proc.log_path, erreur=ErreurLaboratoire)
 
-    def arreter_sshd(self, node: str = SWITCH) -> None:
+    def arreter_sshd(self, node: str = COMMUTATEUR) -> None:
         """Stop the node's sshd (open sessions stay, new connections are refused)."""
         proc = self._sshd.get(node)
         if proc is not None:
             proc.stop()
-        n = self.nodes[node]
-        _attendre(lambda: not ecoute_tcp(n.namespace, n.mgmt_ip, n.ssh_port), f"l'arrêt du sshd de {node}",
+        n = self.noeuds[node]
+        _attendre(lambda: not ecoute_tcp(n.espace, n.ip_gestion, n.port_ssh), f"l'arrêt du sshd de {node}",
                   delai=5)
 
-    def demarrer_sshd(self, node: str = SWITCH) -> None:
+    def demarrer_sshd(self, node: str = COMMUTATEUR) -> None:
         """(Re)start the node's sshd and wait until it listens."""
         proc = self._sshd.get(node)
         if proc is not None and proc.running():
@@ -706,14 +706,14 @@ class Lab:
         self._start_sshd(node)
         self._wait_sshd(node)
 
-    def changer_cle_hote(self, node: str = SWITCH) -> None:
+    def changer_cle_hote(self, node: str = COMMUTATEUR) -> None:
         """Give the node a new host key and restart its sshd.
 
         ``known_hosts`` is left untouched, so it no longer matches (call
-        :meth:`refresh_known_hosts` to accept the new key).
+        :meth:`rafraichir_hotes_connus` to accept the new key).
         """
         self.arreter_sshd(node)
-        self._generate_host_key(self.nodes[node])
+        self._generate_host_key(self.noeuds[node])
         self.demarrer_sshd(node)
 
     def gerer_par_ssh(self, name: str) -> ManagedNode:
@@ -745,18 +745,18 @@ class Lab:
     # -- DHCP ----------------------------------------------------------------
 
     def _start_dnsmasq(self) -> None:
-        gw = self._ns(GATEWAY)
+        gw = self._ns(PASSERELLE)
         argv = [_outil("dnsmasq"), "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
                 "--no-resolv", "--no-hosts", "--bind-interfaces", "--except-interface=lo",
                 "--user=root", "--group=root", "--no-ping", "--dhcp-authoritative", "--log-dhcp",
-                f"--log-facility={self.tmpdir / 'dnsmasq.log'}",
-                f"--pid-file={self.tmpdir / 'dnsmasq.pid'}",
-                f"--dhcp-leasefile={self.lease_file}"]
-        for vlan in self.topology.vlans:
-            first, last = vlan.dhcp_range
+                f"--log-facility={self.dossier / 'dnsmasq.log'}",
+                f"--pid-file={self.dossier / 'dnsmasq.pid'}",
+                f"--dhcp-leasefile={self.fichier_baux}"]
+        for vlan in self.topologie.vlans:
+            first, last = vlan.plage_dhcp
             argv.append(f"--interface={self._gateway_ifaces[vlan.vid]}")
-            argv.append(f"--dhcp-range={first},{last},{vlan.ip_network.netmask},12h")
-        proc = _Process("dnsmasq", dans_espace(gw, argv), self.tmpdir / "dnsmasq.out")
+            argv.append(f"--dhcp-range={first},{last},{vlan.reseau_ip.netmask},12h")
+        proc = _Processus("dnsmasq", dans_espace(gw, argv), self.dossier / "dnsmasq.out")
         self._all_processes.append(proc)
 
         def listening() -> bool:
@@ -764,23 +764,23 @@ class Lab:
 
         _attendre(lambda: listening() or not proc.running(), "dnsmasq", delai=10)
         if not proc.running():
-            raise LabError(f"dnsmasq s'est arrêté :\n{proc.log_tail()}")
+            raise ErreurLaboratoire(f"dnsmasq s'est arrêté :\n{proc.log_tail()}")
 
     def _run_dhcp_clients(self) -> None:
         """Real DHCP exchange for every host, all in parallel, bounded."""
-        if not self.topology.hosts:
+        if not self.topologie.hotes:
             return
-        script = self.tmpdir / "udhcpc.sh"
+        script = self.dossier / "udhcpc.sh"
         script.write_text(_UDHCPC_SCRIPT)
         script.chmod(0o755)
-        clients: list[tuple[HostSpec, _Process]] = []
-        for host in self.topology.hosts:
+        clients: list[tuple[DescriptionHote, _Processus]] = []
+        for host in self.topologie.hotes:
             argv = [_outil("busybox"), "udhcpc", "-f", "-q", "-n", "-i", "eth0", "-t", "5", "-T", "1",
                     "-s", str(script)]
-            if host.dhcp_hostname:
-                argv += ["-x", f"hostname:{host.dhcp_hostname}"]
-            proc = _Process(f"udhcpc {host.name}", dans_espace(self._ns(host.name), argv),
-                            self.tmpdir / f"udhcpc-{host.name}.log")
+            if host.nom_dhcp:
+                argv += ["-x", f"hostname:{host.nom_dhcp}"]
+            proc = _Processus(f"udhcpc {host.nom}", dans_espace(self._ns(host.nom), argv),
+                            self.dossier / f"udhcpc-{host.nom}.log")
             clients.append((host, proc))
             self._all_processes.append(proc)
         deadline = time.monotonic() + 12
@@ -791,25 +791,25 @@ class Lab:
             except subprocess.TimeoutExpired:
                 proc.stop()
             if proc.popen.returncode != 0:
-                failures.append(f"{host.name} :\n{proc.log_tail()}")
+                failures.append(f"{host.nom} :\n{proc.log_tail()}")
         if failures:
-            raise LabError("Échec DHCP pour " + "\n".join(failures))
-        macs = {h.mac for h in self.topology.hosts}
-        _attendre(lambda: macs <= {lease.mac for lease in self.leases()},
+            raise ErreurLaboratoire("Échec DHCP pour " + "\n".join(failures))
+        macs = {h.mac for h in self.topologie.hotes}
+        _attendre(lambda: macs <= {lease.mac for lease in self.baux()},
                   "l'écriture des baux DHCP par dnsmasq", delai=5)
-        by_mac = {lease.mac: lease for lease in self.leases()}
-        for host in self.topology.hosts:
-            self.hosts[host.name] = LabHost(
-                name=host.name, namespace=self._ns(host.name), mac=host.mac, vlan=host.vlan,
-                switch_port=self._ports[host.name], dhcp_hostname=host.dhcp_hostname,
+        by_mac = {lease.mac: lease for lease in self.baux()}
+        for host in self.topologie.hotes:
+            self.hotes[host.nom] = HoteLaboratoire(
+                nom=host.nom, espace=self._ns(host.nom), mac=host.mac, vlan=host.vlan,
+                port_commutateur=self._ports[host.nom], nom_dhcp=host.nom_dhcp,
                 ip=by_mac[host.mac].ip)
-        if self.topology.probe is not None:
-            self.probe = self.hosts[self.topology.probe]
+        if self.topologie.sonde is not None:
+            self.sonde = self.hotes[self.topologie.sonde]
 
-    def leases(self) -> list[Lease]:
+    def baux(self) -> list[Bail]:
         """Parse the dnsmasq lease file (``expiry mac ip hostname client-id``)."""
         try:
-            text = self.lease_file.read_text()
+            text = self.fichier_baux.read_text()
         except FileNotFoundError:
             return []
         leases = []
@@ -817,20 +817,20 @@ class Lab:
             parts = line.split()
             if len(parts) < 4 or parts[0] == "duid":
                 continue
-            leases.append(Lease(
-                expiry=int(parts[0]), mac=parts[1].lower(), ip=parts[2],
-                hostname=None if parts[3] == "*" else parts[3],
-                client_id=None if len(parts) < 5 or parts[4] == "*" else parts[4]))
+            leases.append(Bail(
+                expiration=int(parts[0]), mac=parts[1].lower(), ip=parts[2],
+                nom_hote=None if parts[3] == "*" else parts[3],
+                id_client=None if len(parts) < 5 or parts[4] == "*" else parts[4]))
         return leases
 
     # -- traffic and mDNS ----------------------------------------------------------
 
-    def refresh_traffic(self) -> None:
+    def rafraichir_trafic(self) -> None:
         """Every host pings its gateway once (fills the FDB and the neighbour table)."""
         pings = []
-        for host in self.hosts.values():
-            target = self.topology.vlan(host.vlan).gateway_ip
-            argv = dans_espace(host.namespace, [_outil("ping"), "-n", "-q", "-c", "1", "-W", "1", target])
+        for host in self.hotes.values():
+            target = self.topologie.vlan(host.vlan).ip_passerelle
+            argv = dans_espace(host.espace, [_outil("ping"), "-n", "-q", "-c", "1", "-W", "1", target])
             pings.append((host, subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                                  stderr=subprocess.DEVNULL)))
         failures = []
@@ -842,68 +842,68 @@ class Lab:
                 popen.wait(timeout=5)
                 code = -1
             if code != 0:
-                failures.append(host.name)
+                failures.append(host.nom)
         if failures:
-            raise LabError("Passerelle injoignable depuis : " + ", ".join(failures))
+            raise ErreurLaboratoire("Passerelle injoignable depuis : " + ", ".join(failures))
 
-    def _start_mdns_announcers(self) -> list[tuple[str, _Process, Path]]:
+    def _start_mdns_announcers(self) -> list[tuple[str, _Processus, Path]]:
         started = []
-        for spec in self.topology.hosts:
+        for spec in self.topologie.hotes:
             if spec.mdns is None:
                 continue
-            host = self.hosts[spec.name]
-            ready = self.tmpdir / f"mdns-{spec.name}.pret"
+            host = self.hotes[spec.nom]
+            ready = self.dossier / f"mdns-{spec.nom}.pret"
             service = spec.mdns
             argv = [sys.executable, str(AUXILIAIRES), "mdns-announce",
-                    "--ip", host.ip, "--type", service.service_type, "--instance", service.instance,
+                    "--ip", host.ip, "--type", service.type_service, "--instance", service.instance,
                     "--port", str(service.port), "--ready", str(ready),
                     "--max-seconds", str(DUREE_MAXIMALE)]
-            if service.server:
-                argv += ["--server", service.server]
+            if service.serveur:
+                argv += ["--server", service.serveur]
             for key, value in service.txt:
                 argv += ["--txt", f"{key}={value}"]
-            proc = _Process(f"mdns {spec.name}", dans_espace(host.namespace, argv),
-                            self.tmpdir / f"mdns-{spec.name}.log")
+            proc = _Processus(f"mdns {spec.nom}", dans_espace(host.espace, argv),
+                            self.dossier / f"mdns-{spec.nom}.log")
             self._all_processes.append(proc)
-            started.append((spec.name, proc, ready))
+            started.append((spec.nom, proc, ready))
         return started
 
-    def browse_mdns(self, from_host: str, service_type: str, timeout: float = 5.0,
+    def parcourir_mdns(self, from_host: str, type_service: str, timeout: float = 5.0,
                     min_results: int = 1) -> list[dict]:
-        """Browse DNS-SD ``service_type`` from a host's namespace (python-zeroconf).
+        """Browse DNS-SD ``type_service`` from a host's namespace (python-zeroconf).
 
         Returns ``[{"name", "addresses", "port", "server", "txt"}]``; stops as soon
         as ``min_results`` services are resolved, or after ``timeout`` seconds.
         """
-        host = self.hosts[from_host]
+        host = self.hotes[from_host]
         argv = [sys.executable, str(AUXILIAIRES), "mdns-browse", "--ip", host.ip,
-                "--type", service_type, "--seconds", str(timeout), "--min", str(min_results)]
-        result = _lancer(dans_espace(host.namespace, argv), delai=timeout + 15)
+                "--type", type_service, "--seconds", str(timeout), "--min", str(min_results)]
+        result = _lancer(dans_espace(host.espace, argv), delai=timeout + 15)
         return json.loads(result.stdout)
 
-    def run_in(self, name: str, argv: Sequence[str], timeout: float = 10,
+    def executer_dans(self, name: str, argv: Sequence[str], timeout: float = 10,
                check: bool = False) -> subprocess.CompletedProcess[str]:
         """Run a command inside the namespace of a host or node (``ip netns exec``)."""
-        return _lancer(dans_espace(self.namespace_of(name), argv), delai=timeout, verifier=check)
+        return _lancer(dans_espace(self.espace_de(name), argv), delai=timeout, verifier=check)
 
-    def namespace_of(self, name: str) -> str:
+    def espace_de(self, name: str) -> str:
         """Namespace of ``commutateur``, ``passerelle`` or a host."""
-        if name in self.nodes:
-            return self.nodes[name].namespace
-        if name in self.hosts:
-            return self.hosts[name].namespace
+        if name in self.noeuds:
+            return self.noeuds[name].espace
+        if name in self.hotes:
+            return self.hotes[name].espace
         raise KeyError(f"Inconnu dans le laboratoire : {name}")
 
-    def host(self, name: str) -> LabHost:
+    def hote(self, name: str) -> HoteLaboratoire:
         """The built host named ``name``."""
-        return self.hosts[name]
+        return self.hotes[name]
 
     # -- delay injection ------------------------------------------------------------
 
     def _default_interface(self, name: str) -> str:
-        return self.nodes[name].interface if name in self.nodes else "eth0"
+        return self.noeuds[name].interface if name in self.noeuds else "eth0"
 
-    def ralentir(self, node: str = SWITCH, delay_ms: int = 500, interface: str | None = None) -> None:
+    def ralentir(self, node: str = COMMUTATEUR, delay_ms: int = 500, interface: str | None = None) -> None:
         """Delay every IPv4 packet leaving ``interface`` of ``node`` by ``delay_ms``.
 
         Default interface: the management interface of a node (so SSH from the
@@ -914,31 +914,31 @@ class Lab:
         if delay_ms < 0:
             raise ValueError("délai négatif")
         iface = interface or self._default_interface(node)
-        ns = self.namespace_of(node)
+        ns = self.espace_de(node)
         self.retablir(node, iface)
-        if self.delay_method == "netem":
+        if self.methode_retard == "netem":
             _lancer(dans_espace(ns, [_outil("tc"), "qdisc", "replace", "dev", iface, "root", "netem",
                                      "delay", f"{int(delay_ms)}ms"]))
             self._delays[(ns, iface)] = ("netem", None, 0)
             return
         queue = next(self._queue_numbers)
-        ready = self.tmpdir / f"retard-{node}-{iface}-{queue}.pret"
+        ready = self.dossier / f"retard-{node}-{iface}-{queue}.pret"
         argv = [sys.executable, str(AUXILIAIRES), "delay-queue", "--queue", str(queue),
                 "--delay-ms", str(int(delay_ms)), "--ready", str(ready),
                 "--max-seconds", str(DUREE_MAXIMALE)]
-        proc = _Process(f"retard {node}/{iface}", dans_espace(ns, argv),
-                        self.tmpdir / f"retard-{node}-{iface}.log")
+        proc = _Processus(f"retard {node}/{iface}", dans_espace(ns, argv),
+                        self.dossier / f"retard-{node}-{iface}.log")
         self._all_processes.append(proc)
         self._delays[(ns, iface)] = ("nfqueue", proc, queue)
         _attendre(lambda: ready.exists() or not proc.running(), "la file de retard", delai=10)
         if not ready.exists():
-            raise LabError(f"File de retard en échec :\n{proc.log_tail()}")
+            raise ErreurLaboratoire(f"File de retard en échec :\n{proc.log_tail()}")
         _lancer(dans_espace(ns, self._iptables_rule("-A", iface, queue)))
 
-    def retablir(self, node: str = SWITCH, interface: str | None = None) -> None:
+    def retablir(self, node: str = COMMUTATEUR, interface: str | None = None) -> None:
         """Remove the delay set by :meth:`ralentir` (no-op when there is none)."""
         iface = interface or self._default_interface(node)
-        ns = self.namespace_of(node)
+        ns = self.espace_de(node)
         entry = self._delays.pop((ns, iface), None)
         if entry is None:
             return
@@ -964,7 +964,7 @@ class Lab:
     def close(self) -> None:
         """Tear everything down: processes, namespaces, root veth ends, temp dir.
 
-        Idempotent; keeps going after individual failures and raises LabError
+        Idempotent; keeps going after individual failures and raises ErreurLaboratoire
         at the end if something could not be removed.
         """
         if self._closed:
@@ -976,7 +976,7 @@ class Lab:
                 proc.stop(grace=1.0)
             except Exception as exc:  # noqa: BLE001 - teardown must go on
                 problems.append(f"{proc.label} : {exc}")
-        for ns in reversed(self.namespaces):
+        for ns in reversed(self.espaces):
             problem = supprimer_espace(ns)
             if problem:
                 problems.append(problem)
@@ -984,35 +984,35 @@ class Lab:
             problem = supprimer_lien(link)
             if problem:
                 problems.append(problem)
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        shutil.rmtree(self.dossier, ignore_errors=True)
         if problems:
-            raise LabError("Démontage incomplet du laboratoire : " + "; ".join(problems))
+            raise ErreurLaboratoire("Démontage incomplet du laboratoire : " + "; ".join(problems))
 
-    def __enter__(self) -> Lab:
+    def __enter__(self) -> Laboratoire:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def build_lab(topology: Topology | None = None) -> Lab:
-    """Build a lab from ``topology`` (default: :data:`DEFAULT_TOPOLOGY`).
+def construire_laboratoire(topology: Topologie | None = None) -> Laboratoire:
+    """Build a lab from ``topology`` (default: :data:`TOPOLOGIE_PAR_DEFAUT`).
 
     On any failure, everything already created is torn down before the
-    error propagates. The caller must call :meth:`Lab.close`.
+    error propagates. The caller must call :meth:`Laboratoire.close`.
     """
-    reasons = missing_prerequisites()
+    reasons = prerequis_manquants()
     if reasons:
-        raise LabError("Le laboratoire réseau exige root (espaces de noms réseau) : "
+        raise ErreurLaboratoire("Le laboratoire réseau exige root (espaces de noms réseau) : "
                        + " ; ".join(reasons))
-    lab = Lab(topology or DEFAULT_TOPOLOGY)
+    laboratoire = Laboratoire(topology or TOPOLOGIE_PAR_DEFAUT)
     try:
-        lab._build()
+        laboratoire._build()
     except BaseException:
         with contextlib.suppress(Exception):
-            lab.close()
+            laboratoire.close()
         raise
-    return lab
+    return laboratoire
 
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.labo.inventaire_labo import ecrire_inventaire
-from tests.labo.topologie import GATEWAY, SWITCH
+from tests.labo.topologie import PASSERELLE, COMMUTATEUR
 
 TELESANTE = str(Path(sys.executable).with_name("telesante"))
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200"}
@@ -38,10 +38,10 @@ def constats(rapport: Path) -> tuple[int, dict]:
         for c in document["constats"]}
 
 
-def test_quatre_tranches_par_ssh_puis_noeud_final(lab, tmp_path):
-    lab.refresh_traffic()
-    hosts = ecrire_inventaire(lab, tmp_path / "inv")
-    tous = sorted([SWITCH, GATEWAY, "dhcp-labo", "mac-poste"])
+def test_quatre_tranches_par_ssh_puis_noeud_final(laboratoire, tmp_path):
+    laboratoire.rafraichir_trafic()
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv")
+    tous = sorted([COMMUTATEUR, PASSERELLE, "dhcp-labo", "mac-poste"])
     assert telesante("collecter", "-i", str(hosts), "--dossier", str(tmp_path / "entier"), "--passage", "p1",
                      "--tentatives", "3", "--delai-connexion", "30").returncode == 0
     for k in range(4):
@@ -51,7 +51,7 @@ def test_quatre_tranches_par_ssh_puis_noeud_final(lab, tmp_path):
         assert fini.returncode == 0, fini.stderr
     manifestes = tmp_path / "partage" / "manifestes"
     assert json.loads((manifestes / "tranche-3-sur-4.json").read_text())["equipements"] == {}  # mac-poste only
-    assert (tmp_path / "partage" / "captures" / SWITCH / "bridge_-j_fdb_show.txt").is_file()
+    assert (tmp_path / "partage" / "captures" / COMMUTATEUR / "bridge_-j_fdb_show.txt").is_file()
     for nom in ("entier", "partage"):
         telesante("audit", "-i", str(hosts), "--collecte-repartie", str(tmp_path / nom), "--passage", "p1",
                   "-f", "json", "-o", str(tmp_path / f"r-{nom}"))
@@ -64,24 +64,24 @@ def test_quatre_tranches_par_ssh_puis_noeud_final(lab, tmp_path):
     fini = telesante("audit", "-i", str(hosts), "--collecte-repartie", str(tmp_path / "partage"), "--passage", "p1",
                      "-f", "json", "-o", str(tmp_path / "r-perte"))
     assert fini.returncode == 2
-    assert f"tranche 4 sur 4 MANQUANTE (aucun manifeste de ce passage) : {GATEWAY} non collecté" in " ".join(
+    assert f"tranche 4 sur 4 MANQUANTE (aucun manifeste de ce passage) : {PASSERELLE} non collecté" in " ".join(
         fini.stderr.split())
 
 
-def test_tranche_dont_l_equipement_ne_repond_pas(lab, tmp_path):
-    hosts = ecrire_inventaire(lab, tmp_path / "inv")
-    lab.arreter_sshd(SWITCH)
+def test_tranche_dont_l_equipement_ne_repond_pas(laboratoire, tmp_path):
+    hosts = ecrire_inventaire(laboratoire, tmp_path / "inv")
+    laboratoire.arreter_sshd(COMMUTATEUR)
     try:
         fini = telesante("collecter", "-i", str(hosts), "--dossier", str(tmp_path / "p"), "--passage", "p1",
-                         "--limite", SWITCH, "--tentatives", "1")
+                         "--limite", COMMUTATEUR, "--tentatives", "1")
     finally:
-        lab.demarrer_sshd(SWITCH)
+        laboratoire.demarrer_sshd(COMMUTATEUR)
     assert fini.returncode == 2 and "connexion refusée" in fini.stderr
     manifeste = json.loads(next((tmp_path / "p" / "manifestes").iterdir()).read_text())
-    assert manifeste["etat"] == "termine" and manifeste["equipements"][SWITCH]["statut"] == "incomplet"
+    assert manifeste["etat"] == "termine" and manifeste["equipements"][COMMUTATEUR]["statut"] == "incomplet"
     fini = telesante("audit", "-i", str(hosts), "--collecte-repartie", str(tmp_path / "p"), "--passage", "p1",
                      "-f", "json", "-o", str(tmp_path / "r"))
     assert fini.returncode == 2
     equipements = {e["nom"]: e for e in json.loads((tmp_path / "r" / "rapport.json").read_text())["equipements"]}
-    assert any("connexion refusée" in p for p in equipements[SWITCH]["problemes"])
-    assert any("aucun manifeste de ce passage ne le nomme" in p for p in equipements[GATEWAY]["problemes"])
+    assert any("connexion refusée" in p for p in equipements[COMMUTATEUR]["problemes"])
+    assert any("aucun manifeste de ce passage ne le nomme" in p for p in equipements[PASSERELLE]["problemes"])

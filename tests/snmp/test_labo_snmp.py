@@ -18,7 +18,7 @@ import pytest
 from telesante.collecte.snmp_parametres import ParametresSnmp
 from telesante.configuration import Equipement
 
-from ..labo.topologie import missing_prerequisites, nettoyer_restes
+from ..labo.topologie import prerequis_manquants, nettoyer_restes
 from .labo_snmp import LaboSnmp, enregistrement
 from .outils import auditer, collecter_snmp, constats, ecrire_inventaire
 
@@ -153,7 +153,7 @@ def cisco_par_vlan() -> tuple[str, dict[int, str]]:
 
 @pytest.fixture(scope="module")
 def labo():
-    raisons = missing_prerequisites()
+    raisons = prerequis_manquants()
     if raisons:
         pytest.skip("Le laboratoire réseau exige root (espaces de noms réseau) : " + " ; ".join(raisons))
     nettoyer_restes()

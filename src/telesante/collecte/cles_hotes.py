@@ -78,3 +78,50 @@ def _ecrire(fichier: Path, keys: paramiko.HostKeys) -> None:
         keys.save(os.path.join(dossier, "hotes_connus"))
         contenu = Path(dossier, "hotes_connus").read_bytes()
     ecrire_atomiquement(fichier, contenu)
+
+
+def commande_cles_hotes(args) -> int:
+    """`telesante cles-hotes lister|epingler|retirer`: the host keys the audit trusts, pinned explicitly."""
+    import sys
+
+    from telesante.codes import ERREUR_CONFIGURATION
+    from telesante.console import configuration_de, console_erreurs, fichier_hotes_connus
+
+    config = configuration_de(args)
+    if config is None:
+        return ERREUR_CONFIGURATION
+    fichier = fichier_hotes_connus(args, config)
+    out = console_erreurs()
+    if args.action == "lister":
+        for equipement in config.equipements:
+            keys = cles_connues(fichier, equipement)
+            state = ", ".join(f"{k.get_name()} {k.fingerprint}" for k in keys) or "aucune clé épinglée"
+            print(f"{equipement.nom} ({nom_known_hosts(equipement)}) : {state}")
+        return 0
+    equipement = next((e for e in config.equipements if e.nom == args.equipement), None)
+    if equipement is None:
+        out.print(f"Équipement « {args.equipement} » absent de l'inventaire {args.inventaire}.", markup=False)
+        return ERREUR_CONFIGURATION
+    if args.action == "retirer":
+        removed = retirer(fichier, equipement)
+        print(f"{equipement.nom} : clé retirée de {fichier}" if removed else f"{equipement.nom} : aucune clé épinglée")
+        return 0
+    try:
+        cle = lire_cle_distante(equipement)
+    except ErreurCleHote as exc:
+        out.print(str(exc), markup=False)
+        return 1
+    print(f"{equipement.nom} ({nom_known_hosts(equipement)}) présente la clé {cle.get_name()} {cle.fingerprint}")
+    if args.empreinte is not None:
+        if args.empreinte.strip() != cle.fingerprint:
+            out.print(f"Empreinte différente de celle attendue ({args.empreinte}) : clé NON épinglée.", markup=False)
+            return 1
+    elif not sys.stdin.isatty():
+        out.print("Hors terminal, --empreinte est obligatoire : clé NON épinglée.", markup=False)
+        return 1
+    elif input("Épingler cette clé ? Vérifiez l'empreinte sur la console de l'équipement [o/N] ").strip().lower() not in ("o", "oui"):
+        print("Clé NON épinglée.")
+        return 1
+    epingler(fichier, equipement, cle)
+    print(f"Clé épinglée dans {fichier}.")
+    return 0
