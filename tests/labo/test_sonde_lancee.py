@@ -17,41 +17,42 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import _require_lab_host
-from .topologie import GATEWAY, MISSION_VLAN, PATIENTS_VLAN, DEFAULT_VLANS, HostSpec, Topology, build_lab
+from .conftest import _exiger_hote_laboratoire
+from .topologie import (PASSERELLE, VLAN_MISSION, VLAN_PATIENTS, VLANS_PAR_DEFAUT, DescriptionHote, Topologie,
+                        construire_laboratoire)
 from .test_isolement import _interface_passerelle, _iptables
 
 pytestmark = pytest.mark.racine
 
 PORT = 8443
-TOPOLOGIE = Topology(
-    vlans=DEFAULT_VLANS,
-    hosts=(HostSpec("poste-mission", "d0:43:1e:aa:00:01", MISSION_VLAN, "POSTE-01"),
-           HostSpec("sonde-patients", "d0:43:1e:aa:00:02", PATIENTS_VLAN, "SONDE-PATIENTS")),
-    probe="sonde-patients",
+TOPOLOGIE = Topologie(
+    vlans=VLANS_PAR_DEFAUT,
+    hotes=(DescriptionHote("poste-mission", "d0:43:1e:aa:00:01", VLAN_MISSION, "POSTE-01"),
+           DescriptionHote("sonde-patients", "d0:43:1e:aa:00:02", VLAN_PATIENTS, "SONDE-PATIENTS")),
+    sonde="sonde-patients",
 )
-MISSION, PATIENTS = DEFAULT_VLANS
+MISSION, PATIENTS = VLANS_PAR_DEFAUT
 TELESANTE = Path(sys.executable).with_name("telesante")
 
 
 @pytest.fixture(scope="module")
 def labo():
     """The ward separated by the gateway's firewall, a TCP service on the post, an sshd on the probe."""
-    _require_lab_host()
-    lab = build_lab(TOPOLOGIE)
+    _exiger_hote_laboratoire()
+    lab = construire_laboratoire(TOPOLOGIE)
     serveur = None
     try:
-        patients, mission = _interface_passerelle(lab, PATIENTS_VLAN), _interface_passerelle(lab, MISSION_VLAN)
-        lab.run_in(GATEWAY, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
+        patients, mission = _interface_passerelle(lab, VLAN_PATIENTS), _interface_passerelle(lab, VLAN_MISSION)
+        lab.executer_dans(PASSERELLE, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
         _iptables(lab, "-P", "FORWARD", "DROP")
         _iptables(lab, "-A", "FORWARD", "-m", "state", "--state", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-        _iptables(lab, "-A", "INPUT", "-i", patients, "-d", MISSION.network, "-j", "DROP")
-        poste = lab.host("poste-mission")
-        serveur = subprocess.Popen(["ip", "netns", "exec", poste.namespace, sys.executable, "-m", "http.server",
+        _iptables(lab, "-A", "INPUT", "-i", patients, "-d", MISSION.reseau, "-j", "DROP")
+        poste = lab.hote("poste-mission")
+        serveur = subprocess.Popen(["ip", "netns", "exec", poste.espace, sys.executable, "-m", "http.server",
                                     str(PORT), "--bind", poste.ip], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         limite = time.monotonic() + 10
-        while f"{poste.ip}:{PORT}" not in lab.run_in("poste-mission", ["ss", "-Hltn"]).stdout:
+        while f"{poste.ip}:{PORT}" not in lab.executer_dans("poste-mission", ["ss", "-Hltn"]).stdout:
             assert time.monotonic() < limite and serveur.poll() is None, "service TCP du poste non démarré"
             time.sleep(0.1)
         lab.gerer_par_ssh("sonde-patients")
@@ -66,24 +67,24 @@ def labo():
 
 def _inventaire(lab, dossier: Path, **sonde) -> Path:
     """The lab's inventory: the gateway's DHCP server and the probe, launched by the audit."""
-    noeud, poste = lab.nodes["sonde-patients"], lab.host("poste-mission")
-    variables = {"ansible_host": noeud.mgmt_ip, "ansible_user": "root",
-                 "ansible_ssh_private_key_file": str(lab.client_key), "telesante_plateforme": "sonde_isolement",
+    noeud, poste = lab.noeuds["sonde-patients"], lab.hote("poste-mission")
+    variables = {"ansible_host": noeud.ip_gestion, "ansible_user": "root",
+                 "ansible_ssh_private_key_file": str(lab.cle_client), "telesante_plateforme": "sonde_isolement",
                  "telesante_site": "labo", "telesante_reseau": "patients", "telesante_sonde_lancee_par_audit": True,
                  "telesante_sonde_commande": str(TELESANTE), "telesante_sonde_interface": "eth0",
                  "telesante_sonde_duree_max": 20, "telesante_fichier": str(dossier / "isolement.json"), **sonde}
     inventaire = {"all": {
         "hosts": {
-            "dhcp-labo": {"ansible_host": lab.gateway.mgmt_ip, "ansible_user": "root",
-                          "ansible_ssh_private_key_file": str(lab.client_key), "telesante_plateforme": "dnsmasq",
-                          "telesante_site": "labo", "telesante_fichier": str(lab.lease_file)},
+            "dhcp-labo": {"ansible_host": lab.passerelle.ip_gestion, "ansible_user": "root",
+                          "ansible_ssh_private_key_file": str(lab.cle_client), "telesante_plateforme": "dnsmasq",
+                          "telesante_site": "labo", "telesante_fichier": str(lab.fichier_baux)},
             "sonde-patients": variables},
         "vars": {
-            "telesante_fichier_hotes_connus": str(lab.known_hosts),
+            "telesante_fichier_hotes_connus": str(lab.hotes_connus),
             "telesante_reseaux": [
-                {"nom": "mission", "site": "labo", "type": "mission", "sous_reseaux": [MISSION.network],
+                {"nom": "mission", "site": "labo", "type": "mission", "sous_reseaux": [MISSION.reseau],
                  "cibles_isolement": [{"adresse": poste.ip, "ports": [PORT], "nom": "poste"}]},
-                {"nom": "patients", "site": "labo", "type": "hors_mission", "sous_reseaux": [PATIENTS.network]}],
+                {"nom": "patients", "site": "labo", "type": "hors_mission", "sous_reseaux": [PATIENTS.reseau]}],
             "telesante_equipements_autorises": [{"mac": poste.mac, "nom": "poste-mission", "type": "poste"}]}}}
     dossier.mkdir(parents=True, exist_ok=True)
     chemin = dossier / "hosts.yml"
@@ -113,7 +114,7 @@ def test_reseaux_separes_code_0_resultat_de_ce_passage(labo, tmp_path):
 
 
 def test_regle_de_pare_feu_elargie_non_conforme(labo, tmp_path):
-    poste = labo.host("poste-mission")
+    poste = labo.hote("poste-mission")
     regle = ["FORWARD", "-i", labo.interfaces["patients"], "-o", labo.interfaces["mission"], "-p", "tcp",
              "--dport", str(PORT), "-j", "ACCEPT"]
     _iptables(labo, "-I", *regle)

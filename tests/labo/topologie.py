@@ -716,28 +716,28 @@ class Laboratoire:
         self._generate_host_key(self.noeuds[node])
         self.demarrer_sshd(node)
 
-    def gerer_par_ssh(self, name: str) -> ManagedNode:
+    def gerer_par_ssh(self, name: str) -> NoeudGere:
         """Give host ``name`` a management link from the root namespace and an sshd on it, as the
-        switch and the gateway have (the audit's way to an isolation probe). The node joins ``nodes``
-        and ``known_hosts``; everything goes with :meth:`close`."""
-        host = self.hosts[name]
-        root_if = f"ts{base36(os.getpid())}-{next(_lab_counter)}"  # a leftover nettoyer_restes recognizes
+        switch and the gateway have (the audit's way to an isolation probe). The node joins ``noeuds``
+        and ``hotes_connus``; everything goes with :meth:`close`."""
+        host = self.hotes[name]
+        root_if = f"ts{base36(os.getpid())}-{next(_compteur_laboratoires)}"  # a leftover nettoyer_restes recognizes
         with verrou_gestion():
-            block = bloc_gestion_libre([v.ip_network for v in self.topology.vlans], erreur=LabError)
+            block = bloc_gestion_libre([v.reseau_ip for v in self.topologie.vlans], erreur=ErreurLaboratoire)
             self._root_links.append(root_if)  # before creation: removed even if a later step fails
-            root_ip, node_ip = creer_lien_gestion(root_if, host.namespace, "mgmt0",
-                                                  next(block.subnets(new_prefix=30)), erreur=LabError)
-        node_dir = self.tmpdir / name
+            root_ip, node_ip = creer_lien_gestion(root_if, host.espace, "mgmt0",
+                                                  next(block.subnets(new_prefix=30)), erreur=ErreurLaboratoire)
+        node_dir = self.dossier / name
         node_dir.mkdir()
-        node = ManagedNode(name=name, namespace=host.namespace, mgmt_ip=node_ip, ssh_port=22, user="root",
-                           key_path=self.client_key, host_key_path=node_dir / "ssh_host_ed25519_key",
-                           interface="mgmt0", root_interface=root_if, root_ip=root_ip)
-        self.nodes[name] = node
+        node = NoeudGere(nom=name, espace=host.espace, ip_gestion=node_ip, port_ssh=22, utilisateur="root",
+                         chemin_cle=self.cle_client, chemin_cle_hote=node_dir / "ssh_host_ed25519_key",
+                         interface="mgmt0", interface_racine=root_if, ip_racine=root_ip)
+        self.noeuds[name] = node
         self._generate_host_key(node)
         (node_dir / "sshd_config").write_text(_SSHD_CONFIG.format(
-            node=name, ip=node_ip, port=node.ssh_port, host_key=node.host_key_path,
-            pid_file=node_dir / "sshd.pid", authorized_keys=self.authorized_keys))
-        self.refresh_known_hosts()
+            node=name, ip=node_ip, port=node.port_ssh, host_key=node.chemin_cle_hote,
+            pid_file=node_dir / "sshd.pid", authorized_keys=self.cles_autorisees))
+        self.rafraichir_hotes_connus()
         self._start_sshd(name)
         self._wait_sshd(name)
         return node
