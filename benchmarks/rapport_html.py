@@ -1,4 +1,4 @@
-"""Benchmark: writing the HTML report of a large audit (`formats.en_html`).
+"""Benchmark: writing the HTML report of a large audit (`telesante.rapports.html.en_html`).
 
 What is measured: `en_html(document)` on synthetic report documents of 3,000 and 30,000
 findings (30,000 is a large audit: the 1,000,000-observation bench of
@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(RACINE / "src"))
     from telesante.rapports import formats
+    from telesante.rapports.html import en_html
 
     with tempfile.TemporaryDirectory() as dossier:
         reel = json_de_l_exemple(Path(dossier))
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     for n in (int(t) for t in args.tailles.split(",")):
         document = document_synthetique(reel, n)
-        html_cpu, html_mur, page = meilleur(lambda: formats.en_html(document), args.repetitions)
+        html_cpu, html_mur, page = meilleur(lambda: en_html(document), args.repetitions)
         json_cpu, _json_mur, texte = meilleur(lambda: formats.en_json(document).encode("utf-8"), args.repetitions)
         erreurs = verifier(page, document)
         if erreurs:

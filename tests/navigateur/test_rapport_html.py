@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from telesante.inerte import inerte
-from telesante.rapports import formats
+from telesante.rapports.html import en_html
 from tests.navigateur.chromium import CHROMIUM
 from tests.navigateur.conftest import (EQUIPEMENT_HOSTILE, HOSTILE, PORT_HOSTILE, RESEAU_HOSTILE, TELESANTE,
                                        document_de_la_nuit, exiger_chromium)
@@ -90,7 +90,7 @@ def document_nuit(json_reel) -> dict:
 def rapport_nuit(document_nuit, tmp_path) -> Path:
     """The report of a night with history: changes, trend, hostile names far wider than a phone."""
     page = tmp_path / "rapport.html"
-    page.write_bytes(formats.en_html(document_nuit))
+    page.write_bytes(en_html(document_nuit))
     return page
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telesante.inerte import inerte
-from telesante.rapports import formats
+from telesante.rapports.html import en_html
 from telesante.rapports.dates import Dates
 from telesante.rapports.tendance import preparer
 from tests.navigateur.conftest import RESEAU_HOSTILE, TELESANTE, document_de_la_nuit, tendance
@@ -42,7 +42,7 @@ def _lire(html: str) -> _Elements:
 
 
 def _texte(document: dict, **options) -> str:
-    return " ".join(" ".join(_lire(formats.en_html(document, **options).decode("utf-8")).texte).split())
+    return " ".join(" ".join(_lire(en_html(document, **options).decode("utf-8")).texte).split())
 
 
 def test_graphiques_valeurs_et_noms_inertes():

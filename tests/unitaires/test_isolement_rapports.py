@@ -12,6 +12,7 @@ from rich.console import Console
 
 from telesante.rapports import document as doc
 from telesante.rapports import formats, terminal
+from telesante.rapports.html import en_html
 from tests.unitaires.test_isolement_audit import _audit
 from tests.unitaires.test_isolement_collecte import document
 
@@ -76,7 +77,7 @@ def test_junit_erreur_si_sonde_declaree_sans_resultat(exemple):
 
 
 def test_html_section_echappee(exemple):
-    html = formats.en_html(_document(exemple)).decode("utf-8")
+    html = en_html(_document(exemple)).decode("utf-8")
     assert "<h2>Isolement des réseaux</h2>" in html
     assert "NON SÉPARÉ" in html and "10.20.110.10" in html
     assert "<script>alert(1)</script>" not in html and "\x1b" not in html

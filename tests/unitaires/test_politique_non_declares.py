@@ -25,6 +25,7 @@ from telesante.observation import Observation
 from telesante.politique import A_VERIFIER, HORS_RESEAUX, RESEAU_NON_DECLARE, evaluer
 from telesante.rapports import document as rapport
 from telesante.rapports import formats, terminal
+from telesante.rapports.html import en_html
 
 MISSION = Reseau("mission-nord", "nord", True, (IPNetwork("10.20.110.0/24"),), frozenset({110}))
 PATIENTS = Reseau("patients-nord", "nord", False, (IPNetwork("10.20.120.0/24"),), frozenset({120}))
@@ -60,7 +61,7 @@ def _rapports(resultat) -> tuple[dict, str, ET.Element, str]:
     Draft202012Validator(schema, format_checker=FormatChecker()).validate(document)
     console = Console(width=200, record=True, file=open("/dev/null", "w"))
     terminal.afficher(document, console)
-    return document, console.export_text(), ET.fromstring(formats.en_junit(document)), formats.en_html(document).decode()
+    return document, console.export_text(), ET.fromstring(formats.en_junit(document)), en_html(document).decode()
 
 
 # -- B. a mission network where no device was seen -----------------------------------------

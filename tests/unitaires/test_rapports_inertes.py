@@ -28,6 +28,7 @@ from telesante.collecte.erreurs import SortieIllisible
 from telesante.inventaire import charger_configuration
 from telesante.rapports import document as doc
 from telesante.rapports import formats, terminal
+from telesante.rapports.html import en_html
 from telesante.inerte import citer, inerte
 from tests.conftest import EXEMPLE
 
@@ -112,7 +113,7 @@ class _Balises(HTMLParser):
 
 
 def _verifier_html(document: dict) -> None:
-    texte = formats.en_html(document).decode("utf-8")
+    texte = en_html(document).decode("utf-8")
     assert not INTERDITS.search(texte.replace("\n", ""))
     balises = _Balises()
     balises.feed(texte)

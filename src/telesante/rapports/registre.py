@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from telesante.rapports import formats, terminal
+from telesante.rapports import formats, html, terminal
 
 
 @dataclass(frozen=True)
@@ -28,5 +28,5 @@ FORMATS_RAPPORT: dict[str, FormatRapport] = {f.nom: f for f in (
     FormatRapport("json", "rapport.json", lambda document: formats.en_json(document).encode("utf-8")),
     FormatRapport("csv", "rapport.csv", formats.en_csv),
     FormatRapport("junit", "rapport-junit.xml", formats.en_junit),
-    FormatRapport("html", "rapport.html", formats.en_html),
+    FormatRapport("html", "rapport.html", html.en_html),
 )}
