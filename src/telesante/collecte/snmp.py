@@ -60,13 +60,20 @@ _INDICATIONS = {
 }
 
 
+# Reads under way at once on the loop; the others wait their turn before sending anything (their
+# delay has not started). Every response comes into the same UDP socket of the engine: up to 9
+# columns × 25 rows, about 8 KB; Linux's default receive buffer (net.core.rmem_default, 208 KiB)
+# holds about 25 of them, and a response dropped there is waited for during the whole delay.
+LECTURES_SIMULTANEES = 16
+
+
 class _Boucle:
     """One asyncio loop in a thread of its own for every SNMP read, and one SNMP engine per set of credentials.
 
     An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules), and hlapi gives
     each one its own MIB view (a MIB compiler more): built once, they are shared by every equipment
     that has the same credentials (a site's switches usually do). Workers of the parallel collection
-    hand their reads to this loop and wait; the loop runs them concurrently.
+    hand their reads to this loop and wait; the loop runs them concurrently, LECTURES_SIMULTANEES at most.
     """
 
     def __init__(self):
@@ -74,6 +81,7 @@ class _Boucle:
         self._boucle: asyncio.AbstractEventLoop | None = None
         self._moteurs: dict[tuple, SnmpEngine] = {}  # touched from the loop's thread only
         self._vue: view.MibViewController | None = None
+        self._places: asyncio.Semaphore | None = None  # LECTURES_SIMULTANEES, created on the loop
 
     def executer(self, equipement: Equipement) -> str:
         """lire_agent(equipement) run on the loop; its result (or its exception) here."""
@@ -81,7 +89,13 @@ class _Boucle:
             if self._boucle is None:
                 self._boucle = asyncio.new_event_loop()
                 threading.Thread(target=self._boucle.run_forever, name="snmp", daemon=True).start()
-        return asyncio.run_coroutine_threadsafe(lire_agent(equipement), self._boucle).result()
+        return asyncio.run_coroutine_threadsafe(self._lire(equipement), self._boucle).result()
+
+    async def _lire(self, equipement: Equipement) -> str:
+        if self._places is None:
+            self._places = asyncio.Semaphore(LECTURES_SIMULTANEES)
+        async with self._places:
+            return await lire_agent(equipement)
 
     def moteur(self, parametres: ParametresSnmp) -> SnmpEngine:
         """The engine of these credentials: one for every v2c community (each its own entry of the engine's
