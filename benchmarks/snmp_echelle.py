@@ -10,7 +10,13 @@ machines have no netem. Measured in the same run (root):
 1. 100 equipment: collection one at a time, then 100 at a time: the ratio (goal: 20 or more);
 2. 1,000 equipment: `telesante audit --source direct --parallele 64`, whole (inventory, collection,
    identification, policy, terminal, JSON, CSV, JUnit and HTML reports): duration, equipment per
-   second, ratio to NetDisco's reported 1.1 s per equipment (868 devices in 16 minutes), peak RSS.
+   second, ratio to NetDisco's reported 1.1 s per equipment (868 devices in 16 minutes), peak RSS;
+3. where the time goes on this 2-core machine, where the agents and the audit share the processors:
+   the client's CPU per equipment (RUSAGE_SELF of the measuring process over the 100 reads, the
+   agents excluded) against snmpsim's (utime + stime of its processes, read in /proc), the
+   collector's projected throughput alone (equipment per second per core: 1 / its CPU per
+   equipment) against NetDisco's and against the throughput measured here, and a cProfile of
+   one read (the functions where the client spends its CPU).
 
     sudo .venv/bin/python benchmarks/snmp_echelle.py [--agents 1000] [--parallele 64] [--processus 4]
 """
@@ -76,7 +82,44 @@ def inventaire(dossier: Path, agents: int) -> Path:
 
 # -- in the namespace: the measures ----------------------------------------------------------------
 
-def mesurer(dossier: Path, agents: int, parallele: int) -> dict:
+def _cpu_agents(pids: list[int]) -> float:
+    """utime + stime of the snmpsim processes, in seconds (/proc/<pid>/stat, fields 14 and 15)."""
+    total = 0
+    for pid in pids:
+        champs = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(champs[11]) + int(champs[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_client() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def profiler(equipement) -> str:
+    """cProfile of one read, on the SNMP loop's thread where it runs: the 20 functions of most CPU of their own."""
+    import asyncio
+    import cProfile
+    import io
+    import pstats
+
+    from telesante.collecte.snmp import _BOUCLE, lire_agent
+
+    async def lire():
+        profil.enable()
+        try:
+            return await lire_agent(equipement)
+        finally:
+            profil.disable()
+
+    profil = cProfile.Profile()
+    asyncio.run_coroutine_threadsafe(lire(), _BOUCLE._boucle).result()  # the loop already runs (warm-up)
+    texte = io.StringIO()
+    pstats.Stats(profil, stream=texte).sort_stats("tottime").print_stats(20)
+    return texte.getvalue()
+
+
+def mesurer(dossier: Path, agents: int, parallele: int, pids: list[int]) -> dict:
     from rich.console import Console
 
     from telesante.collecte.parallele import collecter_en_parallele
@@ -90,12 +133,22 @@ def mesurer(dossier: Path, agents: int, parallele: int) -> dict:
     config = charger_configuration(inventaire(dossier / "cent", 100))
     silence = Console(stderr=True, quiet=True)
     collecter_en_parallele(collecter_snmp, config.equipements[:2], 2, silence)  # engine and MIB view built once
+    resultats["profil"] = profiler(config.equipements[2])
     for workers in (1, 100):
-        debut = time.perf_counter()
+        debut, client, agents_cpu = time.perf_counter(), _cpu_client(), _cpu_agents(pids)
         lus, _ = collecter_en_parallele(collecter_snmp, config.equipements, workers, silence)
         resultats[f"cent_{workers}"] = time.perf_counter() - debut
+        resultats[f"cent_{workers}_client_ms"] = (_cpu_client() - client) / len(lus) * 1000
+        resultats[f"cent_{workers}_agents_ms"] = (_cpu_agents(pids) - agents_cpu) / len(lus) * 1000
         resultats[f"cent_{workers}_incomplets"] = sum(1 for r in lus if not r.complet)
     chemin = inventaire(dossier / "mille", agents)
+    tous = charger_configuration(chemin).equipements  # the collection alone first, as the audit runs it
+    debut, client = time.perf_counter(), _cpu_client()
+    lus, _ = collecter_en_parallele(collecter_snmp, tous, parallele, silence)
+    resultats["mille_collecte"] = time.perf_counter() - debut
+    resultats["mille_collecte_client_ms"] = (_cpu_client() - client) / len(lus) * 1000
+    resultats["mille_collecte_incomplets"] = sum(1 for r in lus if not r.complet)
+    del lus
     debut = time.perf_counter()
     audit = subprocess.run([str(Path(sys.executable).with_name("telesante")), "audit", "-i", str(chemin),
                             "--source", "direct", "--parallele", str(parallele), "-f", "terminal,json,csv,junit,html",
@@ -141,9 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallele", type=int, default=64, help="--parallele de l'audit (défaut : 64)")
     parser.add_argument("--processus", type=int, default=4, help="processus snmpsim (défaut : 4)")
     parser.add_argument("--mesurer", type=Path, help=argparse.SUPPRESS)  # inside the namespace
+    parser.add_argument("--pids", default="", help=argparse.SUPPRESS)  # snmpsim's processes, for their CPU
     args = parser.parse_args(argv)
     if args.mesurer:
-        print(json.dumps(mesurer(args.mesurer, args.agents, args.parallele)))
+        pids = [int(p) for p in args.pids.split(",") if p]
+        print(json.dumps(mesurer(args.mesurer, args.agents, args.parallele, pids)))
         return 0
     from tests.labo.topologie import prerequis_manquants, nettoyer_restes
     from tests.snmp.labo_snmp import LaboSnmp
@@ -158,11 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         for groupe in range(args.processus):  # snmpsim serves one request at a time: several processes
             indices = range(groupe, args.agents, args.processus)
             labo.demarrer({f"agent{i:04d}": enregistrement(i) for i in indices}, adresses=[adresse(i) for i in indices])
+        pids = [p.pid for p in labo.processus]  # `ip netns exec` execs snmpsim: the same process
         print(f"{args.agents} agents snmpsim prêts en {time.perf_counter() - debut:.0f} s", flush=True)
         _ralentir(labo, args.agents)
         with tempfile.TemporaryDirectory(prefix="snmp-echelle-") as dossier:
             sortie = subprocess.run(["ip", "netns", "exec", labo.espace, sys.executable, __file__, "--mesurer", dossier,
-                                     "--agents", str(args.agents), "--parallele", str(args.parallele)],
+                                     "--agents", str(args.agents), "--parallele", str(args.parallele),
+                                     "--pids", ",".join(map(str, pids))],
                                     capture_output=True, text=True, cwd=dossier)
         if sortie.returncode != 0:
             print(sortie.stdout, sortie.stderr)
@@ -178,6 +235,18 @@ def main(argv: list[str] | None = None) -> int:
           f"{r['mille'] / args.agents:.3f} s par équipement contre {NETDISCO_S_PAR_EQUIPEMENT:.2f} s pour NetDisco "
           f"({NETDISCO_S_PAR_EQUIPEMENT * args.agents / r['mille']:.1f}× plus rapide), pic RSS {r['rss_mio']:.0f} Mio ; "
           f"code {r['mille_code']}, {r['mille_incomplets']} incomplets, {r['mille_critiques']} constats critiques")
+    client = r["cent_100_client_ms"]
+    print(f"CPU par équipement (100 en parallèle) : client {client:.1f} ms, snmpsim {r['cent_100_agents_ms']:.1f} ms "
+          f"(séquentiel : client {r['cent_1_client_ms']:.1f} ms, snmpsim {r['cent_1_agents_ms']:.1f} ms) ; "
+          f"débit projeté du collecteur seul {1000 / client:.0f} équipements/s par cœur "
+          f"({NETDISCO_S_PAR_EQUIPEMENT * 1000 / client:.0f}× NetDisco), mesuré ici {100 / r['cent_100']:.1f} "
+          f"équipements/s sur 100 et {args.agents / r['mille']:.1f} sur {args.agents}")
+    print(f"{args.agents} équipements, collecte seule (--parallele {args.parallele}, même processus) : "
+          f"{r['mille_collecte']:.1f} s, {args.agents / r['mille_collecte']:.1f} équipements/s, client "
+          f"{r['mille_collecte_client_ms']:.1f} ms de CPU par équipement, {r['mille_collecte_incomplets']} incomplets ; "
+          f"le reste de l'audit complet (démarrage, identification, politique, rapports) : "
+          f"{r['mille'] - r['mille_collecte']:.1f} s de plus que la collecte seule")
+    print("Profil d'une lecture (client) :\n" + r["profil"])
     if r["erreur"]:
         print(r["erreur"])
     return 0

@@ -56,7 +56,14 @@ class _Protocole(asyncio.DatagramProtocol):
             V2C.apiPDU.set_error_index(reponse, 1)
             V2C.apiPDU.set_varbinds(reponse, [(o, V2C.Null("")) for o in demandes])
         else:
-            V2C.apiPDU.set_varbinds(reponse, self.agent.repondre(demandes[0], max(1, int(repetitions))))
+            # One column per requested OID, row by row (RFC 3416, 4.2.3); a column that ended repeats endOfMibView.
+            colonnes = [self.agent.repondre(d, max(1, int(repetitions))) for d in demandes]
+            rangs = max(map(len, colonnes))
+            colonnes = [c + [(c[-1][0], rfc1905.endOfMibView)] * (rangs - len(c)) for c in colonnes]
+            varbinds = [c[k] for k in range(rangs) for c in colonnes]
+            if self.agent.mode == "tronque":  # a small message size: bindings dropped from the end (RFC 3416, 4.2.3)
+                varbinds = varbinds[:max(1, len(demandes) * 2 - 1)]
+            V2C.apiPDU.set_varbinds(reponse, varbinds)
         self.transport.sendto(encoder.encode(reponse_message), adresse)
 
 

@@ -67,6 +67,26 @@ def test_agent_fidele_macs_vlan_du_q_bridge_ports_nommes_et_arp():
     assert vues == [(PORTABLE, 110, "Gi1/0/1", ""), (AMAZON, 110, NOM_HOSTILE, ""), (AMAZON, 110, "Vl110", "10.20.110.50")]
 
 
+def test_toutes_les_tables_dans_une_seule_requete_getbulk():
+    """One GETBULK reads every table of a small switch: a column per table (the CPU of the collection at scale)."""
+    with AgentHostile(commutateur()) as agent:
+        resultat = collecter_snmp(_equipement(agent.port))
+        requetes = agent.requetes
+    assert resultat.problemes == [] and len(resultat.observations) == 3
+    assert requetes == 1
+
+
+def test_reponse_tronquee_par_l_agent_lue_jusqu_au_bout():
+    """An agent that drops bindings from the end of its answers (a row and a half): every table read whole anyway."""
+    with AgentHostile(commutateur()) as agent:
+        attendu = collecter_snmp(_equipement(agent.port))
+    with AgentHostile(commutateur(), mode="tronque") as agent:
+        resultat = collecter_snmp(_equipement(agent.port))
+        requetes = agent.requetes
+    assert resultat.problemes == [] and resultat.observations == attendu.observations
+    assert requetes > 1  # truncated: read again from where each table stopped
+
+
 @pytest.mark.parametrize("mode, attendu", [
     ("muet", "table vtpVlanState (CISCO-VTP-MIB) : parcours interrompu (délai dépassé : aucune réponse de 127.0.0.1"),
     ("recule", "table vtpVlanState (CISCO-VTP-MIB) : parcours interrompu (OID 1.3.6.1.4.1.9.9.46.1.3.1.1.1 après "

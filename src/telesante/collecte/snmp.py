@@ -1,7 +1,8 @@
 """Live SNMP collection (platform `snmp`): GETBULK walks with pysnmp (asyncio), written as a capture, then parsed.
 
-Each table of `snmp_capture.TABLES` is walked by hand with GETBULK (RFC 3416, 4.2.3), so that
-each response is checked before it is trusted: every OID must be greater than the one before it
+The tables of `snmp_capture.TABLES` are walked by hand with GETBULK (RFC 3416, 4.2.3), all in
+the same requests (one column per table still open), so that each response is checked before it is
+trusted: every OID must be greater than the one before it
 (else the agent loops: « l'OID recule ou ne croît pas »), a table stops at its end, never past
 `entrees_max` varbinds (« ne finit pas »), `tooBig` halves max-repetitions down to 1, a timeout
 or an error stops the walk. The first walk that fails ends the reading: the equipment is then
@@ -59,13 +60,20 @@ _INDICATIONS = {
 }
 
 
+# Reads under way at once on the loop; the others wait their turn before sending anything (their
+# delay has not started). Every response comes into the same UDP socket of the engine: up to 9
+# columns × 25 rows, about 8 KB; Linux's default receive buffer (net.core.rmem_default, 208 KiB)
+# holds about 25 of them, and a response dropped there is waited for during the whole delay.
+LECTURES_SIMULTANEES = 16
+
+
 class _Boucle:
     """One asyncio loop in a thread of its own for every SNMP read, and one SNMP engine per set of credentials.
 
     An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules), and hlapi gives
     each one its own MIB view (a MIB compiler more): built once, they are shared by every equipment
     that has the same credentials (a site's switches usually do). Workers of the parallel collection
-    hand their reads to this loop and wait; the loop runs them concurrently.
+    hand their reads to this loop and wait; the loop runs them concurrently, LECTURES_SIMULTANEES at most.
     """
 
     def __init__(self):
@@ -73,6 +81,7 @@ class _Boucle:
         self._boucle: asyncio.AbstractEventLoop | None = None
         self._moteurs: dict[tuple, SnmpEngine] = {}  # touched from the loop's thread only
         self._vue: view.MibViewController | None = None
+        self._places: asyncio.Semaphore | None = None  # LECTURES_SIMULTANEES, created on the loop
 
     def executer(self, equipement: Equipement) -> str:
         """lire_agent(equipement) run on the loop; its result (or its exception) here."""
@@ -80,7 +89,13 @@ class _Boucle:
             if self._boucle is None:
                 self._boucle = asyncio.new_event_loop()
                 threading.Thread(target=self._boucle.run_forever, name="snmp", daemon=True).start()
-        return asyncio.run_coroutine_threadsafe(lire_agent(equipement), self._boucle).result()
+        return asyncio.run_coroutine_threadsafe(self._lire(equipement), self._boucle).result()
+
+    async def _lire(self, equipement: Equipement) -> str:
+        if self._places is None:
+            self._places = asyncio.Semaphore(LECTURES_SIMULTANEES)
+        async with self._places:
+            return await lire_agent(equipement)
 
     def moteur(self, parametres: ParametresSnmp) -> SnmpEngine:
         """The engine of these credentials: one for every v2c community (each its own entry of the engine's
@@ -121,17 +136,28 @@ def _indication(indication, agent: str, parametres: ParametresSnmp) -> str:
     return f"{texte or 'erreur SNMP « ' + citer(str(indication)) + ' »'} ({agent})"
 
 
-async def _parcourir(moteur, auth, cible, contexte, table: str, vlan: int | None, agent: str,
-                     parametres: ParametresSnmp) -> Parcours:
-    """Walk one table with GETBULK, checking every response (see the module's docstring)."""
-    racine = oid_tuple(TABLES[table])
-    courant, lignes, repetitions = racine, [], parametres.repetitions
+async def _parcourir(moteur, auth, cible, contexte, tables: tuple[str, ...], vlan: int | None, agent: str,
+                     parametres: ParametresSnmp) -> list[Parcours]:
+    """Walk these tables together with GETBULK, checking every response (see the module's docstring).
+
+    One column per table still open in each request (RFC 3416, 4.2.3: the response holds up to
+    max-repetitions rows of one varbind per column, in request order; an agent may drop bindings from
+    the end); a table leaves the request when it ends. One request then reads what took one per table:
+    fewer messages to build, send, decode and answer. The walks, in `tables` order: whole ones, then
+    the one that failed (its message names it), if any; nothing after it.
+    """
+    racines = {table: oid_tuple(TABLES[table]) for table in tables}
+    courants = dict(racines)
+    lignes: dict[str, list] = {table: [] for table in tables}
+    ouvertes, repetitions = list(tables), parametres.repetitions
+    table = ouvertes[0]  # the table a failure is told of: the one whose value broke the walk, else the first open
     try:
-        while True:
+        while ouvertes:
+            table = ouvertes[0]
+            demandes = [ObjectType(ObjectIdentity(oid_texte(courants[t]))) for t in ouvertes]
             try:
                 indication, statut, _index, varbinds = await bulk_cmd(
-                    moteur, auth, cible, contexte, 0, repetitions, ObjectType(ObjectIdentity(oid_texte(courant))),
-                    lookupMib=False)
+                    moteur, auth, cible, contexte, 0, repetitions, *demandes, lookupMib=False)
             except Exception as exc:  # noqa: BLE001 - pysnmp raises its own errors on malformed exchanges
                 raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
             if indication:
@@ -145,22 +171,31 @@ async def _parcourir(moteur, auth, cible, contexte, table: str, vlan: int | None
                 raise _Interrompu(f"erreur SNMP « {citer(statut.prettyPrint())} » de {agent}")
             if not varbinds:
                 raise _Interrompu("réponse sans aucune valeur : réponse incohérente")
-            for oid, valeur in varbinds:
+            finies = set()
+            for rang, (oid, valeur) in enumerate(varbinds):
+                table = ouvertes[rang % len(ouvertes)]
+                if table in finies:
+                    continue  # the rows past a table's end belong to other tables
                 oid = tuple(oid)
                 if isinstance(valeur, (EndOfMibView, NoSuchObject, NoSuchInstance)):
-                    return Parcours(table, vlan, tuple(lignes), True)
-                if oid <= courant:  # before the end test: an OID that goes back out of the table is no end
-                    raise _Interrompu(f"OID {oid_texte(oid)} après {oid_texte(courant)} (l'OID recule ou ne croît pas) :"
-                                      " réponse incohérente")
-                if oid[:len(racine)] != racine:
-                    return Parcours(table, vlan, tuple(lignes), True)
-                lignes.append((oid, *_tag(valeur)))
-                courant = oid
-                if len(lignes) > parametres.entrees_max:
+                    finies.add(table)
+                    continue
+                if oid <= courants[table]:  # before the end test: an OID that goes back out of the table is no end
+                    raise _Interrompu(f"OID {oid_texte(oid)} après {oid_texte(courants[table])} (l'OID recule ou ne "
+                                      "croît pas) : réponse incohérente")
+                if oid[:len(racines[table])] != racines[table]:
+                    finies.add(table)
+                    continue
+                lignes[table].append((oid, *_tag(valeur)))
+                courants[table] = oid
+                if len(lignes[table]) > parametres.entrees_max:
                     raise _Interrompu(f"table qui ne finit pas : plus de {parametres.entrees_max} valeurs "
                                       "(telesante_snmp_entrees_max)")
+            ouvertes = [t for t in ouvertes if t not in finies]
     except _Interrompu as exc:
-        return Parcours(table, vlan, (), False, str(exc))
+        faits = [Parcours(t, vlan, tuple(lignes[t]), True) for t in tables[:tables.index(table)] if t not in ouvertes]
+        return [*faits, Parcours(table, vlan, (), False, str(exc))]
+    return [Parcours(t, vlan, tuple(lignes[t]), True) for t in tables]
 
 
 def _authentification(parametres: ParametresSnmp, vlan: int | None):
@@ -188,17 +223,17 @@ async def lire_agent(equipement: Equipement) -> str:
         raise _Interrompu(f"adresse de l'agent SNMP {agent} inutilisable ({citer(str(exc))})") from None
     moteur = _BOUCLE.moteur(parametres)
     parcours: list[Parcours] = []
-    etapes = [(table, None) for table in TABLES]
+    etapes: list[tuple[tuple[str, ...], int | None]] = [(tuple(TABLES), None)]  # every table at once, then per VLAN
     while etapes:
-        table, vlan = etapes.pop(0)
+        tables, vlan = etapes.pop(0)
         auth, contexte = _authentification(parametres, vlan)
-        fait = await _parcourir(moteur, auth, cible, contexte, table, vlan, agent, parametres)
-        parcours.append(fait)
-        if not fait.complet:
+        faits = await _parcourir(moteur, auth, cible, contexte, tables, vlan, agent, parametres)
+        parcours += faits
+        if not faits[-1].complet:
             break  # the equipment is incomplete: no use asking more of it
-        if table == "vtpVlanState":
+        if vlan is None:
             try:
-                etapes += [(t, v) for v in vlans_cisco(fait, equipement.nom) for t in TABLES_PAR_VLAN]
+                etapes += [(TABLES_PAR_VLAN, v) for v in vlans_cisco(faits[0], equipement.nom)]
             except SortieIllisible:
                 pass  # the capture carries the walk: its parser says what is wrong with it
     return ecrire_capture(equipement.nom, agent, parametres.version, debut, datetime.now(timezone.utc), parcours)
