@@ -34,10 +34,11 @@ paquets-systeme:
 ## laboratoire réseau, Mac simulés, provisionnement et serveur d'audit prennent le verrou du
 ## laboratoire, et les tests « lent » mesurent des signaux, des processus concurrents ou la sortie
 ## du terminal (dont le retour à la ligne dépend de la longueur du chemin du dossier temporaire).
-## Les deux passes sont toujours lancées ; le code est celui de la première qui échoue.
+## Les deux passes sont toujours lancées ; le code est celui de la première qui échoue. La seconde
+## affiche ses 25 tests les plus longs (où va le temps de la CI).
 test: $(INSTALLE) paquets-systeme
 	$(PY) -m pytest -m "unitaire and not lent" -n auto; rapides=$$?; \
-	$(PY) -m pytest -m "not (unitaire and not lent)"; autres=$$?; \
+	$(PY) -m pytest -m "not (unitaire and not lent)" --durations=25; autres=$$?; \
 	if [ $$rapides -ne 0 ]; then exit $$rapides; fi; exit $$autres
 
 ## Les tests unitaires rapides (moins d'une minute) : ni root, ni espace de noms, ni navigateur,
