@@ -6,10 +6,13 @@ The public names are imported from here: `from telesante.historique import enreg
 
 from __future__ import annotations
 
-from telesante.historique.enregistrement import (
+from telesante.historique.stockage import (
     COLONNES, COLONNES_CONSTAT, COLONNES_SUIVI, DELAI_ATTENTE, ENTETE_SQLITE, PREUVES, SCHEMA, SCHEMA_NUIT,
-    Alerteur, Enregistrement, ErreurHistorique, adresses_vues, alertes_en_attente, comparer, derniers_passages,
-    enregistrer, enregistrer_nuit, noter_envoi, vie_mac,
+    ErreurHistorique,
+)
+from telesante.historique.enregistrement import (
+    Alerteur, Enregistrement, adresses_vues, alertes_en_attente, comparer, derniers_passages, enregistrer,
+    enregistrer_nuit, noter_envoi, vie_mac,
 )
 
 __all__ = [
