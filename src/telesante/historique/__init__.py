@@ -11,9 +11,9 @@ from telesante.historique.stockage import (
     ErreurHistorique,
 )
 from telesante.historique.enregistrement import (
-    Alerteur, Enregistrement, adresses_vues, alertes_en_attente, comparer, derniers_passages, enregistrer,
-    enregistrer_nuit, noter_envoi, vie_mac,
+    Alerteur, Enregistrement, adresses_vues, comparer, derniers_passages, enregistrer, enregistrer_nuit, vie_mac,
 )
+from telesante.historique.file_alertes import alertes_en_attente, noter_envoi
 
 __all__ = [
     "COLONNES", "COLONNES_CONSTAT", "COLONNES_SUIVI", "DELAI_ATTENTE", "ENTETE_SQLITE", "PREUVES", "SCHEMA",
