@@ -92,7 +92,7 @@ def _numeros(nuit: int, constats: int) -> range:
 
 @functools.lru_cache(maxsize=4 * CONSTATS)
 def _colonnes(numero: int) -> tuple:
-    """The columns of a finding's row that do not change from night to night (historique._inserer)."""
+    """The columns of a finding's row that do not change from night to night (historique.enregistrement._inserer)."""
     c = _constat(numero)
     complement = {k: c[k] for k in ("fabricant", "identification", "services_mdns", "vu_le", "derogation")}
     return ((c["reseau"], c["site"], c["mac"], c["gravite"], c["type"], c["statut"], c["message"],
