@@ -167,8 +167,11 @@ def test_arret_pendant_l_ecriture_des_rapports_rapports_entiers_verdict_inchange
 def test_arret_pendant_l_ecriture_de_l_historique_passage_entier(exemple, tmp_path):
     base = tmp_path / "historique.sqlite"
     assert _audit(exemple, tmp_path / "avant", "--historique", base).returncode == 2
-    result = _lancer("telesante.historique", "enregistrer", "SIGINT",
-                     "audit", "-i", exemple, "-f", "json", "-o", tmp_path / "r", "--historique", base)
+    envoye = tmp_path / "signal-envoye"  # proves the signal came while the history was being written
+    result = _lancer("telesante.historique", "enregistrer_nuit", "SIGINT",
+                     "audit", "-i", exemple, "-f", "json", "-o", tmp_path / "r", "--historique", base,
+                     condition=f"open({str(envoye)!r}, 'w').close() is None")
+    assert envoye.exists(), "l'écriture de l'historique n'a pas été interceptée : le signal n'est jamais parti"
     assert result.returncode == 2, result.stderr
     _sans_trace(result)
     assert _passages(base) == [(1, 2, 0), (2, 2, 0)]
