@@ -40,7 +40,9 @@ def test_restes_d_une_execution_morte_retires_les_vivants_gardes(mac_simule_prer
     dormeur = subprocess.Popen(["ip", "netns", "exec", espace, "sleep", "30"])
     vivant = construire_mac()
     try:
-        subprocess.run(["ip", "link", "add", lien, "type", "veth", "peer", "name", "en0", "netns", espace],
+        # Both ends in the root namespace: a leftover end whose peer sat in the leftover namespace would
+        # vanish with it (as soon as the kernel destroys the namespace), and prove nothing of the link step.
+        subprocess.run(["ip", "link", "add", lien, "type", "veth", "peer", "name", f"xz{base36(mort.pid)}-1"],
                        check=True)
         retires = nettoyer_restes()
         assert {f"netns {espace}", f"lien {lien}", f"dossier {dossier}"} <= set(retires), retires
