@@ -19,6 +19,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from ansible_collections.sante_quebec.telesante.plugins.module_utils import poste
+
 JOURNAL = r"C:\ProgramData\Telesante\preparation.json"
 SITES = r"C:\ProgramData\Telesante\sites-ie.xml"
 SCINFO = r"C:\ProgramData\Telesante\jeton-scinfo.txt"
@@ -141,18 +143,19 @@ def test_invite_liste_de_sites_du_mode_entreprise(invite):
         f"{invite.mac.name} : la liste de sites de l'invité ({urls}) n'est pas celle de l'inventaire ({wanted}).")
 
 
-def _token_plugged(mac, filters) -> bool:
-    """The Gemalto token on the Mac's USB bus, read as the role and test_poste_dsq read it."""
+def _token_plugged(mac) -> bool:
+    """The Gemalto token on the Mac's USB bus, read as the role and test_poste_dsq read it (module_utils/poste.py:
+    the system_profiler data type of this macOS, then the device lookup)."""
     version = mac.host.run("sw_vers -productVersion")
     assert version.rc == 0, f"{mac.name} : « sw_vers -productVersion » a échoué ({version.stderr.strip()})."
-    usb_type = "SPUSBHostDataType" if int(version.stdout.strip().split(".")[0]) >= 26 else "SPUSBDataType"
+    usb_type = poste.type_usb_system_profiler(version.stdout)
     usb = mac.host.run(f"system_profiler {usb_type} -json")
     assert usb.rc == 0, f"{mac.name} : « system_profiler {usb_type} -json » a échoué ({usb.stderr.strip()})."
-    return bool(filters.telesante_usb_appareils(json.loads(usb.stdout), str(mac.vars["jeton_gemalto_vendor_id"]),
-                                                str(mac.vars["jeton_gemalto_product_id"])))
+    return bool(poste.appareils_usb(json.loads(usb.stdout), str(mac.vars["jeton_gemalto_vendor_id"]),
+                                    str(mac.vars["jeton_gemalto_product_id"])))
 
 
-def test_invite_jeton_vu_par_l_intergiciel(invite, filters):
+def test_invite_jeton_vu_par_l_intergiciel(invite):
     """With the token plugged into the Mac, Windows lists a reader holding a card its middleware knows.
 
     ``certutil -scinfo -silent`` (Microsoft, « certutil », -scinfo: smart card information; -silent:
@@ -163,7 +166,7 @@ def test_invite_jeton_vu_par_l_intergiciel(invite, filters):
     mac = invite.mac
     if not mac.vars["preparation_invite_safenet"]:
         pytest.skip(f"{mac.name} : preparation_invite_safenet est vide ; aucun intergiciel à vérifier.")
-    if not _token_plugged(mac, filters):
+    if not _token_plugged(mac):
         pytest.skip(f"{mac.name} : aucun jeton Gemalto branché sur le Mac ; rien à voir dans l'invité "
                     "(test_jeton_branche_sur_le_mac l'avertit).")
     run = invite.run("runProgramInGuest", mac.vmx_path, CMD, "/c", f"certutil -scinfo -silent > {SCINFO} 2>&1",
