@@ -236,7 +236,8 @@ class Identificateur:
         motifs: list[str] = []
         # The first host name that matches a signature wins (the first matching signature);
         # a name known under this device's OUI only comes before names known everywhere.
-        for name in sorted(noms_hote):  # a set: sorted, or the winner would change with the hash seed
+        # Sets: sorted (when there is a choice), or the winner would change with the hash seed.
+        for name in sorted(noms_hote) if len(noms_hote) > 1 else noms_hote:
             found = next((s for pattern, s in under_oui if pattern.search(name)), None) if under_oui else None
             if found is not None:
                 best_force, best = FORCE_NOM_HOTE, found
@@ -247,7 +248,7 @@ class Identificateur:
                 best_force, best = FORCE_NOM_HOTE, found
                 motifs.append(f"nom d'hôte « {name} »")
                 break
-        for service, model in sorted(mdns, key=lambda paire: (paire[0], paire[1] or "")):
+        for service, model in sorted(mdns, key=_ordre_mdns) if len(mdns) > 1 else mdns:
             for rule_model, signature in self._mdns_rules.get(service, ()):
                 force = FORCE_MDNS_MODELE if rule_model else FORCE_MDNS
                 if force > best_force and (rule_model is None or (model and rule_model.search(model))):
@@ -263,3 +264,8 @@ def charger_identificateur(
 ) -> Identificateur:
     """An identifier of the shipped signatures plus the inventory's own (first); raise SignaturesInvalides."""
     return Identificateur(*lire_signatures(locales, categories_interdites), registre_ieee())
+
+
+def _ordre_mdns(paire: tuple[str, str | None]) -> tuple[str, str]:
+    """The order of (service, model) pairs, a model-less pair first."""
+    return paire[0], paire[1] or ""
