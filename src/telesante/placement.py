@@ -126,20 +126,21 @@ class CarteReseaux:
         """The /24 prefix of an IPv4 address when every address of that /24 is on the same
         declared networks (a key shared by the whole range), else the address itself."""
         prefix, _, last = ip.rpartition(".")
-        if last in _LAST_OCTETS:
-            networks = self._by_prefix_24.get(prefix)
-            if networks is None:
-                networks = self._by_prefix_24[prefix] = self._networks_of_prefix_24(prefix)
-            if networks is not _STRADDLES:
-                return prefix
+        if last in _LAST_OCTETS and self._networks_of_24(prefix) is not _STRADDLES:
+            return prefix
         return ip
+
+    def _networks_of_24(self, prefix: str) -> Placement | object:
+        """The networks of a /24 (cached), or _STRADDLES when its addresses differ or it is no IPv4 prefix."""
+        networks = self._by_prefix_24.get(prefix)
+        if networks is None:
+            networks = self._by_prefix_24[prefix] = self._networks_of_prefix_24(prefix)
+        return networks
 
     def _networks_of_ip(self, ip: str) -> Placement:
         prefix, _, last = ip.rpartition(".")
         if last in _LAST_OCTETS:  # looks like a dotted-quad IPv4 address: try its /24 first
-            networks = self._by_prefix_24.get(prefix)
-            if networks is None:
-                networks = self._by_prefix_24[prefix] = self._networks_of_prefix_24(prefix)
+            networks = self._networks_of_24(prefix)
             if networks is not _STRADDLES:
                 return networks
         parsed = _parse_ip(ip)

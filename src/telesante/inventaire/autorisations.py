@@ -103,12 +103,7 @@ def lire_age_max_sources(check: Validation, per_host: dict) -> int:
                                   hote=host)
             if heures is not None:
                 valeurs.setdefault(heures, host)
-    if len(valeurs) > 1:
-        check.erreurs.append(
-            "clé « telesante_age_max_sources_heures » : valeurs différentes selon les hôtes ("
-            + ", ".join(f"{heures} pour {host}" for heures, host in valeurs.items())
-            + ") : une seule valeur attendue, en général dans group_vars/all/")
-    return next(iter(valeurs)) if len(valeurs) == 1 else AGE_MAX_SOURCES_HEURES
+    return _valeur_unique(check, "telesante_age_max_sources_heures", valeurs, AGE_MAX_SOURCES_HEURES)
 
 
 def lire_derogations_isolement(check: Validation, per_host: dict, reseaux: list[Reseau]) -> list[DerogationIsolement]:
@@ -164,9 +159,15 @@ def lire_fuseau_horaire(check: Validation, per_host: dict) -> str:
                              "(nom IANA attendu : America/Montreal, America/Toronto...)", hote=host)
                 continue
             valeurs.setdefault(valeur, host)
+    return _valeur_unique(check, "telesante_fuseau_horaire", valeurs, FUSEAU_HORAIRE)
+
+
+def _valeur_unique(check: Validation, cle: str, valeurs: dict, defaut):
+    """The one value a global key took (`valeurs`: value -> first host that gave it), else `defaut`;
+    different values on different hosts are an error that names them."""
     if len(valeurs) > 1:
         check.erreurs.append(
-            "clé « telesante_fuseau_horaire » : valeurs différentes selon les hôtes ("
-            + ", ".join(f"{fuseau} pour {host}" for fuseau, host in valeurs.items())
+            f"clé « {cle} » : valeurs différentes selon les hôtes ("
+            + ", ".join(f"{valeur} pour {host}" for valeur, host in valeurs.items())
             + ") : une seule valeur attendue, en général dans group_vars/all/")
-    return next(iter(valeurs)) if len(valeurs) == 1 else FUSEAU_HORAIRE
+    return next(iter(valeurs)) if len(valeurs) == 1 else defaut
