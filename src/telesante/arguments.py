@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from telesante import __version__
+from telesante.collecte.plan_isolement import ECHANTILLON
 from telesante.francais import AnalyseurFrancais
 from telesante.inerte import citer
 
@@ -124,7 +125,9 @@ def construire_analyseur() -> argparse.ArgumentParser:
     audit.add_argument("-o", "--sortie", type=Path, default=Path("rapports"),
                        help="dossier des rapports fichiers (défaut : ./rapports)")
     audit.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
-                       help="base SQLite où chaque passage est ajouté (verdict, constats, équipements non lus)")
+                       help="base SQLite où chaque passage est ajouté (verdict, constats, équipements non lus) ; "
+                       f"une sonde lancée par l'audit essaie aussi {ECHANTILLON} adresses de mission vues au passage "
+                       "précédent")
     audit.add_argument("--date", type=_date, default=None,
                        help="date de référence pour l'expiration des dérogations et l'âge des sources datées, jugé "
                        "à la fin de ce jour (AAAA-MM-JJ, défaut : aujourd'hui, maintenant)")
@@ -212,8 +215,9 @@ def _capteur_isolement_options(sensor_commands) -> None:
     isolement.add_argument("--sonde", default=None, metavar="NOM", help="nom de la sonde dans l'inventaire (avec -i)")
     isolement.add_argument("--historique", type=Path, default=None, metavar="FICHIER",
                            help="historique des audits : adresses de mission vues au dernier passage, essayées aussi (avec -i)")
-    isolement.add_argument("--echantillon", type=_entier(ECHANTILLON_MAX), default=16, metavar="N",
-                           help=f"au plus N adresses lues dans --historique (au plus {ECHANTILLON_MAX}, défaut : 16)")
+    isolement.add_argument("--echantillon", type=_entier(ECHANTILLON_MAX), default=ECHANTILLON, metavar="N",
+                           help=f"au plus N adresses lues dans --historique (au plus {ECHANTILLON_MAX}, "
+                                f"défaut : {ECHANTILLON})")
     isolement.add_argument("--interface", default=None,
                            help="interface de la sonde dans son réseau (nécessaire à ARP et mDNS ; l'emporte sur le plan)")
     isolement.add_argument("--paquets-max", type=_entier(PAQUETS_SONDE_MAX), default=None, metavar="N",

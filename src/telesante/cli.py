@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from pathlib import Path
 
 from telesante.arguments import construire_analyseur
 from telesante.console import configuration_de, console_erreurs, dire_code, fichier_hotes_connus
@@ -58,6 +59,8 @@ def _audit(args) -> int:
         from telesante.collecte.contrat import ParametresCollecte
         from telesante.collecte.en_direct import collecter_en_direct
 
+        if args.historique is not None and any(e.lancement is not None for e in config.equipements):
+            config = _avec_adresses_vues(config, args.historique, erreurs)
         parametres = ParametresCollecte(
             hotes_connus=fichier_hotes_connus(args, config), delai_connexion=args.delai_connexion,
             delai_commande=args.delai_commande, tentatives=args.tentatives,
@@ -70,6 +73,22 @@ def _audit(args) -> int:
         )
     return publier(doc.construire(resultat), resultat.code_sortie, config, args.formats, args.sortie, args.historique,
                    erreurs)
+
+
+def _avec_adresses_vues(config, historique: Path, erreurs):
+    """The configuration whose launched probes also try addresses seen by the last run (none on the first night)."""
+    from telesante.collecte.plan_isolement import ECHANTILLON
+    from telesante.collecte.sonde_lancee import avec_adresses_vues
+    from telesante.historique import ErreurHistorique, adresses_vues
+
+    if not historique.exists():
+        return config
+    try:
+        return avec_adresses_vues(config, adresses_vues(historique, 4 * ECHANTILLON))
+    except ErreurHistorique as exc:
+        erreurs.print(f"Historique : {inerte(str(exc))} ; la sonde lancée par l'audit n'essaie que les passerelles "
+                      "présumées et les cibles déclarées.", markup=False)
+        return config
 
 
 def _retention(args) -> int:

@@ -10,6 +10,7 @@ finding; a probe that fails, or that gives nothing within its delay → the prob
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -143,9 +144,11 @@ def test_sonde_en_echec_le_fichier_d_une_autre_nuit_n_est_pas_lu(labo, tmp_path)
 
 
 def test_sonde_muette_incomplet(labo, tmp_path):
-    """A probe stuck (here: a stand-in that reads the plan, then never answers) → incomplet after its delay."""
+    """A probe stuck (here: a stand-in that reads the plan, then never answers) → incomplet after its delay,
+    and the probe abandoned by the audit is stopped on its host (by `timeout`) instead of running on."""
     bloquee = tmp_path / "telesante-bloquee"
-    bloquee.write_text("#!/bin/sh\ncat > /dev/null\nexec sleep 30\n")
+    attente = f"60.{secrets.randbelow(10**9):09d}"  # a `sleep` of its own, found among the machine's processes
+    bloquee.write_text(f"#!/bin/sh\ncat > /dev/null\nsleep {attente}\n")
     bloquee.chmod(0o755)
     debut = time.monotonic()
     audit, rapport = _auditer(_inventaire(labo, tmp_path, telesante_sonde_commande=str(bloquee),
@@ -154,3 +157,9 @@ def test_sonde_muette_incomplet(labo, tmp_path):
     assert audit.returncode == 2, audit.stdout + audit.stderr
     assert "sonde lancée par l'audit sans résultat après 5 s" in audit.stdout + audit.stderr
     assert [p["statut"] for p in rapport["isolement"]["paires"]] == ["non_verifie"]
+    # The stand-in (a shell and its `sleep`) is gone from the probe within its bound (6 s) + SIGTERM.
+    limite = time.monotonic() + 15
+    while subprocess.run(["pgrep", "-f", str(bloquee)], capture_output=True).returncode == 0:
+        assert time.monotonic() < limite, "sonde abandonnée par l'audit toujours en cours sur la sonde"
+        time.sleep(0.2)
+    assert subprocess.run(["pgrep", "-x", "-f", f"sleep {attente}"], capture_output=True).returncode == 1

@@ -57,7 +57,8 @@ def test_cas(dossier: Path, tmp_path: Path) -> None:
         [TELESANTE, "audit", "-i", inventaire / "hosts.yml", "-f", "terminal,json,junit", "-o", rapports,
          "--date", "2026-11-21", *cas.get("arguments", [])],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        # Wide enough that no line wraps, whatever the length of the temporary folder in the messages.
+        env={"COLUMNS": "1000", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     trace = f"code {resultat.returncode}\n--- sortie\n{resultat.stdout}\n--- erreur\n{resultat.stderr}"
     assert resultat.returncode == attendu["code"], trace

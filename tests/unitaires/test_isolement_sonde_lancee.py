@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import netaddr
 import pytest
 
 from telesante.collecte import en_direct, sonde_lancee, ssh
@@ -102,8 +103,10 @@ def _resultat(plan, passage=None):
 def test_commande_plan_et_resultat_de_ce_passage(monkeypatch, sonde):
     envoye = _executer_simule(monkeypatch, lambda plan: (0, _resultat(plan), ""))
     textes = sonde_lancee.lire_sonde_lancee(sonde, ParametresCollecte(Path("/dev/null"), delai_commande=20))
-    assert envoye["commande"] == ("sudo -n /opt/telesante/.venv/bin/telesante capteur isolement --plan - --sortie "
-                                  "/var/lib/telesante/isolement.json > /dev/null && cat /var/lib/telesante/isolement.json")
+    # Bounded on the probe one second after the audit stops waiting (SIGKILL 5 s after SIGTERM).
+    assert envoye["commande"] == ("timeout -k 5 51 sudo -n /opt/telesante/.venv/bin/telesante capteur isolement "
+                                  "--plan - --sortie /var/lib/telesante/isolement.json > /dev/null "
+                                  "&& cat /var/lib/telesante/isolement.json")
     assert envoye["delai"] == 50  # duree_max 30 s + command delay 20 s
     assert len(envoye["plan"].passage) == 32 and envoye["plan"].interface == "eth0"
     assert list(textes) == ["cat {chemin}"] and json.loads(textes["cat {chemin}"])["passage"] == envoye["plan"].passage
@@ -124,6 +127,7 @@ def test_chaque_passage_a_son_identifiant(monkeypatch, sonde):
      "cibles[0] : 10.0.0.1 hors des sous-réseaux de « mission » : refusée ; aucun résultat de ce passage"),
     ((2, "", "Sonde d'isolement arrêtée : permission refusée\n"), "code 2 : sonde arrêtée ou impossible à lancer"),
     ((127, "", "sh: 1: /opt/telesante/.venv/bin/telesante: not found\n"), "code 127 : commande introuvable"),
+    ((124, "", ""), "code 124 : sonde arrêtée sur la sonde après son délai (timeout)"),
     ((1, "", "\x1b[31msudo: a password is required\x07"), "(code 1) : "),
     ((0, "{\"sonde\": \"sonde-patients-test\"", ""), "résultat illisible (pas un document JSON)"),
     ((0, "[]", ""), "résultat illisible (pas un document JSON)"),
@@ -165,3 +169,33 @@ def test_session_coupee_avant_la_fin_panne_passagere(monkeypatch, sonde):
     _executer_simule(monkeypatch, lambda plan: (-1, "", ""))
     with pytest.raises(EchecPassager, match="session SSH coupée avant la fin de la sonde lancée par l'audit"):
         sonde_lancee.lire_sonde_lancee(sonde, ParametresCollecte(Path("/dev/null")))
+
+
+def test_adresses_vues_au_passage_precedent_essayees(monkeypatch, exemple, tmp_path):
+    """With --historique, the launched probe also tries (at most 16) mission addresses of the last run's findings,
+    as the timer's plan does; on the first night (no history yet), only the gateways and the declared targets."""
+    from telesante import cli
+    from telesante.console import console_erreurs
+
+    hosts = _inventaire(exemple, sonde=LANCEE)
+    historique = tmp_path / "historique.sqlite"
+    config = charger_configuration(hosts)
+    assert cli._avec_adresses_vues(config, historique, console_erreurs()) is config  # first night
+    nuit = subprocess.run([TELESANTE, "audit", "-i", hosts, "--date", "2026-11-21", "--historique", historique,
+                           "-f", "json", "-o", tmp_path / "rapports"], capture_output=True, text=True, timeout=120)
+    assert nuit.returncode in (1, 2), nuit.stderr
+    rapport = json.loads((tmp_path / "rapports" / "rapport.json").read_text())
+    mission = [r for r in config.reseaux if r.mission and r.site == "hopital_nord"]
+    vues = {ip for c in rapport["constats"] for ip in c.get("ips", [])
+            if any(netaddr.IPAddress(ip) in s for r in mission for s in r.sous_reseaux)}
+    assert vues  # the demo's findings on the mission network have addresses
+
+    sonde = next(e for e in cli._avec_adresses_vues(config, historique, console_erreurs()).equipements
+                 if e.nom == "sonde-patients-test")
+    envoye = _executer_simule(monkeypatch, lambda plan: (0, _resultat(plan), ""))
+    sonde_lancee.lire_sonde_lancee(sonde, ParametresCollecte(Path("/dev/null")))
+    essayees = {c.adresse for c in envoye["plan"].cibles if c.nom == "vue par l'audit"}
+    assert essayees and essayees <= vues and len(essayees) == min(len(vues - {"10.20.110.1", "10.20.110.10",
+                                                                            "10.20.110.53"}), 16)
+    assert {"10.20.110.10", "10.20.110.53"} <= {c.adresse for c in envoye["plan"].cibles}  # declared ones kept
+    assert envoye["plan"].bornes.duree_max == 30 and envoye["plan"].interface == "eth0"  # inventory's bounds kept

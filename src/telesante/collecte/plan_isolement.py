@@ -98,7 +98,11 @@ def lire_plan(texte: str) -> Plan:
     return plan
 
 
-def plan_de_l_inventaire(reseaux, sonde, adresses_vues=(), echantillon: int = 16) -> Plan:
+# How many addresses seen by the last run a plan tries at most (`--echantillon` of the probe's timer).
+ECHANTILLON = 16
+
+
+def plan_de_l_inventaire(reseaux, sonde, adresses_vues=(), echantillon: int = ECHANTILLON) -> Plan:
     """The plan of an inventory's probe (`sonde`: its Equipement): for every mission network of its site,
     the first address of each subnet (presumed gateway), the declared `cibles_isolement`, then at most
     `echantillon` addresses seen by the audit (`adresses_vues`) inside those subnets."""

@@ -1,39 +1,64 @@
 """The isolation probe launched by the audit itself over SSH (`telesante_sonde_lancee_par_audit: true`).
 
 The audit sends the plan it built from the inventory on the standard input of
-`telesante capteur isolement --plan - --sortie FICHIER > /dev/null && cat FICHIER`, then reads the result of
-that very run: the plan carries a random `passage` that the probe copies into its result, and a
-result without it (a file of another night, of another plan) is refused. The command's delay is the
-probe's longest run (its `duree_max`) plus the usual command delay. The text read is recorded and
-parsed as the file the probe's timer writes (platform `sonde_isolement`): a live run replays offline.
+`timeout -k 5 DELAI telesante capteur isolement --plan - --sortie FICHIER > /dev/null && cat FICHIER`,
+then reads the result of that very run: the plan carries a random `passage` that the probe copies into
+its result, and a result without it (a file of another night, of another plan) is refused. The
+command's delay is the probe's longest run (its `duree_max`) plus the usual command delay; `timeout`
+stops the probe on its host one second after the audit stops waiting. With --historique, the plan
+also tries a sample of the mission addresses seen by the last run, as the timer's plan does. The
+text read is recorded and parsed as the file the probe's timer writes (platform `sonde_isolement`):
+a live run replays offline.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import secrets
 import shlex
 
 from telesante.collecte import ssh
 from telesante.collecte.contrat import EchecDefinitif, EchecPassager, LectureRefusee, ParametresCollecte
-from telesante.collecte.plan_isolement import texte_du_plan
+from telesante.collecte.plan_isolement import ECHANTILLON, plan_de_l_inventaire, texte_du_plan
 from telesante.collecte.plateformes import lectures
-from telesante.configuration import Equipement
+from telesante.configuration import Configuration, Equipement
 from telesante.inerte import citer
 
-# What the exit codes of `telesante capteur isolement` (and of the shell) say.
+# What the exit codes of `telesante capteur isolement`, of `timeout` and of the shell say.
 _CODES = {2: "sonde arrêtée ou impossible à lancer (droits CAP_NET_RAW, interface)",
-          3: "plan ou options refusés par la sonde", 126: "commande non exécutable (telesante_sonde_commande)",
-          127: "commande introuvable (telesante_sonde_commande)"}
+          3: "plan ou options refusés par la sonde", 124: "sonde arrêtée sur la sonde après son délai (timeout)",
+          126: "commande non exécutable (telesante_sonde_commande)",
+          127: "commande introuvable (telesante_sonde_commande, ou timeout de coreutils)",
+          137: "sonde tuée sur la sonde après son délai (timeout)"}
+# Seconds `timeout` waits after its SIGTERM before it sends SIGKILL to a probe that outlived its delay.
+_DELAI_KILL = 5
 
 
-def commande_sonde(equipement: Equipement) -> str:
-    """The shell command run on the probe: the probe, then its result, only if it wrote one."""
+def avec_adresses_vues(config: Configuration, adresses_vues: list[str]) -> Configuration:
+    """The configuration whose launched probes also try at most ECHANTILLON of `adresses_vues` (the mission
+    addresses of the last run's findings), as the plan of the probe's timer does with --historique."""
+    equipements = []
+    for equipement in config.equipements:
+        if equipement.lancement is not None:
+            ancien = equipement.lancement.plan
+            plan = dataclasses.replace(plan_de_l_inventaire(config.reseaux, equipement, adresses_vues, ECHANTILLON),
+                                       bornes=ancien.bornes, interface=ancien.interface)
+            equipement = dataclasses.replace(equipement, lancement=dataclasses.replace(equipement.lancement, plan=plan))
+        equipements.append(equipement)
+    return dataclasses.replace(config, equipements=equipements)
+
+
+def commande_sonde(equipement: Equipement, delai: float) -> str:
+    """The shell command run on the probe: the probe, bounded there by `timeout` (coreutils) one second after the
+    audit stops waiting (`delai`), so that a probe the audit gave up on never keeps running; then its result,
+    only if it wrote one."""
     chemin = shlex.quote(equipement.chemin_fichier or "")
+    borne = math.ceil(delai) + 1
     # Its summary line (stdout) is dropped: only the file it wrote is read, and only if it wrote one.
-    return (f"{shlex.join(equipement.lancement.commande)} capteur isolement --plan - --sortie {chemin} > /dev/null"
-            f" && cat {chemin}")
+    return (f"timeout -k {_DELAI_KILL} {borne} {shlex.join(equipement.lancement.commande)} capteur isolement "
+            f"--plan - --sortie {chemin} > /dev/null && cat {chemin}")
 
 
 def delai_sonde(equipement: Equipement, parametres: ParametresCollecte) -> float:
@@ -52,7 +77,7 @@ def lire_sonde_lancee(equipement: Equipement, parametres: ParametresCollecte) ->
     plan = dataclasses.replace(equipement.lancement.plan, passage=passage)
     delai = delai_sonde(equipement, parametres)
     try:
-        statut, sortie, erreurs = ssh.executer(equipement, parametres, commande_sonde(equipement),
+        statut, sortie, erreurs = ssh.executer(equipement, parametres, commande_sonde(equipement, delai),
                                                texte_du_plan(plan).encode("utf-8"), delai)
     except ssh.DelaiDepasse:
         raise EchecDefinitif(
