@@ -253,6 +253,19 @@ def test_age_max_des_sources_different_selon_les_hotes(exemple):
         "telesante_site: clinique_sud\ntelesante_age_max_sources_heures: 100\n")
     [erreur] = _erreurs(exemple)
     assert "telesante_age_max_sources_heures" in erreur and "valeurs différentes selon les hôtes" in erreur
+    assert "« 36 » pour " in erreur and "« 100 » pour sw-sud-0" in erreur
+
+
+def test_alertes_differentes_selon_les_hotes_nomme_le_fichier(exemple):
+    """One alert destination for the whole inventory: a group that sets another one is named, with its line."""
+    (exemple.parent / "group_vars/all/alertes.yml").write_text(
+        "telesante_alertes_syslog: {serveur: 127.0.0.1, port: 514}\n")
+    (exemple.parent / "group_vars/site_clinique_sud.yml").write_text(
+        "telesante_site: clinique_sud\ntelesante_alertes_syslog: {serveur: 127.0.0.1, port: 1514}\n")
+    [erreur] = _erreurs(exemple)
+    assert f"{exemple.parent / 'group_vars/site_clinique_sud.yml'}, ligne 2" in erreur, erreur
+    assert "clé « telesante_alertes_syslog » : valeurs différentes selon les hôtes (« {'serveur': '127.0.0.1', " in erreur
+    assert "1514} » pour sw-sud-0" in erreur and "une seule valeur attendue" in erreur
 
 
 @pytest.mark.parametrize("mac", ["64:4E:D7:AA:01:02", "64-4e-d7-aa-01-02", "644e.d7aa.0102", "644ed7-aa0102", "644ed7aa0102"])

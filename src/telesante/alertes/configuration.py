@@ -86,16 +86,9 @@ def lire_alertes(check, per_host: dict, racine: Path) -> ConfigurationAlertes:
     valeurs = {}
     for variable in VARIABLES:
         vues = [(host, values[variable]) for host, values in per_host.items() if values.get(variable) is not None]
-        if not vues:
-            continue
-        premiere = vues[0][1]
-        autres = sorted({host for host, valeur in vues if valeur != premiere})
-        if autres:
-            check.erreur(premiere, variable, "valeurs différentes selon les hôtes (dont " + ", ".join(autres[:5])
-                         + ") : une seule valeur attendue, en général dans group_vars/all/")
-            continue
-        if check.dictionnaire(premiere, variable) is not None:
-            valeurs[variable] = premiere
+        valeur = check.valeur_unique(variable, vues, None)
+        if valeur is not None and check.dictionnaire(valeur, variable) is not None:
+            valeurs[variable] = valeur
     return ConfigurationAlertes(
         courriel=_courriel(check, valeurs["telesante_alertes_courriel"], racine)
         if "telesante_alertes_courriel" in valeurs else None,

@@ -96,14 +96,14 @@ def lire_globales(check: Validation, per_host: dict, racine: Path):
 
 def lire_age_max_sources(check: Validation, per_host: dict) -> int:
     """telesante_age_max_sources_heures: hours after which a dated source is stale (one value for all)."""
-    valeurs = {}
+    valeurs: list[tuple[str, int]] = []
     for host, values in per_host.items():
         if "telesante_age_max_sources_heures" in values:
             heures = check.entier(values["telesante_age_max_sources_heures"], "telesante_age_max_sources_heures", 1,
                                   hote=host)
             if heures is not None:
-                valeurs.setdefault(heures, host)
-    return _valeur_unique(check, "telesante_age_max_sources_heures", valeurs, AGE_MAX_SOURCES_HEURES)
+                valeurs.append((host, heures))
+    return check.valeur_unique("telesante_age_max_sources_heures", valeurs, AGE_MAX_SOURCES_HEURES)
 
 
 def lire_derogations_isolement(check: Validation, per_host: dict, reseaux: list[Reseau]) -> list[DerogationIsolement]:
@@ -150,7 +150,7 @@ def lire_fuseau_horaire(check: Validation, per_host: dict) -> str:
     """telesante_fuseau_horaire: the establishment's IANA time zone (America/Montreal by default), one for all."""
     from zoneinfo import available_timezones
 
-    valeurs = {}
+    valeurs: list[tuple[str, str]] = []
     for host, values in per_host.items():
         if "telesante_fuseau_horaire" in values:
             valeur = values["telesante_fuseau_horaire"]
@@ -158,16 +158,5 @@ def lire_fuseau_horaire(check: Validation, per_host: dict) -> str:
                 check.erreur(valeur, "telesante_fuseau_horaire", f"fuseau horaire inconnu « {inerte(str(valeur))} » "
                              "(nom IANA attendu : America/Montreal, America/Toronto...)", hote=host)
                 continue
-            valeurs.setdefault(valeur, host)
-    return _valeur_unique(check, "telesante_fuseau_horaire", valeurs, FUSEAU_HORAIRE)
-
-
-def _valeur_unique(check: Validation, cle: str, valeurs: dict, defaut):
-    """The one value a global key took (`valeurs`: value -> first host that gave it), else `defaut`;
-    different values on different hosts are an error that names them."""
-    if len(valeurs) > 1:
-        check.erreurs.append(
-            f"clé « {cle} » : valeurs différentes selon les hôtes ("
-            + ", ".join(f"{valeur} pour {host}" for valeur, host in valeurs.items())
-            + ") : une seule valeur attendue, en général dans group_vars/all/")
-    return next(iter(valeurs)) if len(valeurs) == 1 else defaut
+            valeurs.append((host, valeur))
+    return check.valeur_unique("telesante_fuseau_horaire", valeurs, FUSEAU_HORAIRE)

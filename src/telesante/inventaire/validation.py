@@ -8,7 +8,7 @@ from pathlib import Path
 
 from netaddr import AddrFormatError, IPAddress
 
-from telesante.inerte import inerte
+from telesante.inerte import citer, inerte
 from telesante.mac import MacInvalide, est_multicast, normaliser_mac
 from telesante.origine import origine
 
@@ -41,6 +41,21 @@ class Validation:
     def erreur(self, valeur, cle: str, message: str, hote: str | None = None) -> None:
         where = origine(valeur) or (f"hôte {hote}" if hote else str(self.racine))
         self.erreurs.append(f"{where} : clé « {cle} » : {message}")
+
+    def valeur_unique(self, cle: str, vues: list[tuple[str, object]], defaut):
+        """The one value a key for the whole inventory took (`vues`: (host, value) pairs, values already
+        validated), else `defaut`; different values on different hosts are an error that names them."""
+        differentes: list[tuple[object, str]] = []  # each distinct value, with the first host that gave it
+        for hote, valeur in vues:
+            if not any(valeur == deja for deja, _ in differentes):
+                differentes.append((valeur, hote))
+        if len(differentes) > 1:
+            [_, (seconde, hote_seconde), *_] = differentes
+            self.erreur(seconde, cle, "valeurs différentes selon les hôtes ("
+                        + ", ".join(f"« {citer(str(valeur), 40)} » pour {hote}" for valeur, hote in differentes[:5])
+                        + ") : une seule valeur attendue, en général dans group_vars/all/", hote=hote_seconde)
+            return defaut
+        return vues[0][1] if vues else defaut
 
     def texte(self, conteneur: dict, cle: str, chemin: str, obligatoire: bool = True) -> str | None:
         valeur = conteneur.get(cle)
