@@ -119,10 +119,18 @@ sys.exit(main())
 """
 
 
+def _signaux_par_defaut() -> None:
+    """In the child: SIGINT and SIGTERM back to their default action. A test suite started in the
+    background by a non-interactive shell (`make test &`, nohup) ignores SIGINT, and telesante
+    rightly leaves an ignored signal ignored: the stop under test would never come."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _lancer(module: str, fonction: str, sig: str, *argv, condition: str = "True") -> subprocess.CompletedProcess:
     code = LANCEUR.format(module=module, fonction=fonction, signal=sig, condition=condition)
     return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True, text=True,
-                          timeout=120, env=ENV)
+                          timeout=120, env=ENV, preexec_fn=_signaux_par_defaut)
 
 
 def _passages(base: Path) -> list[tuple]:
@@ -196,7 +204,7 @@ def test_arret_a_n_importe_quel_moment(exemple, tmp_path, sig):
         sortie = tmp_path / f"r{essai}"
         process = subprocess.Popen([TELESANTE, "audit", "-i", exemple, "-f", "json", "-o", sortie,
                                     "--historique", base], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, env=ENV)
+                                   text=True, env=ENV, preexec_fn=_signaux_par_defaut)
         time.sleep(delai)
         process.send_signal(sig)
         _, stderr = process.communicate(timeout=120)
