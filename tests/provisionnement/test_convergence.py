@@ -598,6 +598,21 @@ def test_licence_refusee_par_fusion_sans_cle(fabrique_mac_simule, installateurs,
     assert not mac.chemin(APPLICATION).exists()
 
 
+def test_numero_de_serie_mal_forme_refuse_sans_etre_montre(fabrique_mac_simule, installateurs, tmp_path):
+    """A hostile or mistyped serial (quotes, escape, newline) stops the role before anything is
+    installed; the message names the variable and the expected form, never the value."""
+    hostile = 'ABCDE-12345-FGHIJ-67890-KLMN"; touch /tmp/pwn #\x1b[2J\nsuite'
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q", journal_argv=True)
+    inventaire = preparer(mac, installateurs, tmp_path, fusion_numero_licence=hostile,
+                          **_fusion(installateurs, tmp_path / "i", "13.5.2"))
+    refus = jouer(inventaire, "--tags", "fusion", "-v")
+    assert refus.code != 0 and refus.echecs() == 1, refus.sortie
+    assert "n'a pas la forme d'un numéro de série de VMware Fusion (XXXXX-XXXXX" in refus.sortie
+    assert "ABCDE-12345-FGHIJ-67890-KLMN" not in refus.sortie and "pwn" not in refus.sortie
+    assert not mac.chemin(APPLICATION).exists() and not mac.chemin("/tmp/pwn").exists()
+    assert not any("pwn" in arg for argv in mac.arguments_lances() for arg in argv)
+
+
 def test_fusion_sans_licence(fabrique_mac_simule, installateurs, tmp_path):
     """Fusion is free: no serial number, no licence file, the run succeeds."""
     mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
