@@ -563,9 +563,9 @@ def test_fusion_licence_selon_la_version(fabrique_mac_simule: Callable[..., MacS
 
         # the mass deployment package, as KB 2058680 says to prepare it
         licence.unlink()
-        del_licence = mac.etat("vmware")
-        del_licence.pop("licence")
-        mac.chemin("/private/var/telesante-etat/vmware.json").write_text(json.dumps(del_licence))
+        sans_licence = mac.etat("vmware")
+        sans_licence.pop("licence")
+        mac.chemin("/private/var/telesante-etat/vmware.json").write_text(json.dumps(sans_licence))
         s.reussir("ditto", paquet_app, "/private/tmp/Deploy VMware Fusion.mpkg")
         elements = "/private/tmp/Deploy VMware Fusion.mpkg/Contents/00Fusion_Deployment_Items"
         ini = mac.chemin(f"{elements}/Deploy.ini")
