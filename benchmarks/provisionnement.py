@@ -139,7 +139,6 @@ def main(argv: list[str] | None = None) -> int:
             "fusion_version": VERSION_FUSION,
             "fusion_source": str(installateur),
             "fusion_sha256": fabrication.sha256(installateur),
-            "fusion_numero_licence": "ABCDE-12345-FGHIJ-67890-KLMNO",
             "vm_windows_iso_chemin": ISO_MAC,
             "vm_windows_iso_sha256": fabrication.sha256(iso),
             "vm_windows_proprietaire": construction.CLINICIEN,

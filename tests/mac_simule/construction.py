@@ -74,7 +74,7 @@ EMPLACEMENTS_MACOS = {
     "/usr/sbin": ("installer", "pkgutil", "softwareupdate", "sysctl", "system_profiler"),
     "/usr/libexec": ("PlistBuddy",),
 }
-MODULES_MACOS = ("macos_etat.py", "macos_formats.py", "invite_simule.py")
+MODULES_MACOS = ("macos_etat.py", "macos_formats.py", "invite_simule.py", "fusion_simule.py")
 OUTILS_HOTE = {"ip": "iproute2", "unshare": "util-linux", "nsenter": "util-linux",
                "mount": "mount", "sshd": "openssh-server", "ssh-keygen": "openssh-client",
                "ssh": "openssh-client", "sudo": "sudo"}
@@ -112,8 +112,18 @@ for fichier in passwd group shadow; do
     mount --bind "/private/etc/comptes/$fichier" "/etc/$fichier"
 done
 hostname "$NOM"
+if [ -n "$JOURNAL_ARGV" ]; then
+    # every process the SSH sessions start, with its argv (hex-escaped), in the Mac's journal
+    exec "$STRACE" -f -qq --seccomp-bpf -e trace=execve -e signal=none -xx -s 65535 \
+        -o "$JOURNAL_ARGV" /usr/sbin/sshd -D -e -f /private/etc/ssh/sshd_config
+fi
 exec /usr/sbin/sshd -D -e -f /private/etc/ssh/sshd_config
 """
+# Journal of the argv of every process started over SSH (journal_argv=True), as the Mac sees it.
+JOURNAL_ARGV = "/private/var/log/telesante-argv.log"
+# One execve of that journal (strace -xx): the program and the argv array, every byte \xNN.
+_EXECVE = re.compile(r'execve\("((?:\\x[0-9a-f]{2})*)", \[((?:"(?:\\x[0-9a-f]{2})*"(?:, )?)*)')
+_CHAINE = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
 
 
 class MacSimuleErreur(ConstructionErreur):
@@ -136,6 +146,7 @@ class ConfigurationMac:
     jeton_branche: bool = True
     outils_cli_installes: bool = True
     nom: str | None = None
+    journal_argv: bool = False
 
     def __post_init__(self) -> None:
         if self.architecture not in ("arm64", "x86_64"):
@@ -366,6 +377,11 @@ class MacSimule:
                 "--uts", "--propagation", "private", "/bin/sh", "-c", _DEMARRAGE]
         environnement = {"PATH": CHEMIN_SBIN, "LC_ALL": "C", "RACINE": str(self.racine),
                          "SURCOUCHES": str(self.dossier / "surcouches"), "NOM": self.nom}
+        if self.configuration.journal_argv:
+            journal = self.chemin(JOURNAL_ARGV)
+            journal.parent.mkdir(parents=True, exist_ok=True)
+            journal.touch(mode=0o600)
+            environnement.update(JOURNAL_ARGV=JOURNAL_ARGV, STRACE=_outil("strace"))
         # ip netns exec, unshare and sh all exec: this PID becomes the Mac's sshd.
         self._sshd = demarrer_processus(argv, self.journal_sshd, environnement=environnement)
 
@@ -424,6 +440,26 @@ class MacSimule:
         except subprocess.TimeoutExpired as exc:
             raise MacSimuleErreur(f"Commande trop longue (> {delai:g} s) sur {self.nom} : "
                                   f"{' '.join(argv)}") from exc
+
+    def arguments_lances(self) -> list[list[str]]:
+        """The argv of every process started over SSH so far (``journal_argv=True`` only).
+
+        Read from the strace journal of the Mac's sshd (``JOURNAL_ARGV``): sessions, sudo,
+        shells, Ansible modules and every command they run, failed execve included.
+        """
+        if not self.configuration.journal_argv:
+            raise MacSimuleErreur(f"Le Mac simulé {self.nom} ne journalise pas les argv "
+                                  "(construire_mac(..., journal_argv=True))")
+
+        def texte(hexa: str) -> str:
+            return bytes.fromhex(hexa.replace("\\x", "")).decode("utf-8", "surrogateescape")
+
+        lances = []
+        for ligne in self.chemin(JOURNAL_ARGV).read_text(encoding="ascii", errors="replace").splitlines():
+            trouve = _EXECVE.search(ligne)
+            if trouve:
+                lances.append([texte(arg) for arg in _CHAINE.findall(trouve.group(2))])
+        return lances
 
     def etat(self, nom: str = "machine") -> Any:
         """Content of state file ``/private/var/telesante-etat/<nom>.json`` (None if absent)."""
@@ -542,17 +578,19 @@ class MacSimule:
 def construire_mac(architecture: str = "arm64", version_macos: str = "14.6.1",
                    numero_serie: str = "C02ZK1ABMD6R", espace_libre_gio: float = 500,
                    memoire_gio: int = 16, jeton_branche: bool = True,
-                   outils_cli_installes: bool = True, nom: str | None = None) -> MacSimule:
+                   outils_cli_installes: bool = True, nom: str | None = None,
+                   journal_argv: bool = False) -> MacSimule:
     """Build and start a simulated Mac; the caller must :meth:`MacSimule.close` it.
 
     On any failure, what was already built is torn down before the error
-    propagates.
+    propagates. ``journal_argv``: the sshd runs under strace, and
+    :meth:`MacSimule.arguments_lances` gives the argv of every process started over SSH.
     """
     raisons = prerequis_manquants()
     if raisons:
         raise MacSimuleErreur("Le Mac simulé exige root et quelques outils : " + " ; ".join(raisons))
     configuration = ConfigurationMac(architecture, version_macos, numero_serie, espace_libre_gio,
-                                     memoire_gio, jeton_branche, outils_cli_installes, nom)
+                                     memoire_gio, jeton_branche, outils_cli_installes, nom, journal_argv)
     mac = MacSimule(configuration)
     try:
         mac._construire()

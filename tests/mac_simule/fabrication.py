@@ -6,7 +6,9 @@
   Fusion.app`` with a real XML ``Contents/Info.plist`` (bundle id
   ``com.vmware.fusion``, ``CFBundleShortVersionString``) and the Fusion
   stand-ins in ``Contents/Library`` (``vmrun``, ``vmware-vdiskmanager``,
-  ``Initialize VMware Fusion.tool``), linked from ``Contents/Public``.
+  ``Initialize VMware Fusion.tool``), linked from ``Contents/Public``;
+  before 13.6.2 (still licensed), ``Contents/Library/Deploy VMware
+  Fusion.mpkg``, the mass deployment package and its ``Deploy.ini``.
 * :func:`fabriquer_paquet`: any flat package (token middleware, DSQ tools...).
 * :func:`fabriquer_iso`: a small file standing for a Windows ISO.
 * :func:`sha256`: the checksum the inventory gives for each installer.
@@ -84,6 +86,15 @@ def _application_fusion(dossier: Path, version: str) -> Path:
         (contenu / "Library" / nom).chmod(0o755)
     for nom in ("vmrun", "vmware-vdiskmanager"):
         (contenu / "Public" / nom).symlink_to(f"../Library/{nom}")
+    fusion = module_outils("fusion_simule")
+    if fusion.a_une_licence(fusion.version(version)):
+        # the mass deployment package Fusion ships while it takes a licence key (KB 2058680)
+        paquet = contenu / "Library" / fusion.PAQUET_DEPLOIEMENT
+        (paquet / fusion.ELEMENTS_DEPLOIEMENT).mkdir(parents=True)
+        with open(paquet / "Contents" / "Info.plist", "wb") as flux:
+            plistlib.dump({"CFBundleIdentifier": "com.vmware.fusion.deploy",
+                           "CFBundleShortVersionString": version, "IFMajorVersion": 1}, flux)
+        (paquet / fusion.ELEMENTS_DEPLOIEMENT / "Deploy.ini").write_text(fusion.DEPLOY_INI)
     # VMware Tools for Windows guests, one image per guest architecture, as Fusion ships them
     for architecture in ("x86_x64", "arm64"):
         image = contenu / "Library" / "isoimages" / architecture / "windows.iso"

@@ -8,6 +8,7 @@ known_hosts (paramiko, RejectPolicy), then Ansible itself over SSH.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import plistlib
@@ -104,9 +105,9 @@ def session(mac: MacSimule) -> Iterator[Session]:
         ouverte.close()
 
 
-def installateur(mac: MacSimule, format: str = "pkg") -> str:
+def installateur(mac: MacSimule, format: str = "pkg", version: str = "13.6.2") -> str:
     """Put a Fusion installer in the Mac's /private/tmp; return its path on the Mac."""
-    chemin = fabriquer_fusion(mac.chemin("/private/tmp/installateurs"), format=format)
+    chemin = fabriquer_fusion(mac.chemin("/private/tmp/installateurs"), version, format=format)
     return f"/private/tmp/installateurs/{chemin.name}"
 
 
@@ -536,21 +537,88 @@ def test_defaults_et_plistbuddy(ssh_arm: Session) -> None:
 # -- VMware Fusion --------------------------------------------------------------------
 
 
+# A made-up serial in VMware's format (5 groups of 5), never a real key.
+NUMERO_FUSION = "ABCDE-12345-FGHIJ-67890-KLMNO"
+
+
 @racine
-def test_fusion_licence_disque_et_vm(fabrique_mac_simule: Callable[..., MacSimule]) -> None:
+def test_fusion_licence_selon_la_version(fabrique_mac_simule: Callable[..., MacSimule]) -> None:
+    """Before 13.6.2: serial by Initialize VMware Fusion.tool or by the mass deployment package
+    (Deploy.ini, KB 2058680); from 13.6.2 (free, no key): no serial, no deployment package."""
+    mac = fabrique_mac_simule()
+    outil = f"{OUTILS_VMWARE}/Initialize VMware Fusion.tool"
+    paquet_app = f"{OUTILS_VMWARE}/Deploy VMware Fusion.mpkg"
+    licence = mac.chemin("/Library/Preferences/VMware Fusion/license-fusion-130-e1-202208")
+    with session(mac) as s:
+        s.reussir("installer", "-pkg", installateur(mac, "pkg", "13.5.2"), "-target", "/")
+        resultat = s.lancer(outil, "set", "", "", NUMERO_FUSION)
+        assert resultat.code == 0 and NUMERO_FUSION not in resultat.sortie + resultat.erreurs
+        empreinte = hashlib.sha256(NUMERO_FUSION.encode()).hexdigest()
+        assert mac.etat("vmware")["licence"]["sha256"] == empreinte
+        assert NUMERO_FUSION not in json.dumps(mac.etat("vmware"))
+        assert licence.stat().st_mode & 0o777 == 0o600
+        mauvais = s.lancer(outil, "set", "", "", "ABCDE-12345-FGHIJ")
+        assert mauvais.code == 1 and "ABCDE" not in mauvais.sortie + mauvais.erreurs
+        s.reussir(outil, "set")  # initialisation only, as Homebrew's cask does
+
+        # the mass deployment package, as KB 2058680 says to prepare it
+        licence.unlink()
+        sans_licence = mac.etat("vmware")
+        sans_licence.pop("licence")
+        mac.chemin("/private/var/telesante-etat/vmware.json").write_text(json.dumps(sans_licence))
+        s.reussir("ditto", paquet_app, "/private/tmp/Deploy VMware Fusion.mpkg")
+        elements = "/private/tmp/Deploy VMware Fusion.mpkg/Contents/00Fusion_Deployment_Items"
+        ini = mac.chemin(f"{elements}/Deploy.ini")
+        assert "# key = XXXXX-XXXXX-XXXXX-XXXXX-XXXXX" in ini.read_text()
+        sans_app = s.lancer("installer", "-pkg", "/private/tmp/Deploy VMware Fusion.mpkg", "-target", "/")
+        assert sans_app.code == 1 and "VMware Fusion.app is missing" in sans_app.sortie + sans_app.erreurs
+        s.reussir("ditto", "/Applications/VMware Fusion.app", f"{elements}/VMware Fusion.app")
+        ini.write_text(ini.read_text().replace("# key = XXXXX-XXXXX-XXXXX-XXXXX-XXXXX", "key = ABCDE-12345"))
+        faux = s.lancer("installer", "-pkg", "/private/tmp/Deploy VMware Fusion.mpkg", "-target", "/")
+        assert faux.code == 1 and "invalid volume license key" in faux.sortie + faux.erreurs
+        assert "ABCDE" not in faux.sortie + faux.erreurs and not licence.exists()
+        ini.write_text(ini.read_text().replace("key = ABCDE-12345", f"key = {NUMERO_FUSION}"))
+        deploye = s.lancer("installer", "-pkg", "/private/tmp/Deploy VMware Fusion.mpkg", "-target", "/")
+        assert deploye.code == 0, deploye
+        assert "The upgrade was successful." in deploye.sortie and NUMERO_FUSION not in deploye.sortie
+        assert mac.etat("vmware")["licence"]["sha256"] == empreinte
+        assert licence.stat().st_mode & 0o777 == 0o600
+        autre = mac.chemin("/private/tmp/Autre.mpkg/Contents")
+        autre.mkdir(parents=True)
+        refus = s.lancer("installer", "-pkg", "/private/tmp/Autre.mpkg", "-target", "/")
+        assert refus.code == 1 and "non pris en charge par le Mac simulé" in refus.erreurs
+
+        # Fusion 13.6.2: free, no licence key, no deployment package
+        s.reussir("installer", "-pkg", installateur(mac, "pkg", "13.6.2"), "-target", "/")
+        assert s.lancer("test", "-e", paquet_app).code == 1
+        sans_cle = s.lancer(outil, "set", "", "", NUMERO_FUSION)
+        assert sans_cle.code == 1 and "Fusion 13.6.2 ou plus" in sans_cle.erreurs
+        assert NUMERO_FUSION not in sans_cle.sortie + sans_cle.erreurs
+        s.reussir(outil, "set")
+
+
+@racine
+def test_journal_des_argv(fabrique_mac_simule: Callable[..., MacSimule]) -> None:
+    """journal_argv=True: every process started over SSH is journaled with its exact argv."""
+    mac = fabrique_mac_simule(journal_argv=True)
+    hostile = 'a b\t"c\'\x1b[2J\u00e9'
+    with session(mac) as s:
+        s.reussir("/bin/echo", hostile, "deux")
+    lances = mac.arguments_lances()
+    assert ["/bin/echo", hostile, "deux"] in lances, lances
+    # the session's shell too (sshd runs "<shell> -c <command>")
+    assert any(argv[1:2] == ["-c"] and "deux" in argv[2] for argv in lances if len(argv) == 3), lances
+    sans = fabrique_mac_simule()
+    with pytest.raises(MacSimuleErreur, match="ne journalise pas"):
+        sans.arguments_lances()
+
+
+@racine
+def test_fusion_disque_et_vm(fabrique_mac_simule: Callable[..., MacSimule]) -> None:
     mac = fabrique_mac_simule()
     with session(mac) as s:
         assert s.lancer("test", "-e", f"{OUTILS_VMWARE}/vmrun").code == 1  # not before install
         s.reussir("installer", "-pkg", installateur(mac, "pkg"), "-target", "/")
-        outil = f"{OUTILS_VMWARE}/Initialize VMware Fusion.tool"
-        numero = "4A4RR-813DK-M81A9-4U35H-06KND"
-        resultat = s.lancer(outil, "set", "", "", numero)
-        assert resultat.code == 0 and numero not in resultat.sortie + resultat.erreurs
-        licence = mac.etat("vmware")["licence"]
-        assert len(licence["sha256"]) == 64 and numero not in json.dumps(mac.etat("vmware"))
-        mauvais = s.lancer(outil, "set", "", "", "4A4RR-813DK-M81A9")
-        assert mauvais.code == 1 and "4A4RR" not in mauvais.sortie + mauvais.erreurs
-        s.reussir(outil, "set")  # initialisation only, as Homebrew's cask does
 
         vm = "/Users/Shared/Machines virtuelles/Windows 11.vmwarevm"
         s.reussir("mkdir", "-p", vm)

@@ -9,6 +9,7 @@ in check mode; then the fault cases, one per test.
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import shutil
 import threading
@@ -68,7 +69,8 @@ def preparer(mac, installateurs, dossier, format_fusion="dmg", **variables):
         "fusion_version": VERSION_FUSION,
         "fusion_source": str(source),
         "fusion_sha256": installateurs["sha256"](source),
-        "fusion_numero_licence": LICENCE,
+        # Fusion 13.6.2 has no licence key (test_licence_de_fusion_par_fichier_jamais_en_argument)
+        "fusion_numero_licence": "",
         "vm_windows_iso_chemin": ISO_MAC,
         "vm_windows_iso_sha256": installateurs["sha256"](installateurs["iso"]),
         "vm_windows_mot_de_passe_admin": MOT_DE_PASSE_ADMIN,
@@ -552,6 +554,63 @@ def test_fusion_signe_par_une_autre_equipe_refuse_et_retire(fabrique_mac_simule,
     refus = jouer(inventaire, "--tags", "fusion")
     assert refus.code != 0 and message in refus.sortie, refus.sortie
     assert not mac.chemin(APPLICATION).exists(), "l'application refusée est restée installée"
+
+
+def test_licence_de_fusion_par_fichier_jamais_en_argument(fabrique_mac_simule, installateurs, tmp_path):
+    """Fusion 13.5.2 (still licensed): the serial (from Vault) goes through Deploy.ini of the mass
+    deployment package (KB VMware 2058680), never in the argv of a process on the Mac (strace
+    journal of every process started over SSH), nor in ansible-playbook's output."""
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q", journal_argv=True)
+    inventaire = preparer(mac, installateurs, tmp_path, fusion_numero_licence=LICENCE,
+                          **_fusion(installateurs, tmp_path / "i", "13.5.2"))
+    premier = jouer(inventaire, "--tags", "fusion", "-v")
+    assert premier.code == 0, premier.sortie
+    second = jouer(inventaire, "--tags", "fusion", "-v")
+    assert second.code == 0 and second.changes() == 0, second.sortie
+
+    lances = mac.arguments_lances()
+    assert len(lances) > 50, lances  # the journal did see the run (sessions, modules, commands)
+    fuites = [argv for argv in lances if any(LICENCE in arg or LICENCE.replace("-", "") in arg for arg in argv)]
+    assert fuites == [], f"le numéro de série est en argument de processus : {fuites}"
+    assert any(argv[:2] == ["installer", "-pkg"] and argv[2].endswith("/Deploy VMware Fusion.mpkg")
+               for argv in lances), "la licence n'est pas passée par le paquet de déploiement"
+    for passage in (premier, second):
+        assert LICENCE not in passage.sortie, "le numéro de série de Fusion apparaît dans la sortie"
+    assert mac.etat("vmware")["licence"]["sha256"] == hashlib.sha256(LICENCE.encode()).hexdigest()
+    fichier = mac.chemin("/Library/Preferences/VMware Fusion/license-fusion-130-e1-202208")
+    assert fichier.stat().st_mode & 0o777 == 0o600
+    # nothing left on the Mac that holds the serial, but the licence Fusion itself keeps
+    restes = [chemin for chemin in mac.racine.rglob("*") if chemin.is_file() and not chemin.is_symlink()
+              and chemin != fichier and LICENCE.encode() in chemin.read_bytes()]
+    assert restes == [], restes
+
+
+def test_licence_refusee_par_fusion_sans_cle(fabrique_mac_simule, installateurs, tmp_path):
+    """Fusion 13.6.2 and later have no licence key: a serial in the inventory stops the role
+    before anything is installed, with a message that says what to do (and not the serial)."""
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q")
+    inventaire = preparer(mac, installateurs, tmp_path, fusion_numero_licence=LICENCE)
+    refus = jouer(inventaire, "--tags", "fusion")
+    assert refus.code != 0 and refus.echecs() == 1, refus.sortie
+    assert "VMware Fusion 13.6.2 n'a plus de clé de licence" in refus.sortie, refus.sortie
+    assert "retirer fusion_numero_licence" in refus.sortie
+    assert LICENCE not in refus.sortie
+    assert not mac.chemin(APPLICATION).exists()
+
+
+def test_numero_de_serie_mal_forme_refuse_sans_etre_montre(fabrique_mac_simule, installateurs, tmp_path):
+    """A hostile or mistyped serial (quotes, escape, newline) stops the role before anything is
+    installed; the message names the variable and the expected form, never the value."""
+    hostile = 'ABCDE-12345-FGHIJ-67890-KLMN"; touch /tmp/pwn #\x1b[2J\nsuite'
+    mac = fabrique_mac_simule(architecture="arm64", numero_serie="FVFXK2LLQ05Q", journal_argv=True)
+    inventaire = preparer(mac, installateurs, tmp_path, fusion_numero_licence=hostile,
+                          **_fusion(installateurs, tmp_path / "i", "13.5.2"))
+    refus = jouer(inventaire, "--tags", "fusion", "-v")
+    assert refus.code != 0 and refus.echecs() == 1, refus.sortie
+    assert "n'a pas la forme d'un numéro de série de VMware Fusion (XXXXX-XXXXX" in refus.sortie
+    assert "ABCDE-12345-FGHIJ-67890-KLMN" not in refus.sortie and "pwn" not in refus.sortie
+    assert not mac.chemin(APPLICATION).exists() and not mac.chemin("/tmp/pwn").exists()
+    assert not any("pwn" in arg for argv in mac.arguments_lances() for arg in argv)
 
 
 def test_fusion_sans_licence(fabrique_mac_simule, installateurs, tmp_path):

@@ -1,43 +1,33 @@
 #!/usr/bin/python3
 """"Initialize VMware Fusion.tool" stand-in of the simulated Mac.
 
-Imitates the tool VMware documents for mass deployment of Fusion (KB
-"Deploying VMware Fusion to multiple Macs", and the Homebrew cask's
-postflight): ``"/Applications/VMware Fusion.app/Contents/Library/Initialize
-VMware Fusion.tool" set`` initialises Fusion (networking configuration) and
-``... set "<user>" "<company>" "<serial>"`` also stores the licence. The
-serial must be 5 groups of 5 letters or digits separated by dashes; it is
-never printed. Effects: ``/Library/Preferences/VMware Fusion/networking``,
-``/Library/Preferences/VMware Fusion/license-fusion-130-e1-202208`` (mode
-0600) and ``vmware.json`` (initialised, sha256 of the serial). Must run as
-root. Installed inside the Fusion bundle by the test installers.
+Syntax, from its public usages (no help text is published): ``"/Applications/
+VMware Fusion.app/Contents/Library/Initialize VMware Fusion.tool" set``
+initialises Fusion (networking configuration; Homebrew cask ``vmware-fusion``,
+postflight ``args: ["set"]``, ``sudo: true``), and ``... set "<user>"
+"<company>" "<serial>"`` also stores the licence (Chef resource
+``vmware_fusion``, ``set '' '' '<license>'``). The serial must be 5 groups of
+5 letters or digits separated by dashes; it is never printed.
+
+By Fusion version (read from the bundle's Info.plist, see fusion_simule.py):
+the serial form is accepted before 13.6.2 only; from 13.6.2 (free, no
+licence key) nothing documents it and it is refused as not simulated.
+Effects: ``/Library/Preferences/VMware Fusion/networking``, the licence file
+(mode 0600) and ``vmware.json``. Must run as root. Installed inside the
+Fusion bundle by the test installers.
 """
 
-import hashlib
 import os
-import re
 import sys
-import time
 from pathlib import Path
 
 sys.path[:0] = ["/opt/telesante-macos/lib", os.path.dirname(os.path.realpath(__file__))]
+import fusion_simule as fusion  # noqa: E402
 import macos_etat as etat  # noqa: E402
 
 USAGE = 'Usage: "Initialize VMware Fusion.tool" set [<user name> <company name> <serial number>]'
-NUMERO = re.compile(r"^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$")
-PREFERENCES = Path("/Library/Preferences/VMware Fusion")
-LICENCE = PREFERENCES / "license-fusion-130-e1-202208"
-RESEAU = """VERSION=1,0
-answer VNET_1_DHCP yes
-answer VNET_1_HOSTONLY_NETMASK 255.255.255.0
-answer VNET_1_HOSTONLY_SUBNET 172.16.94.0
-answer VNET_1_VIRTUAL_ADAPTER yes
-answer VNET_8_DHCP yes
-answer VNET_8_HOSTONLY_NETMASK 255.255.255.0
-answer VNET_8_HOSTONLY_SUBNET 192.168.225.0
-answer VNET_8_NAT yes
-answer VNET_8_VIRTUAL_ADAPTER yes
-"""
+# Contents/Library/<this tool> -> the application bundle
+APPLICATION = Path(os.path.abspath(__file__)).parents[2]
 
 
 def main(args: list[str]) -> int:
@@ -45,27 +35,16 @@ def main(args: list[str]) -> int:
         etat.quitter(USAGE, 1)
     if os.geteuid() != 0:
         etat.quitter("Initialize VMware Fusion.tool: must be run as root (sudo).", 1)
-    PREFERENCES.mkdir(parents=True, exist_ok=True)
-    reseau = PREFERENCES / "networking"
-    if not reseau.exists():
-        reseau.write_text(RESEAU)
-    licence = None
+    if len(args) == 4 and not fusion.a_une_licence(fusion.version_application(APPLICATION)):
+        # The serial itself is never echoed.
+        etat.non_simule("Initialize VMware Fusion.tool",
+                        "numéro de série avec Fusion 13.6.2 ou plus (gratuit, sans clé de licence)")
+    fusion.initialiser()
     if len(args) == 4:
-        numero = args[3].strip().upper()
-        if not NUMERO.match(numero):
-            # The serial itself is never echoed, even when malformed.
-            etat.quitter("Initialize VMware Fusion.tool: invalid serial number "
-                         "(expected XXXXX-XXXXX-XXXXX-XXXXX-XXXXX).", 1)
-        descripteur = os.open(LICENCE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descripteur, "w") as sortie:
-            sortie.write(f"# VMware Fusion licence (Mac simulé)\nSerial = {numero}\n"
-                         f"Name = {args[1]}\nCompany = {args[2]}\n")
-        licence = {"sha256": hashlib.sha256(numero.encode()).hexdigest(),
-                   "date": int(time.time())}
-    with etat.modifier("vmware", {}) as donnees:
-        donnees["initialise"] = True
-        if licence is not None:
-            donnees["licence"] = licence
+        try:
+            fusion.appliquer_licence(args[3], args[1], args[2])
+        except fusion.LicenceInvalide as exc:
+            etat.quitter(f"Initialize VMware Fusion.tool: {exc}.", 1)
     return 0
 
 
