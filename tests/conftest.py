@@ -99,12 +99,23 @@ def etages(identifiant: str, chemin: Path, fixtures: list[str] | tuple[str, ...]
     return trouves
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test with its stage (see the module docstring)."""
+    """Mark every test with its stage (see the module docstring), and keep together on one
+    pytest-xdist worker the tests of a file that share a module-scoped fixture (a lab, a
+    simulated Mac, the audit server's host): it is then built once, not once per worker."""
     for item in items:
         racine = item.get_closest_marker("racine") is not None
         for marqueur in sorted(etages(item.nodeid, item.path, getattr(item, "fixturenames", ()), racine)):
             item.add_marker(marqueur)
+        if _fixture_de_module(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+def _fixture_de_module(item: pytest.Item) -> bool:
+    """Whether a test uses a fixture built once per module (or package)."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return any(d.scope in ("module", "package") for defs in definitions.values() for d in defs)
 
 
 @pytest.fixture
