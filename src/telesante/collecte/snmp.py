@@ -18,17 +18,17 @@ What was walked becomes a capture-snmp-v1 text, which the live collection (`coll
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import threading
 from datetime import datetime, timezone
 
 from pyasn1.type import univ
-from pysnmp.hlapi.v3arch.asyncio import (USM_AUTH_HMAC96_SHA, USM_AUTH_HMAC128_SHA224, USM_AUTH_HMAC192_SHA256,
-                                         USM_AUTH_HMAC256_SHA384, USM_AUTH_HMAC384_SHA512, USM_PRIV_CFB128_AES,
-                                         USM_PRIV_CFB192_AES, USM_PRIV_CFB256_AES, CommunityData, ContextData,
-                                         ObjectIdentity, ObjectType, SnmpEngine, Udp6TransportTarget,
-                                         UdpTransportTarget, UsmUserData, bulk_cmd)
+from pysnmp.entity import config
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.hlapi.v3arch.asyncio import Udp6TransportTarget, UdpTransportTarget
 from pysnmp.proto import rfc1902
-from pysnmp.smi import builder, view
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
 from telesante.collecte.contrat import EchecDefinitif, ParametresCollecte
@@ -40,9 +40,11 @@ from telesante.collecte.snmp_parametres import ParametresSnmp
 from telesante.inerte import citer
 from telesante.configuration import Equipement
 
-_AUTH = {"SHA": USM_AUTH_HMAC96_SHA, "SHA-224": USM_AUTH_HMAC128_SHA224, "SHA-256": USM_AUTH_HMAC192_SHA256,
-         "SHA-384": USM_AUTH_HMAC256_SHA384, "SHA-512": USM_AUTH_HMAC384_SHA512}
-_CHIFFREMENT = {"AES": USM_PRIV_CFB128_AES, "AES-192": USM_PRIV_CFB192_AES, "AES-256": USM_PRIV_CFB256_AES}
+_AUTH = {"SHA": config.USM_AUTH_HMAC96_SHA, "SHA-224": config.USM_AUTH_HMAC128_SHA224,
+         "SHA-256": config.USM_AUTH_HMAC192_SHA256, "SHA-384": config.USM_AUTH_HMAC256_SHA384,
+         "SHA-512": config.USM_AUTH_HMAC384_SHA512}
+_CHIFFREMENT = {"AES": config.USM_PRIV_CFB128_AES, "AES-192": config.USM_PRIV_CFB192_AES,
+                "AES-256": config.USM_PRIV_CFB256_AES}
 # Value types by their `.snmprec` tag (BER tag of RFC 2578); subclasses before their base class.
 _TAGS = ((rfc1902.IpAddress, "64"), (rfc1902.Opaque, "68"), (univ.OctetString, "4"), (rfc1902.Counter64, "70"),
          (rfc1902.Counter32, "65"), (rfc1902.Gauge32, "66"), (rfc1902.TimeTicks, "67"), (univ.Integer, "2"),
@@ -67,20 +69,74 @@ _INDICATIONS = {
 LECTURES_SIMULTANEES = 16
 
 
+class _Moteur:
+    """An SNMP engine, and the entries that the walks under way add to its configuration (pysnmp's LCD).
+
+    pysnmp rebuilds its maps of communities and targets, by walking these tables whole, at the first
+    message after any of them changed (`_com2sec`, `_sec2com` of its rfc2576 module): a table that
+    kept the community and the address of every agent read (as hlapi does, never removing anything)
+    made each new agent cost more than the one before (first request of a new community: 11 ms of
+    CPU with 200 known, 16 ms with 400). Here a walk registers its target address, and its community
+    (v2c) if no walk under way uses it yet, and removes them when it ends: the tables hold only
+    what is being read. Touched from the loop's thread only.
+    """
+
+    def __init__(self, parametres: ParametresSnmp):
+        self.snmp = SnmpEngine()
+        self._noms = itertools.count()
+        self._communautes: dict[str, list] = {}  # community -> [name of its entries, walks under way]
+        if parametres.version == "3":
+            config.add_v3_user(self.snmp, parametres.utilisateur, _AUTH[parametres.protocole_auth], parametres.cle_auth,
+                               _CHIFFREMENT[parametres.protocole_chiffrement], parametres.cle_chiffrement)
+            config.add_target_parameters(self.snmp, "v3", parametres.utilisateur, "authPriv", 3)
+
+    @contextlib.contextmanager
+    def cible(self, parametres: ParametresSnmp, cible, vlan: int | None):
+        """The target name of one walk (in v2c, its community: `communauté@vlan` for a Cisco VLAN), for the walk only."""
+        if config.get_transport(self.snmp, cible.TRANSPORT_DOMAIN) is None:
+            config.add_transport(self.snmp, cible.TRANSPORT_DOMAIN, cible.open_client_mode())
+        communaute = None
+        parametres_cible = "v3"
+        if parametres.version == "2c":
+            communaute = parametres.communaute if vlan is None else f"{parametres.communaute}@{vlan}"
+            if communaute not in self._communautes:
+                nom = f"c{next(self._noms)}"
+                config.add_v1_system(self.snmp, nom, communaute)
+                config.add_target_parameters(self.snmp, nom, nom, "noAuthNoPriv", 1)
+                self._communautes[communaute] = [nom, 0]
+            self._communautes[communaute][1] += 1
+            parametres_cible = self._communautes[communaute][0]
+        adresse = f"a{next(self._noms)}"
+        try:
+            config.add_target_address(self.snmp, adresse, cible.TRANSPORT_DOMAIN, cible.transport_address,
+                                      parametres_cible, parametres.delai * 100, parametres.tentatives - 1)
+            try:
+                yield adresse
+            finally:
+                config.delete_target_address(self.snmp, adresse)
+        finally:
+            if communaute is not None:
+                entree = self._communautes[communaute]
+                entree[1] -= 1
+                if not entree[1]:
+                    del self._communautes[communaute]
+                    config.delete_target_parameters(self.snmp, entree[0])
+                    config.delete_v1_system(self.snmp, entree[0])
+
+
 class _Boucle:
     """One asyncio loop in a thread of its own for every SNMP read, and one SNMP engine per set of credentials.
 
-    An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules), and hlapi gives
-    each one its own MIB view (a MIB compiler more): built once, they are shared by every equipment
-    that has the same credentials (a site's switches usually do). Workers of the parallel collection
-    hand their reads to this loop and wait; the loop runs them concurrently, LECTURES_SIMULTANEES at most.
+    An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules): built once, it
+    is shared by every equipment that has the same credentials (every v2c community, a site's SNMPv3
+    user). Workers of the parallel collection hand their reads to this loop and wait; the loop runs
+    them concurrently, LECTURES_SIMULTANEES at most.
     """
 
     def __init__(self):
         self._verrou = threading.Lock()
         self._boucle: asyncio.AbstractEventLoop | None = None
-        self._moteurs: dict[tuple, SnmpEngine] = {}  # touched from the loop's thread only
-        self._vue: view.MibViewController | None = None
+        self._moteurs: dict[tuple, _Moteur] = {}  # touched from the loop's thread only
         self._places: asyncio.Semaphore | None = None  # LECTURES_SIMULTANEES, created on the loop
 
     def executer(self, equipement: Equipement) -> str:
@@ -97,18 +153,14 @@ class _Boucle:
         async with self._places:
             return await lire_agent(equipement)
 
-    def moteur(self, parametres: ParametresSnmp) -> SnmpEngine:
+    def moteur(self, parametres: ParametresSnmp) -> _Moteur:
         """The engine of these credentials: one for every v2c community (each its own entry of the engine's
         configuration), one per SNMPv3 user and keys (a user's keys are the engine's). Kept in memory, never written."""
         cle = ("2c",) if parametres.version == "2c" else (
             parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement, parametres.protocole_auth,
             parametres.protocole_chiffrement)
         if cle not in self._moteurs:
-            if self._vue is None:
-                self._vue = view.MibViewController(builder.MibBuilder())
-            moteur = SnmpEngine()
-            moteur.cache["mibViewController"] = self._vue
-            self._moteurs[cle] = moteur
+            self._moteurs[cle] = _Moteur(parametres)
         return self._moteurs[cle]
 
 
@@ -136,8 +188,23 @@ def _indication(indication, agent: str, parametres: ParametresSnmp) -> str:
     return f"{texte or 'erreur SNMP « ' + citer(str(indication)) + ' »'} ({agent})"
 
 
-async def _parcourir(moteur, auth, cible, contexte, tables: tuple[str, ...], vlan: int | None, agent: str,
-                     parametres: ParametresSnmp) -> list[Parcours]:
+async def _getbulk(moteur: SnmpEngine, cible: str, contexte: bytes, repetitions: int, oids: list[tuple[int, ...]]):
+    """One GETBULK request (pysnmp's native command generator, as hlapi's bulk_cmd sends it, without the MIB view):
+    (error indication, error status, varbinds as (OID, value))."""
+    reponse = asyncio.get_running_loop().create_future()
+
+    def recue(_moteur, _requete, indication, statut, _index, varbinds, _contexte):
+        if not reponse.done():
+            reponse.set_result((indication, statut, varbinds))
+        # None: one request only, never the walk that BulkCommandGenerator would go on with
+
+    cmdgen.BulkCommandGenerator().send_varbinds(moteur, cible, None, contexte, 0, repetitions,
+                                                [(oid, None) for oid in oids], recue)
+    return await reponse
+
+
+async def _parcourir(moteur: SnmpEngine, cible: str, contexte: bytes, tables: tuple[str, ...], vlan: int | None,
+                     agent: str, parametres: ParametresSnmp) -> list[Parcours]:
     """Walk these tables together with GETBULK, checking every response (see the module's docstring).
 
     One column per table still open in each request (RFC 3416, 4.2.3: the response holds up to
@@ -154,10 +221,9 @@ async def _parcourir(moteur, auth, cible, contexte, tables: tuple[str, ...], vla
     try:
         while ouvertes:
             table = ouvertes[0]
-            demandes = [ObjectType(ObjectIdentity(oid_texte(courants[t]))) for t in ouvertes]
             try:
-                indication, statut, _index, varbinds = await bulk_cmd(
-                    moteur, auth, cible, contexte, 0, repetitions, *demandes, lookupMib=False)
+                indication, statut, varbinds = await _getbulk(moteur, cible, contexte, repetitions,
+                                                              [courants[t] for t in ouvertes])
             except Exception as exc:  # noqa: BLE001 - pysnmp raises its own errors on malformed exchanges
                 raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
             if indication:
@@ -198,17 +264,6 @@ async def _parcourir(moteur, auth, cible, contexte, tables: tuple[str, ...], vla
     return [Parcours(t, vlan, tuple(lignes[t]), True) for t in tables]
 
 
-def _authentification(parametres: ParametresSnmp, vlan: int | None):
-    """Credentials and context of a walk: `communauté@vlan` in v2c, context `vlan-N` in v3 (Cisco)."""
-    if parametres.version == "2c":
-        communaute = parametres.communaute if vlan is None else f"{parametres.communaute}@{vlan}"
-        return CommunityData(communaute, mpModel=1), ContextData()
-    auth = UsmUserData(parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement,
-                       authProtocol=_AUTH[parametres.protocole_auth],
-                       privProtocol=_CHIFFREMENT[parametres.protocole_chiffrement])
-    return auth, ContextData(contextName=b"" if vlan is None else f"vlan-{vlan}".encode())
-
-
 async def lire_agent(equipement: Equipement) -> str:
     """Walk every table of an agent (and of each Cisco VLAN context); the capture-snmp-v1 text."""
     parametres: ParametresSnmp = equipement.snmp
@@ -226,8 +281,10 @@ async def lire_agent(equipement: Equipement) -> str:
     etapes: list[tuple[tuple[str, ...], int | None]] = [(tuple(TABLES), None)]  # every table at once, then per VLAN
     while etapes:
         tables, vlan = etapes.pop(0)
-        auth, contexte = _authentification(parametres, vlan)
-        faits = await _parcourir(moteur, auth, cible, contexte, tables, vlan, agent, parametres)
+        # The VLAN's context in v3 (Cisco: `vlan-N`); in v2c, its community says it (`communauté@vlan`).
+        contexte = b"" if parametres.version == "2c" or vlan is None else f"vlan-{vlan}".encode()
+        with moteur.cible(parametres, cible, vlan) as nom_cible:
+            faits = await _parcourir(moteur.snmp, nom_cible, contexte, tables, vlan, agent, parametres)
         parcours += faits
         if not faits[-1].complet:
             break  # the equipment is incomplete: no use asking more of it
