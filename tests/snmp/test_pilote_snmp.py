@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,16 @@ def test_agent_muet_ou_faux_equipement_incomplet_nomme(mode, attendu):
     assert "jamais prise pour complète" in resultat.problemes[0]
     if mode == "trop_grand":
         assert requetes == 5  # max-repetitions 25, 12, 6, 3, 1: then given up
+
+
+def test_reponse_illisible_ecartee_sans_trace_equipement_incomplet(caplog):
+    """A datagram that is no SNMP message is dropped, as a silence: no traceback on the audit's terminal."""
+    with AgentHostile(commutateur(), mode="illisible") as agent:
+        resultat = collecter_snmp(_equipement(agent.port))
+        requetes = agent.requetes
+    assert requetes == 1 and resultat.observations == []
+    assert "délai dépassé : aucune réponse de 127.0.0.1" in resultat.problemes[0]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_table_qui_ne_finit_pas_bornee():

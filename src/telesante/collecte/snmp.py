@@ -21,12 +21,15 @@ import asyncio
 import contextlib
 import itertools
 import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 
+from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ
 from pysnmp.entity import config
 from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.hlapi.v1arch.asyncio import CommunityData, SnmpDispatcher, bulk_cmd
 from pysnmp.hlapi.v3arch.asyncio import Udp6TransportTarget, UdpTransportTarget
 from pysnmp.proto import rfc1902
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
@@ -69,74 +72,110 @@ _INDICATIONS = {
 LECTURES_SIMULTANEES = 16
 
 
-class _Moteur:
-    """An SNMP engine, and the entries that the walks under way add to its configuration (pysnmp's LCD).
+# One GETBULK request of a walk: (max-repetitions, the OIDs asked) -> (error indication, error status,
+# varbinds as (OID, value)).
+Envoi = Callable[[int, list[tuple[int, ...]]], Awaitable[tuple]]
 
-    pysnmp rebuilds its maps of communities and targets, by walking these tables whole, at the first
-    message after any of them changed (`_com2sec`, `_sec2com` of its rfc2576 module): a table that
-    kept the community and the address of every agent read (as hlapi does, never removing anything)
-    made each new agent cost more than the one before (first request of a new community: 11 ms of
-    CPU with 200 known, 16 ms with 400). Here a walk registers its target address, and its community
-    (v2c) if no walk under way uses it yet, and removes them when it ends: the tables hold only
-    what is being read. Touched from the loop's thread only.
+
+class _Repartiteur(SnmpDispatcher):
+    """v1arch's dispatcher, which drops a datagram that is not an SNMP message, as v3arch's engine does.
+
+    v1arch's own lets the decoder's error go up to the loop (a traceback on the audit's terminal);
+    the request it may have answered waits for its delay: the equipment is incomplete.
+    """
+
+    def _recv_callback(self, *args):
+        try:
+            return super()._recv_callback(*args)
+        except PyAsn1Error:
+            return None
+
+
+class _MoteurV2c:
+    """SNMPv2c: pysnmp's v1arch dispatcher, which writes the community into each message.
+
+    Nothing is registered per community or per agent. hlapi's v3arch engine keeps every community
+    and agent address in its configuration (LCD, never emptied), and rebuilds its maps of them by
+    walking these tables whole at the first message after any change: each new agent cost more
+    than the one before (its first request: 11 ms of CPU with 200 communities known, 16 ms with 400).
+    """
+
+    def __init__(self):
+        self._dispatcher = _Repartiteur()
+
+    @contextlib.asynccontextmanager
+    async def parcours(self, parametres: ParametresSnmp, cible, vlan: int | None) -> AsyncIterator[Envoi]:
+        """The requests of one walk: with the community, or `communauté@vlan` in a Cisco VLAN's context."""
+        auth = CommunityData(parametres.communaute if vlan is None else f"{parametres.communaute}@{vlan}", mpModel=1)
+
+        async def envoyer(repetitions: int, oids: list[tuple[int, ...]]) -> tuple:
+            indication, statut, _index, varbinds = await bulk_cmd(self._dispatcher, auth, cible, 0, repetitions,
+                                                                  *[(oid, None) for oid in oids])
+            return indication, statut, varbinds
+
+        yield envoyer
+
+
+class _MoteurV3:
+    """SNMPv3 (USM): an SNMP engine of pysnmp's v3arch for one user and its keys.
+
+    The engine addresses an agent through an entry of its configuration (LCD), which a walk adds and
+    removes when it ends: the tables hold only the agents being read (kept, as hlapi does, they made
+    each new agent cost more than the one before: see _MoteurV2c).
     """
 
     def __init__(self, parametres: ParametresSnmp):
         self.snmp = SnmpEngine()
         self._noms = itertools.count()
-        self._communautes: dict[str, list] = {}  # community -> [name of its entries, walks under way]
-        if parametres.version == "3":
-            config.add_v3_user(self.snmp, parametres.utilisateur, _AUTH[parametres.protocole_auth], parametres.cle_auth,
-                               _CHIFFREMENT[parametres.protocole_chiffrement], parametres.cle_chiffrement)
-            config.add_target_parameters(self.snmp, "v3", parametres.utilisateur, "authPriv", 3)
+        config.add_v3_user(self.snmp, parametres.utilisateur, _AUTH[parametres.protocole_auth], parametres.cle_auth,
+                           _CHIFFREMENT[parametres.protocole_chiffrement], parametres.cle_chiffrement)
+        config.add_target_parameters(self.snmp, "v3", parametres.utilisateur, "authPriv", 3)
 
-    @contextlib.contextmanager
-    def cible(self, parametres: ParametresSnmp, cible, vlan: int | None):
-        """The target name of one walk (in v2c, its community: `communauté@vlan` for a Cisco VLAN), for the walk only."""
-        if config.get_transport(self.snmp, cible.TRANSPORT_DOMAIN) is None:
-            config.add_transport(self.snmp, cible.TRANSPORT_DOMAIN, cible.open_client_mode())
-        communaute = None
-        parametres_cible = "v3"
-        if parametres.version == "2c":
-            communaute = parametres.communaute if vlan is None else f"{parametres.communaute}@{vlan}"
-            if communaute not in self._communautes:
-                nom = f"c{next(self._noms)}"
-                config.add_v1_system(self.snmp, nom, communaute)
-                config.add_target_parameters(self.snmp, nom, nom, "noAuthNoPriv", 1)
-                self._communautes[communaute] = [nom, 0]
-            self._communautes[communaute][1] += 1
-            parametres_cible = self._communautes[communaute][0]
-        adresse = f"a{next(self._noms)}"
+    @contextlib.asynccontextmanager
+    async def parcours(self, parametres: ParametresSnmp, cible, vlan: int | None) -> AsyncIterator[Envoi]:
+        """The requests of one walk: in the default context, or `vlan-N` in a Cisco VLAN's."""
+        nom = f"a{next(self._noms)}"
+        contexte = b"" if vlan is None else f"vlan-{vlan}".encode()
+
+        async def envoyer(repetitions: int, oids: list[tuple[int, ...]]) -> tuple:
+            reponse = asyncio.get_running_loop().create_future()
+
+            def recue(_moteur, _requete, indication, statut, _index, varbinds, _contexte):
+                if not reponse.done():
+                    reponse.set_result((indication, statut, varbinds))
+                # None: this request only, not the walk that BulkCommandGenerator would go on with
+
+            # pysnmp's command generator, as hlapi's bulk_cmd uses it, without its MIB view.
+            cmdgen.BulkCommandGenerator().send_varbinds(self.snmp, nom, None, contexte, 0, repetitions,
+                                                        [(oid, None) for oid in oids], recue)
+            return await reponse
+
         try:
-            config.add_target_address(self.snmp, adresse, cible.TRANSPORT_DOMAIN, cible.transport_address,
-                                      parametres_cible, parametres.delai * 100, parametres.tentatives - 1)
-            try:
-                yield adresse
-            finally:
-                config.delete_target_address(self.snmp, adresse)
+            if config.get_transport(self.snmp, cible.TRANSPORT_DOMAIN) is None:
+                config.add_transport(self.snmp, cible.TRANSPORT_DOMAIN, cible.open_client_mode())
+            config.add_target_address(self.snmp, nom, cible.TRANSPORT_DOMAIN, cible.transport_address, "v3",
+                                      parametres.delai * 100, parametres.tentatives - 1)
+        except Exception as exc:  # noqa: BLE001 - a socket that cannot be opened, an address pysnmp refuses
+            raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
+        try:
+            yield envoyer
         finally:
-            if communaute is not None:
-                entree = self._communautes[communaute]
-                entree[1] -= 1
-                if not entree[1]:
-                    del self._communautes[communaute]
-                    config.delete_target_parameters(self.snmp, entree[0])
-                    config.delete_v1_system(self.snmp, entree[0])
+            config.delete_target_address(self.snmp, nom)
 
 
 class _Boucle:
     """One asyncio loop in a thread of its own for every SNMP read, and one SNMP engine per set of credentials.
 
     An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules): built once, it
-    is shared by every equipment that has the same credentials (every v2c community, a site's SNMPv3
-    user). Workers of the parallel collection hand their reads to this loop and wait; the loop runs
-    them concurrently, LECTURES_SIMULTANEES at most.
+    is shared by every equipment that has the same SNMPv3 credentials (a site's user); one v1arch
+    dispatcher serves every v2c community. Workers of the parallel collection hand their reads to
+    this loop and wait; the loop runs them concurrently, LECTURES_SIMULTANEES at most.
     """
 
     def __init__(self):
         self._verrou = threading.Lock()
         self._boucle: asyncio.AbstractEventLoop | None = None
-        self._moteurs: dict[tuple, _Moteur] = {}  # touched from the loop's thread only
+        self._moteurs: dict[tuple, _MoteurV2c | _MoteurV3] = {}  # touched from the loop's thread only
         self._places: asyncio.Semaphore | None = None  # LECTURES_SIMULTANEES, created on the loop
 
     def executer(self, equipement: Equipement) -> str:
@@ -153,14 +192,14 @@ class _Boucle:
         async with self._places:
             return await lire_agent(equipement)
 
-    def moteur(self, parametres: ParametresSnmp) -> _Moteur:
-        """The engine of these credentials: one for every v2c community (each its own entry of the engine's
-        configuration), one per SNMPv3 user and keys (a user's keys are the engine's). Kept in memory, never written."""
+    def moteur(self, parametres: ParametresSnmp) -> _MoteurV2c | _MoteurV3:
+        """The engine of these credentials: one for every v2c community, one per SNMPv3 user and keys (a user's
+        keys are the engine's). Kept in memory, never written."""
         cle = ("2c",) if parametres.version == "2c" else (
             parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement, parametres.protocole_auth,
             parametres.protocole_chiffrement)
         if cle not in self._moteurs:
-            self._moteurs[cle] = _Moteur(parametres)
+            self._moteurs[cle] = _MoteurV2c() if parametres.version == "2c" else _MoteurV3(parametres)
         return self._moteurs[cle]
 
 
@@ -188,23 +227,8 @@ def _indication(indication, agent: str, parametres: ParametresSnmp) -> str:
     return f"{texte or 'erreur SNMP « ' + citer(str(indication)) + ' »'} ({agent})"
 
 
-async def _getbulk(moteur: SnmpEngine, cible: str, contexte: bytes, repetitions: int, oids: list[tuple[int, ...]]):
-    """One GETBULK request (pysnmp's native command generator, as hlapi's bulk_cmd sends it, without the MIB view):
-    (error indication, error status, varbinds as (OID, value))."""
-    reponse = asyncio.get_running_loop().create_future()
-
-    def recue(_moteur, _requete, indication, statut, _index, varbinds, _contexte):
-        if not reponse.done():
-            reponse.set_result((indication, statut, varbinds))
-        # None: one request only, never the walk that BulkCommandGenerator would go on with
-
-    cmdgen.BulkCommandGenerator().send_varbinds(moteur, cible, None, contexte, 0, repetitions,
-                                                [(oid, None) for oid in oids], recue)
-    return await reponse
-
-
-async def _parcourir(moteur: SnmpEngine, cible: str, contexte: bytes, tables: tuple[str, ...], vlan: int | None,
-                     agent: str, parametres: ParametresSnmp) -> list[Parcours]:
+async def _parcourir(envoyer: Envoi, tables: tuple[str, ...], vlan: int | None, agent: str,
+                     parametres: ParametresSnmp) -> list[Parcours]:
     """Walk these tables together with GETBULK, checking every response (see the module's docstring).
 
     One column per table still open in each request (RFC 3416, 4.2.3: the response holds up to
@@ -222,8 +246,7 @@ async def _parcourir(moteur: SnmpEngine, cible: str, contexte: bytes, tables: tu
         while ouvertes:
             table = ouvertes[0]
             try:
-                indication, statut, varbinds = await _getbulk(moteur, cible, contexte, repetitions,
-                                                              [courants[t] for t in ouvertes])
+                indication, statut, varbinds = await envoyer(repetitions, [courants[t] for t in ouvertes])
             except Exception as exc:  # noqa: BLE001 - pysnmp raises its own errors on malformed exchanges
                 raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
             if indication:
@@ -281,10 +304,8 @@ async def lire_agent(equipement: Equipement) -> str:
     etapes: list[tuple[tuple[str, ...], int | None]] = [(tuple(TABLES), None)]  # every table at once, then per VLAN
     while etapes:
         tables, vlan = etapes.pop(0)
-        # The VLAN's context in v3 (Cisco: `vlan-N`); in v2c, its community says it (`communauté@vlan`).
-        contexte = b"" if parametres.version == "2c" or vlan is None else f"vlan-{vlan}".encode()
-        with moteur.cible(parametres, cible, vlan) as nom_cible:
-            faits = await _parcourir(moteur.snmp, nom_cible, contexte, tables, vlan, agent, parametres)
+        async with moteur.parcours(parametres, cible, vlan) as envoyer:
+            faits = await _parcourir(envoyer, tables, vlan, agent, parametres)
         parcours += faits
         if not faits[-1].complet:
             break  # the equipment is incomplete: no use asking more of it
