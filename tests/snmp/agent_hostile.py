@@ -6,6 +6,7 @@ It serves GETBULK (and GETNEXT) from a list of (OID, value), like any agent, unl
 - `recule`: answers an OID lower than the one asked, inside the table;
 - `trop_grand`: always answers tooBig(1);
 - `illisible`: answers a datagram that starts as an SNMPv2c message and is not BER past its version;
+- `autre_communaute`: answers faithfully, with another community in its response;
 - `sans_fin`: under `racine_sans_fin`, always answers the asked OID with one more arc (a table that
   never ends, as a looping agent does);
 - `normal`: answers faithfully (the data may hold a MAC of the wrong length, hostile ifName...).
@@ -68,6 +69,8 @@ class _Protocole(asyncio.DatagramProtocol):
             if self.agent.mode == "tronque":  # a small message size: bindings dropped from the end (RFC 3416, 4.2.3)
                 varbinds = varbinds[:max(1, len(demandes) * 2 - 1)]
             V2C.apiPDU.set_varbinds(reponse, varbinds)
+        if self.agent.mode == "autre_communaute":
+            V2C.apiMessage.set_community(reponse_message, b"intrus")
         self.transport.sendto(encoder.encode(reponse_message), adresse)
 
 

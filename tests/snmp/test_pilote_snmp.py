@@ -107,9 +107,11 @@ def test_agent_muet_ou_faux_equipement_incomplet_nomme(mode, attendu):
         assert requetes == 5  # max-repetitions 25, 12, 6, 3, 1: then given up
 
 
-def test_reponse_illisible_ecartee_sans_trace_equipement_incomplet(caplog):
-    """A datagram that is no SNMP message is dropped, as a silence: no traceback on the audit's terminal."""
-    with AgentHostile(commutateur(), mode="illisible") as agent:
+@pytest.mark.parametrize("mode", ["illisible", "autre_communaute"])
+def test_reponse_illisible_ou_d_une_autre_communaute_ecartee_equipement_incomplet(caplog, mode):
+    """A datagram that is no SNMP message, or a response with another community than its request's, is dropped
+    as a silence (no traceback on the audit's terminal): the equipment is incomplete, never read from it."""
+    with AgentHostile(commutateur(), mode=mode) as agent:
         resultat = collecter_snmp(_equipement(agent.port))
         requetes = agent.requetes
     assert requetes == 1 and resultat.observations == []

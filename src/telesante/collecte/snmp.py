@@ -24,6 +24,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 
+from pyasn1.codec.ber import decoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ
 from pysnmp.entity import config
@@ -31,7 +32,9 @@ from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v1arch.asyncio import CommunityData, SnmpDispatcher, bulk_cmd
 from pysnmp.hlapi.v3arch.asyncio import Udp6TransportTarget, UdpTransportTarget
-from pysnmp.proto import rfc1902
+from pysnmp.proto import api, rfc1902
+from pysnmp.proto.api import verdec
+from pysnmp.proto.error import ProtocolError
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
 from telesante.collecte.contrat import EchecDefinitif, ParametresCollecte
@@ -78,17 +81,40 @@ Envoi = Callable[[int, list[tuple[int, ...]]], Awaitable[tuple]]
 
 
 class _Repartiteur(SnmpDispatcher):
-    """v1arch's dispatcher, which drops a datagram that is not an SNMP message, as v3arch's engine does.
+    """v1arch's dispatcher, checking what comes back as v3arch's engine does.
 
-    v1arch's own lets the decoder's error go up to the loop (a traceback on the audit's terminal);
-    the request it may have answered waits for its delay: the equipment is incomplete.
+    v1arch's own hands any response whose request-id is pending to that request, and lets the
+    decoder's error on a datagram that is not an SNMP message go up to the loop (a traceback on the
+    audit's terminal). Here such a datagram is dropped, and so is a message that is not a response
+    or whose community is not its request's (RFC 3412, 7.2.10 and 7.2.12, as v3arch): the request
+    waits for its delay, the equipment is incomplete.
     """
 
-    def _recv_callback(self, *args):
+    def send_pdu(self, authData, transportTarget, reqPdu, cbFun=None, cbCtx=None):
+        requete = super().send_pdu(authData, transportTarget, reqPdu, cbFun, cbCtx)
+        self._pendingReqs[requete]["communaute"] = univ.OctetString(authData.communityName).asOctets()
+        return requete
+
+    def _recv_callback(self, snmpEngine, transportDomain, transportAddress, wholeMsg):
+        """pysnmp's (hlapi/v1arch/dispatch.py, one message per datagram), with these checks."""
         try:
-            return super()._recv_callback(*args)
-        except PyAsn1Error:
+            module = api.PROTOCOL_MODULES.get(verdec.decode_message_version(wholeMsg))
+            if module is None:
+                return None  # SNMPv3: not an answer to a v2c request
+            message, _reste = decoder.decode(wholeMsg, asn1Spec=module.Message())
+        except (ProtocolError, PyAsn1Error):
             return None
+        pdu = module.apiMessage.get_pdu(message)
+        requete = int(module.apiPDU.get_request_id(pdu))
+        etat = self._pendingReqs.get(requete)
+        if (etat is None or not pdu.isSameTypeWith(module.GetResponsePDU())
+                or module.apiMessage.get_community(message).asOctets() != etat["communaute"]):
+            return None
+        del self._pendingReqs[requete]
+        self.transport_dispatcher.job_finished(id(self))
+        if etat["cbFun"]:
+            etat["cbFun"](self, requete, None, pdu, etat["cbCtx"])
+        return None
 
 
 class _MoteurV2c:
