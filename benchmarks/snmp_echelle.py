@@ -78,13 +78,14 @@ def enregistrement(i: int) -> str:
     return "\n".join(sorted(lignes, key=lambda l: tuple(int(a) for a in l.split("|")[0].split(".")))) + "\n"
 
 
-def inventaire(dossier: Path, agents: int) -> Path:
+def inventaire(dossier: Path, indices: range) -> Path:
+    """hosts.yml of these agents (their equipment sw-NNNN)."""
     from tests.snmp.outils import ecrire_inventaire
 
     return ecrire_inventaire(dossier, {
         f"sw-{i:04d}": {"ansible_host": adresse(i), "telesante_snmp_version": "2c",
                         "telesante_snmp_communaute": f"agent{i:04d}", "telesante_snmp_delai": 10,
-                        "telesante_snmp_tentatives": 2} for i in range(agents)})
+                        "telesante_snmp_tentatives": 2} for i in indices})
 
 
 # -- in the namespace: the measures ----------------------------------------------------------------
@@ -138,7 +139,8 @@ def mesurer(dossier: Path, agents: int, parallele: int, pids: list[int], retards
     telesante = str(Path(sys.executable).with_name("telesante"))
 
     resultats = {}
-    config = charger_configuration(inventaire(dossier / "cent", 100))
+    # One agent in every agents // 100: the 100 are spread over the five delays (20 to 100 ms), not the first slice's.
+    config = charger_configuration(inventaire(dossier / "cent", range(0, agents, max(1, agents // 100))[:100]))
     silence = Console(stderr=True, quiet=True)
     collecter_en_parallele(collecter_snmp, config.equipements[:2], 2, silence)  # engine and MIB view built once
     resultats["profil"] = profiler(config.equipements[2])
@@ -150,7 +152,7 @@ def mesurer(dossier: Path, agents: int, parallele: int, pids: list[int], retards
         resultats[f"cent_{workers}_agents_ms"] = (_cpu_agents(pids) - agents_cpu) / len(lus) * 1000
         resultats[f"cent_{workers}_retards_ms"] = (_cpu_agents(retards) - retards_cpu) / len(lus) * 1000
         resultats[f"cent_{workers}_incomplets"] = sum(1 for r in lus if not r.complet)
-    chemin = inventaire(dossier / "mille", agents)
+    chemin = inventaire(dossier / "mille", range(agents))
     tous = charger_configuration(chemin).equipements  # the collection alone first, as the audit runs it
     enregistrer = partial(collecter_en_direct, parametres=ParametresCollecte(
         hotes_connus=Path("/dev/null"), tentatives=1, dossier_captures=chemin.parent / "captures"))
