@@ -7,16 +7,24 @@ agents), an ARP table. Latency: every response held 20 to 100 ms (five slices of
 60, 80, 100 ms) by NFQUEUE delay queues (tests/labo/auxiliaires.py delay-queue): the project's
 machines have no netem. Measured in the same run (root):
 
-1. 100 equipment: collection one at a time, then 100 at a time: the ratio (goal: 20 or more);
-2. 1,000 equipment: `telesante audit --source direct --parallele 64`, whole (inventory, collection,
-   identification, policy, terminal, JSON, CSV, JUnit and HTML reports): duration, equipment per
-   second, ratio to NetDisco's reported 1.1 s per equipment (868 devices in 16 minutes), peak RSS;
+1. 100 equipment: collection one at a time, then 100 at a time: the ratio (goal: 20 or more), and
+   what bounds it here: every processor second of a read (the client's, snmpsim's, the delay
+   queues') is spent on the same 2 cores, so 100 reads at once take at least
+   100 × (CPU per read) / (number of cores), and at least 100 × (the client's CPU per read): the
+   client is one Python process, on one core at a time (its GIL); the ratio cannot pass
+   one-at-a-time / that bound, and the parallel efficiency is that bound / the time measured;
+2. 1,000 equipment: the collection alone (in this process, recording its captures), the offline
+   audit of these captures (`telesante audit --source captures`: inventory, identification,
+   policy, reports: everything but the collection), then `telesante audit --source direct
+   --parallele 64`, whole (inventory, collection, identification, policy, terminal, JSON, CSV,
+   JUnit and HTML reports): duration, equipment per second, ratio to NetDisco's reported 1.1 s
+   per equipment (868 devices in 16 minutes), peak RSS;
 3. where the time goes on this 2-core machine, where the agents and the audit share the processors:
    the client's CPU per equipment (RUSAGE_SELF of the measuring process over the 100 reads, the
-   agents excluded) against snmpsim's (utime + stime of its processes, read in /proc), the
-   collector's projected throughput alone (equipment per second per core: 1 / its CPU per
-   equipment) against NetDisco's and against the throughput measured here, and a cProfile of
-   one read (the functions where the client spends its CPU).
+   agents excluded) against snmpsim's and the delay queues' (utime + stime of their processes,
+   read in /proc), the collector's projected throughput alone (equipment per second per core:
+   1 / its CPU per equipment) against NetDisco's and against the throughput measured here, and a
+   cProfile of one read (the functions where the client spends its CPU).
 
     sudo .venv/bin/python benchmarks/snmp_echelle.py [--agents 1000] [--parallele 64] [--processus 4]
 """
@@ -71,19 +79,20 @@ def enregistrement(i: int) -> str:
     return "\n".join(sorted(lignes, key=lambda l: tuple(int(a) for a in l.split("|")[0].split(".")))) + "\n"
 
 
-def inventaire(dossier: Path, agents: int) -> Path:
+def inventaire(dossier: Path, indices: range) -> Path:
+    """hosts.yml of these agents (their equipment sw-NNNN)."""
     from tests.snmp.outils import ecrire_inventaire
 
     return ecrire_inventaire(dossier, {
         f"sw-{i:04d}": {"ansible_host": adresse(i), "telesante_snmp_version": "2c",
                         "telesante_snmp_communaute": f"agent{i:04d}", "telesante_snmp_delai": 10,
-                        "telesante_snmp_tentatives": 2} for i in range(agents)})
+                        "telesante_snmp_tentatives": 2} for i in indices})
 
 
 # -- in the namespace: the measures ----------------------------------------------------------------
 
 def _cpu_agents(pids: list[int]) -> float:
-    """utime + stime of the snmpsim processes, in seconds (/proc/<pid>/stat, fields 14 and 15)."""
+    """utime + stime of these processes (snmpsim, delay queues), in seconds (/proc/<pid>/stat, fields 14 and 15)."""
     total = 0
     for pid in pids:
         champs = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -119,7 +128,7 @@ def profiler(equipement) -> str:
     return texte.getvalue()
 
 
-def mesurer(dossier: Path, agents: int, parallele: int, pids: list[int]) -> dict:
+def mesurer(dossier: Path, agents: int, parallele: int, pids: list[int], retards: list[int]) -> dict:
     from rich.console import Console
 
     from telesante.collecte.parallele import collecter_en_parallele
@@ -128,29 +137,40 @@ def mesurer(dossier: Path, agents: int, parallele: int, pids: list[int]) -> dict
     from telesante.inventaire import charger_configuration
 
     collecter_snmp = partial(collecter_en_direct, parametres=ParametresCollecte(hotes_connus=Path("/dev/null"), tentatives=1))
+    telesante = str(Path(sys.executable).with_name("telesante"))
 
     resultats = {}
-    config = charger_configuration(inventaire(dossier / "cent", 100))
+    # One agent in every agents // 100: the 100 are spread over the five delays (20 to 100 ms), not the first slice's.
+    config = charger_configuration(inventaire(dossier / "cent", range(0, agents, max(1, agents // 100))[:100]))
     silence = Console(stderr=True, quiet=True)
     collecter_en_parallele(collecter_snmp, config.equipements[:2], 2, silence)  # engine and MIB view built once
     resultats["profil"] = profiler(config.equipements[2])
     for workers in (1, 100):
-        debut, client, agents_cpu = time.perf_counter(), _cpu_client(), _cpu_agents(pids)
+        debut, client, agents_cpu, retards_cpu = time.perf_counter(), _cpu_client(), _cpu_agents(pids), _cpu_agents(retards)
         lus, _ = collecter_en_parallele(collecter_snmp, config.equipements, workers, silence)
         resultats[f"cent_{workers}"] = time.perf_counter() - debut
         resultats[f"cent_{workers}_client_ms"] = (_cpu_client() - client) / len(lus) * 1000
         resultats[f"cent_{workers}_agents_ms"] = (_cpu_agents(pids) - agents_cpu) / len(lus) * 1000
+        resultats[f"cent_{workers}_retards_ms"] = (_cpu_agents(retards) - retards_cpu) / len(lus) * 1000
         resultats[f"cent_{workers}_incomplets"] = sum(1 for r in lus if not r.complet)
-    chemin = inventaire(dossier / "mille", agents)
+    chemin = inventaire(dossier / "mille", range(agents))
     tous = charger_configuration(chemin).equipements  # the collection alone first, as the audit runs it
+    enregistrer = partial(collecter_en_direct, parametres=ParametresCollecte(
+        hotes_connus=Path("/dev/null"), tentatives=1, dossier_captures=chemin.parent / "captures"))
     debut, client = time.perf_counter(), _cpu_client()
-    lus, _ = collecter_en_parallele(collecter_snmp, tous, parallele, silence)
+    lus, _ = collecter_en_parallele(enregistrer, tous, parallele, silence)
     resultats["mille_collecte"] = time.perf_counter() - debut
     resultats["mille_collecte_client_ms"] = (_cpu_client() - client) / len(lus) * 1000
     resultats["mille_collecte_incomplets"] = sum(1 for r in lus if not r.complet)
     del lus
+    debut = time.perf_counter()  # everything but the collection: the offline audit of what it recorded
+    hors_ligne = subprocess.run([telesante, "audit", "-i", str(chemin), "-f", "terminal,json,csv,junit,html",
+                                 "-o", str(dossier / "rapports-hors-ligne")], capture_output=True, text=True,
+                                env={**os.environ, "COLUMNS": "200"})
+    resultats["mille_hors_ligne"] = time.perf_counter() - debut
+    resultats["mille_hors_ligne_code"] = hors_ligne.returncode
     debut = time.perf_counter()
-    audit = subprocess.run([str(Path(sys.executable).with_name("telesante")), "audit", "-i", str(chemin),
+    audit = subprocess.run([telesante, "audit", "-i", str(chemin),
                             "--source", "direct", "--parallele", str(parallele), "-f", "terminal,json,csv,junit,html",
                             "-o", str(dossier / "rapports")], capture_output=True, text=True,
                            env={**os.environ, "COLUMNS": "200"})
@@ -195,10 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processus", type=int, default=4, help="processus snmpsim (défaut : 4)")
     parser.add_argument("--mesurer", type=Path, help=argparse.SUPPRESS)  # inside the namespace
     parser.add_argument("--pids", default="", help=argparse.SUPPRESS)  # snmpsim's processes, for their CPU
+    parser.add_argument("--retards", default="", help=argparse.SUPPRESS)  # the delay queues' processes
     args = parser.parse_args(argv)
     if args.mesurer:
         pids = [int(p) for p in args.pids.split(",") if p]
-        print(json.dumps(mesurer(args.mesurer, args.agents, args.parallele, pids)))
+        retards = [int(p) for p in args.retards.split(",") if p]
+        print(json.dumps(mesurer(args.mesurer, args.agents, args.parallele, pids, retards)))
         return 0
     from tests.labo.topologie import prerequis_manquants, nettoyer_restes
     from tests.snmp.labo_snmp import LaboSnmp
@@ -216,10 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         pids = [p.pid for p in labo.processus]  # `ip netns exec` execs snmpsim: the same process
         print(f"{args.agents} agents snmpsim prêts en {time.perf_counter() - debut:.0f} s", flush=True)
         _ralentir(labo, args.agents)
+        retards = [p.pid for p in labo.processus[len(pids):]]
         with tempfile.TemporaryDirectory(prefix="snmp-echelle-") as dossier:
             sortie = subprocess.run(["ip", "netns", "exec", labo.espace, sys.executable, __file__, "--mesurer", dossier,
                                      "--agents", str(args.agents), "--parallele", str(args.parallele),
-                                     "--pids", ",".join(map(str, pids))],
+                                     "--pids", ",".join(map(str, pids)), "--retards", ",".join(map(str, retards))],
                                     capture_output=True, text=True, cwd=dossier)
         if sortie.returncode != 0:
             print(sortie.stdout, sortie.stderr)
@@ -230,6 +253,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"100 équipements SNMP (réponses retenues 20 à 100 ms) : séquentiel {r['cent_1']:.1f} s, "
           f"100 en parallèle {r['cent_100']:.1f} s : rapport {r['cent_1'] / r['cent_100']:.1f}× (objectif ≥ 20×) ; "
           f"incomplets {r['cent_1_incomplets']} et {r['cent_100_incomplets']}")
+    coeurs = os.cpu_count() or 1
+    cpu_ms = r["cent_100_client_ms"] + r["cent_100_agents_ms"] + r["cent_100_retards_ms"]
+    # 100 reads take no less than their processor time on these cores, nor than the client's on its one core.
+    borne = max(100 * cpu_ms / coeurs, 100 * r["cent_100_client_ms"]) / 1000
+    print(f"Borne du processeur ({coeurs} cœurs partagés par le client, snmpsim et les files de retard ; le client, "
+          f"un processus Python, sur un seul cœur à la fois) : "
+          f"{cpu_ms:.1f} ms de CPU par lecture en parallèle (client {r['cent_100_client_ms']:.1f}, snmpsim "
+          f"{r['cent_100_agents_ms']:.1f}, files de retard {r['cent_100_retards_ms']:.1f}), donc 100 lectures en "
+          f"{borne:.2f} s au mieux : rapport atteignable ici {r['cent_1'] / borne:.1f}× au plus ; efficacité "
+          f"parallèle {borne / r['cent_100']:.0%} (borne / durée mesurée)")
     print(f"{args.agents} équipements SNMP, audit complet (--parallele {args.parallele}) : {r['mille']:.1f} s "
           f"(objectif ≤ 60 s), {args.agents / r['mille']:.1f} équipements/s, "
           f"{r['mille'] / args.agents:.3f} s par équipement contre {NETDISCO_S_PAR_EQUIPEMENT:.2f} s pour NetDisco "
@@ -241,11 +274,12 @@ def main(argv: list[str] | None = None) -> int:
           f"débit projeté du collecteur seul {1000 / client:.0f} équipements/s par cœur "
           f"({NETDISCO_S_PAR_EQUIPEMENT * 1000 / client:.0f}× NetDisco), mesuré ici {100 / r['cent_100']:.1f} "
           f"équipements/s sur 100 et {args.agents / r['mille']:.1f} sur {args.agents}")
-    print(f"{args.agents} équipements, collecte seule (--parallele {args.parallele}, même processus) : "
-          f"{r['mille_collecte']:.1f} s, {args.agents / r['mille_collecte']:.1f} équipements/s, client "
+    print(f"{args.agents} équipements, collecte seule (--parallele {args.parallele}, même processus, captures "
+          f"enregistrées) : {r['mille_collecte']:.1f} s, {args.agents / r['mille_collecte']:.1f} équipements/s, client "
           f"{r['mille_collecte_client_ms']:.1f} ms de CPU par équipement, {r['mille_collecte_incomplets']} incomplets ; "
-          f"le reste de l'audit complet (démarrage, identification, politique, rapports) : "
-          f"{r['mille'] - r['mille_collecte']:.1f} s de plus que la collecte seule")
+          f"audit hors ligne de ces captures (tout sauf la collecte : démarrage, inventaire, identification, "
+          f"politique, rapports) {r['mille_hors_ligne']:.1f} s (code {r['mille_hors_ligne_code']}) ; l'audit complet "
+          f"dure {r['mille'] - r['mille_collecte']:.1f} s de plus que la collecte seule")
     print("Profil d'une lecture (client) :\n" + r["profil"])
     if r["erreur"]:
         print(r["erreur"])

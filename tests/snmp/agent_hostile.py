@@ -5,6 +5,8 @@ It serves GETBULK (and GETNEXT) from a list of (OID, value), like any agent, unl
 - `muet`: never answers;
 - `recule`: answers an OID lower than the one asked, inside the table;
 - `trop_grand`: always answers tooBig(1);
+- `illisible`: answers a datagram that starts as an SNMPv2c message and is not BER past its version;
+- `autre_communaute`: answers faithfully, with another community in its response;
 - `sans_fin`: under `racine_sans_fin`, always answers the asked OID with one more arc (a table that
   never ends, as a looping agent does);
 - `normal`: answers faithfully (the data may hold a MAC of the wrong length, hostile ifName...).
@@ -45,6 +47,9 @@ class _Protocole(asyncio.DatagramProtocol):
         if bytes(V2C.apiMessage.get_community(message)) != self.agent.communaute.encode():
             return  # wrong community: silence (RFC 3584)
         self.agent.requetes += 1
+        if self.agent.mode == "illisible":  # SEQUENCE { INTEGER 1 (v2c), a length on 127 octets }
+            self.transport.sendto(bytes.fromhex("300a020101") + b"\x04\xff\xff\xff\xff", adresse)
+            return
         requete = V2C.apiMessage.get_pdu(message)
         reponse_message = V2C.apiMessage.get_response(message)
         reponse = V2C.apiMessage.get_pdu(reponse_message)
@@ -64,6 +69,8 @@ class _Protocole(asyncio.DatagramProtocol):
             if self.agent.mode == "tronque":  # a small message size: bindings dropped from the end (RFC 3416, 4.2.3)
                 varbinds = varbinds[:max(1, len(demandes) * 2 - 1)]
             V2C.apiPDU.set_varbinds(reponse, varbinds)
+        if self.agent.mode == "autre_communaute":
+            V2C.apiMessage.set_community(reponse_message, b"intrus")
         self.transport.sendto(encoder.encode(reponse_message), adresse)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,18 @@ def test_agent_muet_ou_faux_equipement_incomplet_nomme(mode, attendu):
     assert "jamais prise pour complète" in resultat.problemes[0]
     if mode == "trop_grand":
         assert requetes == 5  # max-repetitions 25, 12, 6, 3, 1: then given up
+
+
+@pytest.mark.parametrize("mode", ["illisible", "autre_communaute"])
+def test_reponse_illisible_ou_d_une_autre_communaute_ecartee_equipement_incomplet(caplog, mode):
+    """A datagram that is no SNMP message, or a response with another community than its request's, is dropped
+    as a silence (no traceback on the audit's terminal): the equipment is incomplete, never read from it."""
+    with AgentHostile(commutateur(), mode=mode) as agent:
+        resultat = collecter_snmp(_equipement(agent.port))
+        requetes = agent.requetes
+    assert requetes == 1 and resultat.observations == []
+    assert "délai dépassé : aucune réponse de 127.0.0.1" in resultat.problemes[0]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_table_qui_ne_finit_pas_bornee():

@@ -18,17 +18,23 @@ What was walked becomes a capture-snmp-v1 text, which the live collection (`coll
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 
+from pyasn1.codec.ber import decoder
+from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ
-from pysnmp.hlapi.v3arch.asyncio import (USM_AUTH_HMAC96_SHA, USM_AUTH_HMAC128_SHA224, USM_AUTH_HMAC192_SHA256,
-                                         USM_AUTH_HMAC256_SHA384, USM_AUTH_HMAC384_SHA512, USM_PRIV_CFB128_AES,
-                                         USM_PRIV_CFB192_AES, USM_PRIV_CFB256_AES, CommunityData, ContextData,
-                                         ObjectIdentity, ObjectType, SnmpEngine, Udp6TransportTarget,
-                                         UdpTransportTarget, UsmUserData, bulk_cmd)
-from pysnmp.proto import rfc1902
-from pysnmp.smi import builder, view
+from pysnmp.entity import config
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.hlapi.v1arch.asyncio import CommunityData, SnmpDispatcher, bulk_cmd
+from pysnmp.hlapi.v3arch.asyncio import Udp6TransportTarget, UdpTransportTarget
+from pysnmp.proto import api, rfc1902
+from pysnmp.proto.api import verdec
+from pysnmp.proto.error import ProtocolError
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
 from telesante.collecte.contrat import EchecDefinitif, ParametresCollecte
@@ -40,9 +46,11 @@ from telesante.collecte.snmp_parametres import ParametresSnmp
 from telesante.inerte import citer
 from telesante.configuration import Equipement
 
-_AUTH = {"SHA": USM_AUTH_HMAC96_SHA, "SHA-224": USM_AUTH_HMAC128_SHA224, "SHA-256": USM_AUTH_HMAC192_SHA256,
-         "SHA-384": USM_AUTH_HMAC256_SHA384, "SHA-512": USM_AUTH_HMAC384_SHA512}
-_CHIFFREMENT = {"AES": USM_PRIV_CFB128_AES, "AES-192": USM_PRIV_CFB192_AES, "AES-256": USM_PRIV_CFB256_AES}
+_AUTH = {"SHA": config.USM_AUTH_HMAC96_SHA, "SHA-224": config.USM_AUTH_HMAC128_SHA224,
+         "SHA-256": config.USM_AUTH_HMAC192_SHA256, "SHA-384": config.USM_AUTH_HMAC256_SHA384,
+         "SHA-512": config.USM_AUTH_HMAC384_SHA512}
+_CHIFFREMENT = {"AES": config.USM_PRIV_CFB128_AES, "AES-192": config.USM_PRIV_CFB192_AES,
+                "AES-256": config.USM_PRIV_CFB256_AES}
 # Value types by their `.snmprec` tag (BER tag of RFC 2578); subclasses before their base class.
 _TAGS = ((rfc1902.IpAddress, "64"), (rfc1902.Opaque, "68"), (univ.OctetString, "4"), (rfc1902.Counter64, "70"),
          (rfc1902.Counter32, "65"), (rfc1902.Gauge32, "66"), (rfc1902.TimeTicks, "67"), (univ.Integer, "2"),
@@ -67,20 +75,133 @@ _INDICATIONS = {
 LECTURES_SIMULTANEES = 16
 
 
+# One GETBULK request of a walk: (max-repetitions, the OIDs asked) -> (error indication, error status,
+# varbinds as (OID, value)).
+Envoi = Callable[[int, list[tuple[int, ...]]], Awaitable[tuple]]
+
+
+class _Repartiteur(SnmpDispatcher):
+    """v1arch's dispatcher, checking what comes back as v3arch's engine does.
+
+    v1arch's own hands any response whose request-id is pending to that request, and lets the
+    decoder's error on a datagram that is not an SNMP message go up to the loop (a traceback on the
+    audit's terminal). Here such a datagram is dropped, and so is a message that is not a response
+    or whose community is not its request's (RFC 3412, 7.2.10 and 7.2.12, as v3arch): the request
+    waits for its delay, the equipment is incomplete.
+    """
+
+    def send_pdu(self, authData, transportTarget, reqPdu, cbFun=None, cbCtx=None):
+        requete = super().send_pdu(authData, transportTarget, reqPdu, cbFun, cbCtx)
+        self._pendingReqs[requete]["communaute"] = univ.OctetString(authData.communityName).asOctets()
+        return requete
+
+    def _recv_callback(self, snmpEngine, transportDomain, transportAddress, wholeMsg):
+        """pysnmp's (hlapi/v1arch/dispatch.py, one message per datagram), with these checks."""
+        try:
+            module = api.PROTOCOL_MODULES.get(verdec.decode_message_version(wholeMsg))
+            if module is None:
+                return None  # SNMPv3: not an answer to a v2c request
+            message, _reste = decoder.decode(wholeMsg, asn1Spec=module.Message())
+        except (ProtocolError, PyAsn1Error):
+            return None
+        pdu = module.apiMessage.get_pdu(message)
+        requete = int(module.apiPDU.get_request_id(pdu))
+        etat = self._pendingReqs.get(requete)
+        if (etat is None or not pdu.isSameTypeWith(module.GetResponsePDU())
+                or module.apiMessage.get_community(message).asOctets() != etat["communaute"]):
+            return None
+        del self._pendingReqs[requete]
+        self.transport_dispatcher.job_finished(id(self))
+        if etat["cbFun"]:
+            etat["cbFun"](self, requete, None, pdu, etat["cbCtx"])
+        return None
+
+
+class _MoteurV2c:
+    """SNMPv2c: pysnmp's v1arch dispatcher, which writes the community into each message.
+
+    Nothing is registered per community or per agent. hlapi's v3arch engine keeps every community
+    and agent address in its configuration (LCD, never emptied), and rebuilds its maps of them by
+    walking these tables whole at the first message after any change: each new agent cost more
+    than the one before (its first request: 11 ms of CPU with 200 communities known, 16 ms with 400).
+    """
+
+    def __init__(self):
+        self._dispatcher = _Repartiteur()
+
+    @contextlib.asynccontextmanager
+    async def parcours(self, parametres: ParametresSnmp, cible, vlan: int | None) -> AsyncIterator[Envoi]:
+        """The requests of one walk: with the community, or `communauté@vlan` in a Cisco VLAN's context."""
+        auth = CommunityData(parametres.communaute if vlan is None else f"{parametres.communaute}@{vlan}", mpModel=1)
+
+        async def envoyer(repetitions: int, oids: list[tuple[int, ...]]) -> tuple:
+            indication, statut, _index, varbinds = await bulk_cmd(self._dispatcher, auth, cible, 0, repetitions,
+                                                                  *[(oid, None) for oid in oids])
+            return indication, statut, varbinds
+
+        yield envoyer
+
+
+class _MoteurV3:
+    """SNMPv3 (USM): an SNMP engine of pysnmp's v3arch for one user and its keys.
+
+    The engine addresses an agent through an entry of its configuration (LCD), which a walk adds and
+    removes when it ends: the tables hold only the agents being read (kept, as hlapi does, they made
+    each new agent cost more than the one before: see _MoteurV2c).
+    """
+
+    def __init__(self, parametres: ParametresSnmp):
+        self.snmp = SnmpEngine()
+        self._noms = itertools.count()
+        config.add_v3_user(self.snmp, parametres.utilisateur, _AUTH[parametres.protocole_auth], parametres.cle_auth,
+                           _CHIFFREMENT[parametres.protocole_chiffrement], parametres.cle_chiffrement)
+        config.add_target_parameters(self.snmp, "v3", parametres.utilisateur, "authPriv", 3)
+
+    @contextlib.asynccontextmanager
+    async def parcours(self, parametres: ParametresSnmp, cible, vlan: int | None) -> AsyncIterator[Envoi]:
+        """The requests of one walk: in the default context, or `vlan-N` in a Cisco VLAN's."""
+        nom = f"a{next(self._noms)}"
+        contexte = b"" if vlan is None else f"vlan-{vlan}".encode()
+
+        async def envoyer(repetitions: int, oids: list[tuple[int, ...]]) -> tuple:
+            reponse = asyncio.get_running_loop().create_future()
+
+            def recue(_moteur, _requete, indication, statut, _index, varbinds, _contexte):
+                if not reponse.done():
+                    reponse.set_result((indication, statut, varbinds))
+                # None: this request only, not the walk that BulkCommandGenerator would go on with
+
+            # pysnmp's command generator, as hlapi's bulk_cmd uses it, without its MIB view.
+            cmdgen.BulkCommandGenerator().send_varbinds(self.snmp, nom, None, contexte, 0, repetitions,
+                                                        [(oid, None) for oid in oids], recue)
+            return await reponse
+
+        try:
+            if config.get_transport(self.snmp, cible.TRANSPORT_DOMAIN) is None:
+                config.add_transport(self.snmp, cible.TRANSPORT_DOMAIN, cible.open_client_mode())
+            config.add_target_address(self.snmp, nom, cible.TRANSPORT_DOMAIN, cible.transport_address, "v3",
+                                      parametres.delai * 100, parametres.tentatives - 1)
+        except Exception as exc:  # noqa: BLE001 - a socket that cannot be opened, an address pysnmp refuses
+            raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
+        try:
+            yield envoyer
+        finally:
+            config.delete_target_address(self.snmp, nom)
+
+
 class _Boucle:
     """One asyncio loop in a thread of its own for every SNMP read, and one SNMP engine per set of credentials.
 
-    An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules), and hlapi gives
-    each one its own MIB view (a MIB compiler more): built once, they are shared by every equipment
-    that has the same credentials (a site's switches usually do). Workers of the parallel collection
-    hand their reads to this loop and wait; the loop runs them concurrently, LECTURES_SIMULTANEES at most.
+    An SnmpEngine costs about a second of CPU to build (it compiles its MIB modules): built once, it
+    is shared by every equipment that has the same SNMPv3 credentials (a site's user); one v1arch
+    dispatcher serves every v2c community. Workers of the parallel collection hand their reads to
+    this loop and wait; the loop runs them concurrently, LECTURES_SIMULTANEES at most.
     """
 
     def __init__(self):
         self._verrou = threading.Lock()
         self._boucle: asyncio.AbstractEventLoop | None = None
-        self._moteurs: dict[tuple, SnmpEngine] = {}  # touched from the loop's thread only
-        self._vue: view.MibViewController | None = None
+        self._moteurs: dict[tuple, _MoteurV2c | _MoteurV3] = {}  # touched from the loop's thread only
         self._places: asyncio.Semaphore | None = None  # LECTURES_SIMULTANEES, created on the loop
 
     def executer(self, equipement: Equipement) -> str:
@@ -97,18 +218,14 @@ class _Boucle:
         async with self._places:
             return await lire_agent(equipement)
 
-    def moteur(self, parametres: ParametresSnmp) -> SnmpEngine:
-        """The engine of these credentials: one for every v2c community (each its own entry of the engine's
-        configuration), one per SNMPv3 user and keys (a user's keys are the engine's). Kept in memory, never written."""
+    def moteur(self, parametres: ParametresSnmp) -> _MoteurV2c | _MoteurV3:
+        """The engine of these credentials: one for every v2c community, one per SNMPv3 user and keys (a user's
+        keys are the engine's). Kept in memory, never written."""
         cle = ("2c",) if parametres.version == "2c" else (
             parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement, parametres.protocole_auth,
             parametres.protocole_chiffrement)
         if cle not in self._moteurs:
-            if self._vue is None:
-                self._vue = view.MibViewController(builder.MibBuilder())
-            moteur = SnmpEngine()
-            moteur.cache["mibViewController"] = self._vue
-            self._moteurs[cle] = moteur
+            self._moteurs[cle] = _MoteurV2c() if parametres.version == "2c" else _MoteurV3(parametres)
         return self._moteurs[cle]
 
 
@@ -136,7 +253,7 @@ def _indication(indication, agent: str, parametres: ParametresSnmp) -> str:
     return f"{texte or 'erreur SNMP « ' + citer(str(indication)) + ' »'} ({agent})"
 
 
-async def _parcourir(moteur, auth, cible, contexte, tables: tuple[str, ...], vlan: int | None, agent: str,
+async def _parcourir(envoyer: Envoi, tables: tuple[str, ...], vlan: int | None, agent: str,
                      parametres: ParametresSnmp) -> list[Parcours]:
     """Walk these tables together with GETBULK, checking every response (see the module's docstring).
 
@@ -154,10 +271,8 @@ async def _parcourir(moteur, auth, cible, contexte, tables: tuple[str, ...], vla
     try:
         while ouvertes:
             table = ouvertes[0]
-            demandes = [ObjectType(ObjectIdentity(oid_texte(courants[t]))) for t in ouvertes]
             try:
-                indication, statut, _index, varbinds = await bulk_cmd(
-                    moteur, auth, cible, contexte, 0, repetitions, *demandes, lookupMib=False)
+                indication, statut, varbinds = await envoyer(repetitions, [courants[t] for t in ouvertes])
             except Exception as exc:  # noqa: BLE001 - pysnmp raises its own errors on malformed exchanges
                 raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
             if indication:
@@ -198,17 +313,6 @@ async def _parcourir(moteur, auth, cible, contexte, tables: tuple[str, ...], vla
     return [Parcours(t, vlan, tuple(lignes[t]), True) for t in tables]
 
 
-def _authentification(parametres: ParametresSnmp, vlan: int | None):
-    """Credentials and context of a walk: `communauté@vlan` in v2c, context `vlan-N` in v3 (Cisco)."""
-    if parametres.version == "2c":
-        communaute = parametres.communaute if vlan is None else f"{parametres.communaute}@{vlan}"
-        return CommunityData(communaute, mpModel=1), ContextData()
-    auth = UsmUserData(parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement,
-                       authProtocol=_AUTH[parametres.protocole_auth],
-                       privProtocol=_CHIFFREMENT[parametres.protocole_chiffrement])
-    return auth, ContextData(contextName=b"" if vlan is None else f"vlan-{vlan}".encode())
-
-
 async def lire_agent(equipement: Equipement) -> str:
     """Walk every table of an agent (and of each Cisco VLAN context); the capture-snmp-v1 text."""
     parametres: ParametresSnmp = equipement.snmp
@@ -226,8 +330,8 @@ async def lire_agent(equipement: Equipement) -> str:
     etapes: list[tuple[tuple[str, ...], int | None]] = [(tuple(TABLES), None)]  # every table at once, then per VLAN
     while etapes:
         tables, vlan = etapes.pop(0)
-        auth, contexte = _authentification(parametres, vlan)
-        faits = await _parcourir(moteur, auth, cible, contexte, tables, vlan, agent, parametres)
+        async with moteur.parcours(parametres, cible, vlan) as envoyer:
+            faits = await _parcourir(envoyer, tables, vlan, agent, parametres)
         parcours += faits
         if not faits[-1].complet:
             break  # the equipment is incomplete: no use asking more of it
