@@ -56,12 +56,24 @@ collection: $(INSTALLE)
 	$(VENV)/bin/ansible-galaxy collection build . --output-path build --force
 
 ## ansible-test sanity sur la collection, installée dans build/sanity/ansible_collections/sante_quebec/telesante
-## (ansible-test exige ce chemin) : résultats dans build/sanity/.../tests/output.
+## (ansible-test exige ce chemin) : résultats dans build/sanity/.../tests/output. ansible-test crée un
+## environnement virtuel par test (dépendances exactes de ansible_test/_data/requirements/sanity.*.txt,
+## prises sur PyPI) et l'amorce par un get-pip.py qu'il télécharge hors de PyPI, injoignable ici, sauf
+## s'il le trouve dans son cache ~/.ansible/test/cache. HOME=build/ansible-test lui donne un cache à
+## nous : scripts/amorcer-pip-ansible-test.py y remplace get-pip.py, avec la roue de pip qu'ansible-test
+## exige, prise sur PyPI. Ses environnements y restent d'un lancement à l'autre (make nettoyer les retire).
+MAISON_ANSIBLE_TEST := $(CURDIR)/build/ansible-test
+CACHE_ANSIBLE_TEST := $(MAISON_ANSIBLE_TEST)/.ansible/test/cache
 sanity-collection: collection
 	rm -rf build/sanity
 	$(VENV)/bin/ansible-galaxy collection install build/sante_quebec-telesante-$$(sed -n 's/^version: //p' galaxy.yml).tar.gz -p build/sanity --force
-	cd build/sanity/ansible_collections/sante_quebec/telesante && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
-	    ansible-test sanity --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
+	version_python=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') && \
+	    version_pip=$$($(PY) -c 'import sys, types; from ansible_test._internal.python_requirements import get_venv_packages; print(get_venv_packages(types.SimpleNamespace(version=sys.argv[1]))["pip"])' "$$version_python") && \
+	    mkdir -p $(CACHE_ANSIBLE_TEST) && rm -f $(CACHE_ANSIBLE_TEST)/pip-*.whl && \
+	    $(PY) -m pip download --quiet --no-deps --only-binary :all: -d $(CACHE_ANSIBLE_TEST) "pip==$$version_pip" && \
+	    cp scripts/amorcer-pip-ansible-test.py $(CACHE_ANSIBLE_TEST)/get_pip_$$(echo "$$version_pip" | tr . _).py && \
+	    cd build/sanity/ansible_collections/sante_quebec/telesante && \
+	    HOME=$(MAISON_ANSIBLE_TEST) ANSIBLE_TEST_CONTENT_ROOT="$$PWD" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ansible-test sanity --python "$$version_python" --color no
 
 nettoyer:
 	rm -rf $(VENV) rapports .pytest_cache .hypothesis build

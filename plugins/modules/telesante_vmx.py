@@ -34,8 +34,9 @@ description:
   - L'écriture est atomique (fichier temporaire dans le même répertoire puis renommage) et
     conserve le mode, et si possible le propriétaire, du fichier.
 version_added: "0.1.0"
+# « (!UNKNOWN) » : l'équipe n'a pas de compte GitHub, forme qu'admet validate-modules (Nom (@compte)).
 author:
-  - Équipe télésanté
+  - Équipe télésanté (!UNKNOWN)
 options:
   path:
     description:

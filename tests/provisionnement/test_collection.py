@@ -75,7 +75,10 @@ def test_archive_porte_la_collection_et_rien_du_reste_du_depot(collection_instal
     for role in ROLES:
         assert f"roles/{role}/meta/argument_specs.yml" in noms, role
         assert f"roles/{role}/README.md" in noms, f"README du rôle {role} absent de l'archive"
-    fuites = sorted(n for n in noms if n.split("/")[0] in
+    # De tests/, seules les exceptions d'ansible-test sanity (tests/sanity/ignore-X.Y.txt) entrent.
+    sanity = {"tests", "tests/sanity", "tests/sanity/ignore-2.19.txt"}
+    assert sanity <= noms, sorted(sanity - noms)
+    fuites = sorted(n for n in noms - sanity if n.split("/")[0] in
                     {"src", "tests", "verifications", "inventaires", "benchmarks", ".collections", ".venv",
                      ".git", "scripts", "ansible.cfg", "pyproject.toml"})
     assert fuites == [], fuites
