@@ -61,7 +61,7 @@ class InterditHorsReseaux(NamedTuple):
 # Where sightings were made: (equipment, VLAN, address range key, port, device on no
 # network at all). The range key is the /24 prefix when that whole /24 is on the same
 # declared networks (CarteReseaux.plage_uniforme), else the address, None without one.
-_Lieu = tuple[str, "int | None", "str | None", "str | None", bool]
+_Lieu = tuple[str, int | None, str | None, str | None, bool]
 
 
 class Releve:
