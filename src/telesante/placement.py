@@ -166,11 +166,12 @@ class CarteReseaux:
         in which equipment (whose site is given by `sites`) saw it; `manques` set when a
         sighting's VLAN or address is on no declared network, or when none was found."""
         # The hot path of the audit (once per device): lookups are inlined and return
-        # interned placements; a device's sightings usually all give the same one, and
-        # merging is only needed when they differ.
-        none = first = self.aucun
+        # interned placements; a device's sightings usually all give the same one, so a
+        # sighting costs one comparison, and merging (where a miss, `none`, is noticed
+        # among hits) is only needed when they differ.
+        none = self.aucun
+        first = None  # the placement of the first sighting with a VLAN or an IP, `none` included
         others: list[Placement] = []
-        missed = False  # a sighting whose VLAN or address is on no declared network
         by_prefix = self._by_prefix_24
         by_sighting = self._by_sighting
         for obs in observations:
@@ -180,10 +181,8 @@ class CarteReseaux:
                 networks = by_prefix.get(prefix) if last in _LAST_OCTETS else None
                 if networks is None or networks is _STRADDLES:
                     networks = self._networks_of_ip(ip)
-                if networks is none:
-                    missed = True
-                elif networks is not first:
-                    if first is none:
+                if networks is not first:
+                    if first is None:
                         first = networks
                     else:
                         others.append(networks)
@@ -195,19 +194,20 @@ class CarteReseaux:
                 networks = by_vlan.get(vlan)
                 if networks is None:
                     networks = by_vlan[vlan] = self._by_vlan.get((sites.get(obs.equipement), vlan), none)
-                if networks is none:
-                    missed = True
-                elif networks is not first:
-                    if first is none:
+                if networks is not first:
+                    if first is None:
                         first = networks
                     else:
                         others.append(networks)
-        if others:
-            found = {reseau.nom: reseau for reseau in first.reseaux}
-            for networks in others:
-                for reseau in networks.reseaux:
-                    found.setdefault(reseau.nom, reseau)
-            first = self._intern(tuple(found.values()))
-        if missed and first is not none:
-            return self._with_missed_sightings(first)
-        return first
+        if first is None:
+            return none
+        if not others:
+            return first  # `none` itself when every sighting missed: its `manques` is set
+        found = {reseau.nom: reseau for reseau in first.reseaux}
+        for networks in others:
+            for reseau in networks.reseaux:
+                found.setdefault(reseau.nom, reseau)
+        placement = self._intern(tuple(found.values()))
+        if first is none or none in others:
+            return self._with_missed_sightings(placement)
+        return placement
