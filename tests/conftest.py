@@ -99,23 +99,39 @@ def etages(identifiant: str, chemin: Path, fixtures: list[str] | tuple[str, ...]
     return trouves
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test with its stage (see the module docstring), and keep together on one
-    pytest-xdist worker the tests of a file that share a module-scoped fixture (a lab, a
-    simulated Mac, the audit server's host): it is then built once, not once per worker."""
+    """Mark every test with its stage (see the module docstring)."""
     for item in items:
         racine = item.get_closest_marker("racine") is not None
         for marqueur in sorted(etages(item.nodeid, item.path, getattr(item, "fixturenames", ()), racine)):
             item.add_marker(marqueur)
-        if _fixture_de_module(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
-def _fixture_de_module(item: pytest.Item) -> bool:
-    """Whether a test uses a fixture built once per module (or package)."""
-    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-    return any(d.scope in ("module", "package") for defs in definitions.values() for d in defs)
+# The files whose tests are independent (each builds its own simulated Mac, its own inventory...):
+# under --dist loadscope, their tests are shared out one by one between the workers. The tests of any
+# other file stay together on one worker, where a host built once per module (a lab, a simulated Mac,
+# the audit server's host) serves them all. (pytest-xdist's own --dist loadgroup does not work with
+# pytest 9, whose nodes no longer take the group suffix it writes.)
+FICHIERS_DE_TESTS_INDEPENDANTS = (
+    "tests/provisionnement/test_convergence.py",
+    "tests/provisionnement/test_installation_windows.py",
+    "tests/provisionnement/test_poste.py",
+    "tests/provisionnement/test_windows_invite.py",
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under --dist loadscope: one work unit per file, or per test for the independent files."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ParFichier(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            fichier = nodeid.split("::", 1)[0]
+            return nodeid if fichier in FICHIERS_DE_TESTS_INDEPENDANTS else fichier
+
+    return ParFichier(config, log)
 
 
 @pytest.fixture
