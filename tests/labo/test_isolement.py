@@ -51,6 +51,33 @@ print(json.dumps(sonder(plan)))
 """
 
 
+def _separer_par_le_pare_feu(laboratoire) -> dict[str, str]:
+    """The gateway routes between the VLANs, and its firewall keeps the patients' VLAN away from the
+    mission network; returns the gateway's interface of each (« patients », « mission »)."""
+    patients = _interface_passerelle(laboratoire, VLAN_PATIENTS)
+    mission = _interface_passerelle(laboratoire, VLAN_MISSION)
+    laboratoire.executer_dans(PASSERELLE, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
+    _iptables(laboratoire, "-P", "FORWARD", "DROP")
+    _iptables(laboratoire, "-A", "FORWARD", "-m", "state", "--state", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+    _iptables(laboratoire, "-A", "INPUT", "-i", patients, "-d", MISSION.reseau, "-j", "DROP")
+    return {"patients": patients, "mission": mission}
+
+
+def _demarrer_service_tcp(laboratoire) -> subprocess.Popen:
+    """An HTTP server on the mission post, port PORT, returned once it listens (the caller stops it)."""
+    poste = laboratoire.hote("poste-mission")
+    serveur = subprocess.Popen(["ip", "netns", "exec", poste.espace, sys.executable, "-m", "http.server",
+                                str(PORT), "--bind", poste.ip], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    limite = time.monotonic() + 10
+    while f"{poste.ip}:{PORT}" not in laboratoire.executer_dans("poste-mission", ["ss", "-Hltn"]).stdout:
+        if time.monotonic() >= limite or serveur.poll() is not None:
+            serveur.kill()
+            serveur.wait(timeout=5)
+            raise AssertionError("service TCP du poste non démarré")
+        time.sleep(0.1)
+    return serveur
+
+
 def _interface_passerelle(laboratoire, vid: int) -> str:
     return f"trunk0.{vid}" if laboratoire.mode_vlan == MODE_VLAN_DOT1Q else f"vlan{vid}"
 
@@ -76,21 +103,13 @@ def labo():
     laboratoire = construire_laboratoire(TOPOLOGIE)
     serveur = resolveur = None
     try:
-        patients, mission = _interface_passerelle(laboratoire, VLAN_PATIENTS), _interface_passerelle(laboratoire, VLAN_MISSION)
-        laboratoire.executer_dans(PASSERELLE, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
-        _iptables(laboratoire, "-P", "FORWARD", "DROP")
-        _iptables(laboratoire, "-A", "FORWARD", "-m", "state", "--state", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-        _iptables(laboratoire, "-A", "INPUT", "-i", patients, "-d", MISSION.reseau, "-j", "DROP")
+        interfaces = _separer_par_le_pare_feu(laboratoire)
+        patients = interfaces["patients"]
         # Counts every IPv4 packet the probe sends that reaches the gateway (the bound, measured).
         _iptables(laboratoire, "-t", "mangle", "-A", "PREROUTING", "-i", patients, "-s", laboratoire.hote("sonde-patients").ip)
         poste = laboratoire.hote("poste-mission")
-        serveur = subprocess.Popen(["ip", "netns", "exec", poste.espace, sys.executable, "-m", "http.server",
-                                    str(PORT), "--bind", poste.ip], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        serveur = _demarrer_service_tcp(laboratoire)
         limite = time.monotonic() + 10
-        while f"{poste.ip}:{PORT}" not in laboratoire.executer_dans("poste-mission", ["ss", "-Hltn"]).stdout:
-            assert time.monotonic() < limite and serveur.poll() is None, "service TCP du poste non démarré"
-            time.sleep(0.1)
         resolveur = subprocess.Popen(
             ["ip", "netns", "exec", poste.espace, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
              "--no-resolv", "--no-hosts", "--bind-interfaces", f"--listen-address={poste.ip}", "--user=root",
@@ -99,7 +118,7 @@ def labo():
         while f"{poste.ip}:53" not in laboratoire.executer_dans("poste-mission", ["ss", "-Hlun"]).stdout:
             assert time.monotonic() < limite + 10 and resolveur.poll() is None, "résolveur du poste non démarré"
             time.sleep(0.1)
-        laboratoire.interfaces = {"patients": patients, "mission": mission}
+        laboratoire.interfaces = interfaces
         yield laboratoire
     finally:
         for processus in (serveur, resolveur):

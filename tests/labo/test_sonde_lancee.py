@@ -19,13 +19,12 @@ from pathlib import Path
 import pytest
 
 from .conftest import _exiger_hote_laboratoire
-from .topologie import (PASSERELLE, VLAN_MISSION, VLAN_PATIENTS, VLANS_PAR_DEFAUT, DescriptionHote, Topologie,
+from .topologie import (VLAN_MISSION, VLAN_PATIENTS, VLANS_PAR_DEFAUT, DescriptionHote, Topologie,
                         construire_laboratoire)
-from .test_isolement import _interface_passerelle, _iptables
+from .test_isolement import PORT, _demarrer_service_tcp, _iptables, _separer_par_le_pare_feu
 
 pytestmark = pytest.mark.racine
 
-PORT = 8443
 TOPOLOGIE = Topologie(
     vlans=VLANS_PAR_DEFAUT,
     hotes=(DescriptionHote("poste-mission", "d0:43:1e:aa:00:01", VLAN_MISSION, "POSTE-01"),
@@ -43,21 +42,10 @@ def labo():
     lab = construire_laboratoire(TOPOLOGIE)
     serveur = None
     try:
-        patients, mission = _interface_passerelle(lab, VLAN_PATIENTS), _interface_passerelle(lab, VLAN_MISSION)
-        lab.executer_dans(PASSERELLE, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True)
-        _iptables(lab, "-P", "FORWARD", "DROP")
-        _iptables(lab, "-A", "FORWARD", "-m", "state", "--state", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-        _iptables(lab, "-A", "INPUT", "-i", patients, "-d", MISSION.reseau, "-j", "DROP")
-        poste = lab.hote("poste-mission")
-        serveur = subprocess.Popen(["ip", "netns", "exec", poste.espace, sys.executable, "-m", "http.server",
-                                    str(PORT), "--bind", poste.ip], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        limite = time.monotonic() + 10
-        while f"{poste.ip}:{PORT}" not in lab.executer_dans("poste-mission", ["ss", "-Hltn"]).stdout:
-            assert time.monotonic() < limite and serveur.poll() is None, "service TCP du poste non démarré"
-            time.sleep(0.1)
+        interfaces = _separer_par_le_pare_feu(lab)
+        serveur = _demarrer_service_tcp(lab)
         lab.gerer_par_ssh("sonde-patients")
-        lab.interfaces = {"patients": patients, "mission": mission}
+        lab.interfaces = interfaces
         yield lab
     finally:
         if serveur is not None:
