@@ -30,14 +30,16 @@ paquets-systeme:
 	@if [ -x scripts/installer-paquets-systeme ]; then scripts/installer-paquets-systeme; fi
 
 ## Tous les tests, par étage (marqueurs posés par tests/conftest.py) : d'abord les tests unitaires
-## rapides en parallèle (pytest-xdist, un processus par cœur), puis tous les autres un à la fois :
+## rapides en parallèle (pytest-xdist, un processus par cœur), puis tous les autres sur deux processus :
 ## laboratoire réseau, Mac simulés, provisionnement, serveur d'audit, navigateur et tests « lent »
-## (la vraie commande, ansible-playbook, des signaux). Les deux passes sont toujours lancées ; le code
-## est celui de la première qui échoue. La seconde affiche ses 25 tests les plus longs (où va le
-## temps de la CI).
+## (la vraie commande, ansible-playbook, des signaux). Leurs hôtes de test (espaces de noms, liens de
+## gestion) sont nommés par processus et ne se marchent jamais dessus ; les tests d'un fichier qui
+## partagent un hôte construit une fois par module restent ensemble (--dist loadscope, voir
+## tests/conftest.py). Les deux passes sont toujours lancées ; le code est celui de la première qui
+## échoue. La seconde affiche ses 25 tests les plus longs (où va le temps de la CI).
 test: $(INSTALLE) paquets-systeme
 	$(PY) -m pytest -m "unitaire and not lent" -n auto; rapides=$$?; \
-	$(PY) -m pytest -m "not (unitaire and not lent)" --durations=25; autres=$$?; \
+	$(PY) -m pytest -m "not (unitaire and not lent)" -n 2 --dist loadscope --no-loadscope-reorder --durations=25; autres=$$?; \
 	if [ $$rapides -ne 0 ]; then exit $$rapides; fi; exit $$autres
 
 ## Les tests unitaires rapides (moins d'une minute) : ni root, ni espace de noms, ni navigateur,

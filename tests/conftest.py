@@ -107,6 +107,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(marqueur)
 
 
+# The files whose tests are independent (each builds its own simulated Mac, its own inventory...):
+# under --dist loadscope, their tests are shared out one by one between the workers. The tests of any
+# other file stay together on one worker, where a host built once per module (a lab, a simulated Mac,
+# the audit server's host) serves them all. (pytest-xdist's own --dist loadgroup does not work with
+# pytest 9, whose nodes no longer take the group suffix it writes.)
+FICHIERS_DE_TESTS_INDEPENDANTS = (
+    "tests/provisionnement/test_convergence.py",
+    "tests/provisionnement/test_installation_windows.py",
+    "tests/provisionnement/test_poste.py",
+    "tests/provisionnement/test_windows_invite.py",
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under --dist loadscope: one work unit per file, or per test for the independent files."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ParFichier(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            fichier = nodeid.split("::", 1)[0]
+            return nodeid if fichier in FICHIERS_DE_TESTS_INDEPENDANTS else fichier
+
+    return ParFichier(config, log)
+
+
 @pytest.fixture
 def fixtures() -> Path:
     """The real captured outputs shared by the team (never copied into the project)."""

@@ -224,6 +224,20 @@ def _espace_de_noms_montage(pid: int) -> str | None:
     return None
 
 
+def _epingler_montage(pid: int) -> tuple[int, str] | None:
+    """An open descriptor on the mount namespace of ``pid``, and its name (``mnt:[inode]``).
+
+    The kernel reuses a freed namespace's inode number at once (lowest free number): the
+    next ``unshare --mount`` or ``ip netns exec`` anywhere on the host gets it. Held open,
+    the descriptor keeps the namespace, so its name stays the Mac's until it is closed.
+    """
+    try:
+        descripteur = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    return descripteur, f"mnt:[{os.fstat(descripteur).st_ino}]"
+
+
 def _pids_du_montage(espace: str) -> list[int]:
     """PIDs of every process living in mount namespace ``espace`` (mnt:[inode])."""
     pids = []
@@ -267,6 +281,7 @@ class MacSimule:
         self.duree_construction = 0.0
         self._sshd: subprocess.Popen[bytes] | None = None
         self._espace_montage: str | None = None
+        self._epingle_montage: int | None = None  # descriptor holding _espace_montage (see _epingler_montage)
         self._netns_cree = False
         self._lien_cree = False
         self._ferme = False
@@ -392,11 +407,19 @@ class MacSimule:
         sshd = self._sshd
 
         def monte() -> bool:
-            espace = _espace_de_noms_montage(sshd.pid)
-            if espace and espace != propre:
-                self._espace_montage = espace
-                return True
-            return False
+            # Read again at every poll: ip netns exec, then unshare, each enter a new namespace;
+            # the one held at the end is the sshd's own, once it listens.
+            epingle = _epingler_montage(sshd.pid)
+            if epingle is None:
+                return False
+            descripteur, espace = epingle
+            if espace in (propre, self._espace_montage):
+                os.close(descripteur)
+                return espace != propre
+            if self._epingle_montage is not None:
+                os.close(self._epingle_montage)
+            self._epingle_montage, self._espace_montage = descripteur, espace
+            return True
 
         attendre_ecoute(sshd, self.espace_de_noms, self.adresse, self.port, f"le sshd du Mac simulé {self.nom}",
                         journal=self.journal_sshd, delai=_DELAI_SSHD, erreur=MacSimuleErreur, condition=monte)
@@ -549,6 +572,10 @@ class MacSimule:
                 problemes.append(f"processus restants : {self.pids()}")
         except Exception as exc:  # noqa: BLE001 - teardown must go on
             problemes.append(f"processus : {exc}")
+        if self._epingle_montage is not None:
+            # From here on, the inode may name another host's namespace: pids() no longer looks at it.
+            os.close(self._epingle_montage)
+            self._epingle_montage = self._espace_montage = None
         if self._lien_cree:
             probleme = supprimer_lien(self.interface_hote)
             if probleme:
