@@ -99,29 +99,69 @@ def etages(identifiant: str, chemin: Path, fixtures: list[str] | tuple[str, ...]
     return trouves
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test with its stage (see the module docstring)."""
-    for item in items:
-        racine = item.get_closest_marker("racine") is not None
-        for marqueur in sorted(etages(item.nodeid, item.path, getattr(item, "fixturenames", ()), racine)):
-            item.add_marker(marqueur)
-
-
-# The files whose tests are independent (each builds its own simulated Mac, its own inventory...):
-# under --dist loadscope, their tests are shared out one by one between the workers. The tests of any
-# other file stay together on one worker, where a host built once per module (a lab, a simulated Mac,
-# the audit server's host) serves them all. (pytest-xdist's own --dist loadgroup does not work with
-# pytest 9, whose nodes no longer take the group suffix it writes.)
+# The files whose tests take minutes (Ansible passes on simulated Macs, ansible-lint, the audit
+# server's host), longest work unit first: they start first on the two workers of make test, so
+# that the run does not end with one worker busy on a long test while the other has nothing left.
+FICHIERS_LONGS_D_ABORD = (
+    "tests/serveur_audit/test_serveur_audit.py",
+    "tests/provisionnement/test_statique.py",
+    "tests/provisionnement/test_windows_mise_a_jour.py",
+    "tests/provisionnement/test_installation_windows.py",
+    "tests/provisionnement/test_convergence.py",
+    "tests/provisionnement/test_collection.py",
+    "tests/provisionnement/test_verifications.py",
+    "tests/provisionnement/test_poste.py",
+    "tests/provisionnement/test_windows_invite.py",
+)
+# The files whose tests are independent (each builds its own simulated Mac, its own inventory,
+# runs its own command...): under --dist loadscope, their tests are shared out one by one between
+# the workers. The tests of any other file stay together on one worker, where a host built once per
+# module (a lab, a simulated Mac, the audit server's host) serves them all; a test of a file listed
+# here that uses such a fixture stops the collection (see pytest_collection_modifyitems).
+# (pytest-xdist's own --dist loadgroup does not work with pytest 9, whose nodes no longer take the
+# group suffix it writes.)
 FICHIERS_DE_TESTS_INDEPENDANTS = (
     "tests/provisionnement/test_convergence.py",
     "tests/provisionnement/test_installation_windows.py",
     "tests/provisionnement/test_poste.py",
     "tests/provisionnement/test_windows_invite.py",
+    "tests/unitaires/test_cas.py",
+    "tests/unitaires/test_audit_exemple.py",
+    "tests/unitaires/test_module_vmx.py",
+    "tests/unitaires/test_isolement_commande.py",
+    "tests/unitaires/test_commande.py",
+    "tests/unitaires/test_historique.py",
 )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its stage (see the module docstring); put the long files first
+    (FICHIERS_LONGS_D_ABORD, a file's tests kept together and in order); refuse a test of an
+    independent file that uses a fixture built once per module."""
+    for item in items:
+        racine = item.get_closest_marker("racine") is not None
+        for marqueur in sorted(etages(item.nodeid, item.path, getattr(item, "fixturenames", ()), racine)):
+            item.add_marker(marqueur)
+        fichier = item.nodeid.split("::", 1)[0]
+        if fichier in FICHIERS_DE_TESTS_INDEPENDANTS and _fixtures_partagees(item):
+            raise pytest.UsageError(
+                f"{item.nodeid} utilise des fixtures construites une fois par module "
+                f"({', '.join(_fixtures_partagees(item))}) : retirez {fichier} de "
+                "FICHIERS_DE_TESTS_INDEPENDANTS (tests/conftest.py)")
+    rang = {fichier: position for position, fichier in enumerate(FICHIERS_LONGS_D_ABORD)}
+    items.sort(key=lambda item: rang.get(item.nodeid.split("::", 1)[0], len(rang)))  # stable
+
+
+def _fixtures_partagees(item: pytest.Item) -> list[str]:
+    """Fixtures of ``item`` built once per module or package (shared by the tests of its file)."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return sorted(nom for nom, defs in definitions.items() if any(d.scope in ("module", "package") for d in defs))
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Under --dist loadscope: one work unit per file, or per test for the independent files."""
+    """Under --dist loadscope: one work unit per file, or per test for the independent files;
+    a worker is given its next unit when it has one test left to run, not two (the default): a
+    long test never waits queued behind another while the other worker is idle."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -130,6 +170,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
         def _split_scope(self, nodeid: str) -> str:
             fichier = nodeid.split("::", 1)[0]
             return nodeid if fichier in FICHIERS_DE_TESTS_INDEPENDANTS else fichier
+
+        def _reschedule(self, node) -> None:
+            if not node.shutting_down and self.workqueue and self._pending_of(self.assigned_work[node]) > 1:
+                return
+            super()._reschedule(node)
 
     return ParFichier(config, log)
 
