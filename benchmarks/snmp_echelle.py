@@ -13,6 +13,10 @@ machines have no netem. Measured in the same run (root):
    100 × (CPU per read) / (number of cores), and at least 100 × (the client's CPU per read): the
    client is one Python process, on one core at a time (its GIL); the ratio cannot pass
    one-at-a-time / that bound, and the parallel efficiency is that bound / the time measured;
+   how busy the cores were meanwhile (/proc/stat: this benchmark's share and the rest of the
+   machine's, since on a shared machine the efficiency is the share it got), and the UDP
+   responses dropped for a full receive buffer; `--simultanees N` sets the collector's bound on
+   SNMP reads at once (LECTURES_SIMULTANEES) to measure what it costs;
 2. 1,000 equipment: the collection alone (in this process, recording its captures), the offline
    audit of these captures (`telesante audit --source captures`: inventory, identification,
    policy, reports: everything but the collection), then `telesante audit --source direct
@@ -100,6 +104,19 @@ def _cpu_agents(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_machine() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat: every process, ours or not)."""
+    champs = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    inactif = champs[3] + champs[4]  # idle, iowait
+    return (sum(champs) - inactif) / os.sysconf("SC_CLK_TCK"), sum(champs) / os.sysconf("SC_CLK_TCK")
+
+
+def _udp_perdus() -> int:
+    """UDP datagrams this namespace dropped for a full receive buffer (/proc/net/snmp, Udp RcvbufErrors)."""
+    lignes = [l.split() for l in Path("/proc/net/snmp").read_text().splitlines() if l.startswith("Udp:")]
+    return int(dict(zip(lignes[0], lignes[1]))["RcvbufErrors"])
+
+
 def _cpu_client() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -146,9 +163,13 @@ def mesurer(dossier: Path, agents: int, parallele: int, pids: list[int], retards
     collecter_en_parallele(collecter_snmp, config.equipements[:2], 2, silence)  # engine and MIB view built once
     resultats["profil"] = profiler(config.equipements[2])
     for workers in (1, 100):
+        machine, perdus = _cpu_machine(), _udp_perdus()
         debut, client, agents_cpu, retards_cpu = time.perf_counter(), _cpu_client(), _cpu_agents(pids), _cpu_agents(retards)
         lus, _ = collecter_en_parallele(collecter_snmp, config.equipements, workers, silence)
         resultats[f"cent_{workers}"] = time.perf_counter() - debut
+        occupe, total = (fin - avant for fin, avant in zip(_cpu_machine(), machine))
+        resultats[f"cent_{workers}_machine"] = occupe / total  # share of all cores busy, whoever used them
+        resultats[f"cent_{workers}_udp_perdus"] = _udp_perdus() - perdus
         resultats[f"cent_{workers}_client_ms"] = (_cpu_client() - client) / len(lus) * 1000
         resultats[f"cent_{workers}_agents_ms"] = (_cpu_agents(pids) - agents_cpu) / len(lus) * 1000
         resultats[f"cent_{workers}_retards_ms"] = (_cpu_agents(retards) - retards_cpu) / len(lus) * 1000
@@ -213,11 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=1000, help="agents SNMP simulés (défaut : 1000)")
     parser.add_argument("--parallele", type=int, default=64, help="--parallele de l'audit (défaut : 64)")
     parser.add_argument("--processus", type=int, default=4, help="processus snmpsim (défaut : 4)")
+    parser.add_argument("--simultanees", type=int, default=None,
+                        help="lectures SNMP à la fois dans le collecteur (défaut : celui du collecteur, "
+                        "LECTURES_SIMULTANEES) : pour mesurer ce que coûte cette borne")
     parser.add_argument("--mesurer", type=Path, help=argparse.SUPPRESS)  # inside the namespace
     parser.add_argument("--pids", default="", help=argparse.SUPPRESS)  # snmpsim's processes, for their CPU
     parser.add_argument("--retards", default="", help=argparse.SUPPRESS)  # the delay queues' processes
     args = parser.parse_args(argv)
     if args.mesurer:
+        if args.simultanees:
+            from telesante.collecte import snmp
+
+            snmp.LECTURES_SIMULTANEES = args.simultanees  # read when the SNMP loop takes its first read
         pids = [int(p) for p in args.pids.split(",") if p]
         retards = [int(p) for p in args.retards.split(",") if p]
         print(json.dumps(mesurer(args.mesurer, args.agents, args.parallele, pids, retards)))
@@ -229,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Mesure sautée : le laboratoire exige root ({'; '.join(prerequis_manquants()) or 'pas root'}).")
         return 0
     nettoyer_restes()
+    charge = os.getloadavg()[0]
     labo = LaboSnmp()
     try:
         debut = time.perf_counter()
@@ -242,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="snmp-echelle-") as dossier:
             sortie = subprocess.run(["ip", "netns", "exec", labo.espace, sys.executable, __file__, "--mesurer", dossier,
                                      "--agents", str(args.agents), "--parallele", str(args.parallele),
+                                     *(["--simultanees", str(args.simultanees)] if args.simultanees else []),
                                      "--pids", ",".join(map(str, pids)), "--retards", ",".join(map(str, retards))],
                                     capture_output=True, text=True, cwd=dossier)
         if sortie.returncode != 0:
@@ -250,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         r = json.loads(sortie.stdout.strip().splitlines()[-1])
     finally:
         labo.close()
+    from telesante.collecte.snmp import LECTURES_SIMULTANEES
+
+    print(f"Lectures SNMP à la fois dans le collecteur : {args.simultanees or LECTURES_SIMULTANEES}")
     print(f"100 équipements SNMP (réponses retenues 20 à 100 ms) : séquentiel {r['cent_1']:.1f} s, "
           f"100 en parallèle {r['cent_100']:.1f} s : rapport {r['cent_1'] / r['cent_100']:.1f}× (objectif ≥ 20×) ; "
           f"incomplets {r['cent_1_incomplets']} et {r['cent_100_incomplets']}")
@@ -263,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{r['cent_100_agents_ms']:.1f}, files de retard {r['cent_100_retards_ms']:.1f}), donc 100 lectures en "
           f"{borne:.2f} s au mieux : rapport atteignable ici {r['cent_1'] / borne:.1f}× au plus ; efficacité "
           f"parallèle {borne / r['cent_100']:.0%} (borne / durée mesurée)")
+    banc = cpu_ms * 100 / 1000 / (r["cent_100"] * coeurs)
+    print(f"Pendant les 100 en parallèle, les {coeurs} cœurs étaient occupés à {r['cent_100_machine']:.0%} : "
+          f"{banc:.0%} par ce banc (client, snmpsim, files de retard), {max(0.0, r['cent_100_machine'] - banc):.0%} "
+          f"par le reste de la machine ; charge moyenne au départ {charge:.1f} ; réponses UDP perdues faute de place "
+          f"dans le tampon de réception : {r['cent_1_udp_perdus']} en séquentiel, {r['cent_100_udp_perdus']} en parallèle")
     print(f"{args.agents} équipements SNMP, audit complet (--parallele {args.parallele}) : {r['mille']:.1f} s "
           f"(objectif ≤ 60 s), {args.agents / r['mille']:.1f} équipements/s, "
           f"{r['mille'] / args.agents:.3f} s par équipement contre {NETDISCO_S_PAR_EQUIPEMENT:.2f} s pour NetDisco "

@@ -27,8 +27,10 @@ starts pyenv (several processes and a lock shared by all sessions), which a swit
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import os
+import re
 import resource
 import socket
 import statistics
@@ -128,9 +130,11 @@ def collecte(equipements, parametres, parallele, serveurs) -> dict:
     duree = time.perf_counter() - debut
     assert not interrompu
     incomplets = [r for r in resultats if not r.complet]
+    # Problems by kind: the same message but for the device's address, port and name.
+    sortes = collections.Counter(re.sub(r"\d+\.\d+\.\d+\.\d+:\d+|sw-\d+", "…", r.problemes[0]) for r in incomplets)
     return {"duree": duree, "incomplets": len(incomplets), "cpu_client": cpu_client() - cpu_c,
             "cpu_serveurs": cpu_serveurs(serveurs) - cpu_s,
-            "exemple_probleme": incomplets[0].problemes[0] if incomplets else ""}
+            "exemple_probleme": "; ".join(f"{n} × {texte[:160]}" for texte, n in sortes.most_common(3))}
 
 
 def _lire_jusqu_a_l_invite(canal: paramiko.Channel) -> bytes:
@@ -252,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  --parallele {parallele:>2} : {r['duree']:6.1f} s, {n / r['duree']:5.1f} équipements/s, "
               f"rapport à la base (--parallele 8) : {base['duree'] / r['duree']:4.2f}× ; CPU client "
               f"{r['cpu_client']:.0f} s, serveurs {r['cpu_serveurs']:.0f} s ; {r['incomplets']} incomplet(s)"
-              f"{' (' + r['exemple_probleme'][:120] + ')' if r['incomplets'] else ''}")
+              f"{' (' + r['exemple_probleme'] + ')' if r['incomplets'] else ''}")
     moyenne = {cle: statistics.mean(m[cle] for m in mesures) for cle in mesures[0]}
     brut = sum(moyenne[k] for k in ("tcp", "echange_de_cles", "authentification", "canal", "shell", "invite",
                                      "commandes", "fermeture"))

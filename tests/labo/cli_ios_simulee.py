@@ -6,14 +6,25 @@ exactly as to a Catalyst. It prints the formats of Cisco IOS 15 / IOS-XE as capt
 ntc-templates' tests (tests/cisco_ios/show_mac-address-table, show_ip_arp) from the
 switch's real Linux tables, and rejects anything else the way IOS does.
 Standard library only: it runs with the system Python inside the switch namespace.
+
+It echoes what it reads itself, as IOS does, once it reads it: the terminal's own echo is
+turned off. Left on, the pseudo-terminal echoed each line the moment it arrived, before the
+CLI had answered the previous one; two prompts then ended up on one line
+(`commutateur-ios#commutateur-ios#`), which no Catalyst prints. (Lines sent before the CLI
+has started are still echoed by the terminal: that echo cannot be taken back.)
+
+`--lenteur S`: wait S seconds before answering each line (a switch whose CPU is busy).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
 import sys
+import termios
+import time
 
 HOSTNAME = "commutateur-ios"
 INVALID = "% Invalid input detected at '^' marker.\n"
@@ -53,13 +64,30 @@ def show_ip_arp() -> str:
 COMMANDS = {"show mac address-table": show_mac_address_table, "show ip arp": show_ip_arp}
 
 
+def _sans_echo_du_terminal() -> None:
+    """Turn the pseudo-terminal's echo off (no terminal: nothing to do)."""
+    try:
+        attributes = termios.tcgetattr(sys.stdin.fileno())
+    except termios.error:
+        return
+    attributes[3] &= ~(termios.ECHO | termios.ECHONL)
+    termios.tcsetattr(sys.stdin.fileno(), termios.TCSANOW, attributes)
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lenteur", type=float, default=0.0)
+    lenteur = parser.parse_args().lenteur
+    _sans_echo_du_terminal()
     while True:
         sys.stdout.write(f"{HOSTNAME}#")
         sys.stdout.flush()
         line = sys.stdin.readline()
         if not line:
             return 0
+        time.sleep(lenteur)
+        sys.stdout.write(line.rstrip("\r\n") + "\n")  # the echo, as IOS gives it (the terminal adds \r)
+        sys.stdout.flush()
         command = " ".join(line.split())
         if command in ("exit", "logout", "quit"):
             return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -218,18 +219,25 @@ def test_sigterm_pendant_la_collecte_rapport_partiel(laboratoire, tmp_path):
         assert db.execute("SELECT id, interrompu FROM passages ORDER BY id").fetchall() == [(1, 0), (2, 1)]
 
 
-@pytest.fixture
-def acces_ios(laboratoire, tmp_path):
-    """A key whose sessions on the lab switch get the IOS CLI stand-in (forced command)."""
-    key = tmp_path / "cle_ios"
+@contextlib.contextmanager
+def _cle_cli_ios(laboratoire, dossier: Path, *options: str):
+    """A key whose sessions on the lab switch get the IOS CLI stand-in (forced command, with these options)."""
+    key = dossier / "cle_ios"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     before = laboratoire.cles_autorisees.read_text()
-    script = Path(__file__).with_name("cli_ios_simulee.py")
+    script = " ".join([str(Path(__file__).with_name("cli_ios_simulee.py")), *options])
     laboratoire.cles_autorisees.write_text(before + f'command="{script}" {key.with_suffix(".pub").read_text()}')
     try:
         yield key
     finally:
         laboratoire.cles_autorisees.write_text(before)
+
+
+@pytest.fixture
+def acces_ios(laboratoire, tmp_path):
+    """A key whose sessions on the lab switch get the IOS CLI stand-in (forced command)."""
+    with _cle_cli_ios(laboratoire, tmp_path) as key:
+        yield key
 
 
 def test_cli_constructeur_par_netmiko_et_ntc_templates(laboratoire, mdns, tmp_path, acces_ios):
@@ -254,6 +262,45 @@ def test_commande_inconnue_de_l_equipement(laboratoire, tmp_path, acces_ios):
     [probleme] = _equipements(document)[COMMUTATEUR]["problemes"]
     assert result.returncode == 2
     assert probleme.startswith("« show mac-address-table » refusée par l'équipement : % Invalid input"), probleme
+
+
+def test_commutateur_lent_mais_vivant_lu_en_entier(laboratoire, tmp_path):
+    """A switch that takes 2 s to answer each line (busy CPU) is read whole within --delai-commande.
+
+    netmiko's defaults made it incomplete whatever the delay: before each command it looked for the
+    prompt again, sending Enter once more each time nothing came back yet (five or six here), and the
+    switch answered every one before echoing the command; netmiko waits 10 s for that echo, fixed.
+    """
+    laboratoire.rafraichir_trafic()
+    with _cle_cli_ios(laboratoire, tmp_path, "--lenteur", "2") as cle:
+        hosts = ecrire_inventaire(laboratoire, tmp_path / "inv", **{
+            COMMUTATEUR: {"telesante_plateforme": "cisco_ios", "ansible_ssh_private_key_file": str(cle)}})
+        result, document = _audit(hosts, tmp_path / "r", "--tentatives", "1", "--delai-commande", "30",
+                                  "--enregistrer-captures", str(tmp_path / "captures"))
+    commutateur = _equipements(document)[COMMUTATEUR]
+    assert commutateur["statut"] == "complet", commutateur["problemes"]
+    assert commutateur["lectures"] == ["show mac address-table", "show ip arp"]
+    # Only the answers, read after their echo: no prompt owed for an earlier Enter, no echo.
+    table = (tmp_path / "captures" / COMMUTATEUR / "show_mac_address-table.txt").read_text()
+    assert table.startswith("          Mac Address Table") and "commutateur-ios#" not in table
+    echo = laboratoire.hote("echo-show")
+    [constat] = [c for c in document["constats"] if c["mac"] == echo.mac]
+    assert {"equipement": COMMUTATEUR, "port": echo.port_commutateur, "vlan": 110} in constat["emplacements"]
+    assert result.returncode == 1, result.stdout + result.stderr
+
+
+def test_commutateur_muet_incomplet_apres_le_delai(laboratoire, tmp_path):
+    """A CLI that never answers makes its switch incomplete once --delai-commande has passed, never complete."""
+    with _cle_cli_ios(laboratoire, tmp_path, "--lenteur", "600") as cle:
+        hosts = ecrire_inventaire(laboratoire, tmp_path / "inv", **{
+            COMMUTATEUR: {"telesante_plateforme": "cisco_ios", "ansible_ssh_private_key_file": str(cle)}})
+        debut = time.monotonic()
+        result, document = _audit(hosts, tmp_path / "r", "--tentatives", "1", "--delai-commande", "3")
+        duree = time.monotonic() - debut
+    [probleme] = _equipements(document)[COMMUTATEUR]["problemes"]
+    assert result.returncode == 2
+    assert "délai dépassé" in probleme and "en 3 s (--delai-commande)" in probleme, probleme
+    assert duree < 30, f"audit trop long malgré le délai : {duree:.1f} s"
 
 
 def test_sonde_d_isolement_rapatriee_par_ssh(laboratoire, mdns, tmp_path):

@@ -8,6 +8,7 @@ recording and parsing are `telesante.collecte.en_direct`'s, as for any live read
 from __future__ import annotations
 
 import errno
+import re
 import shlex
 import socket
 
@@ -21,7 +22,7 @@ from telesante.inerte import citer
 
 def message_ssh(exc: BaseException, equipement: Equipement, parametres: ParametresCollecte) -> Exception:
     """Translate paramiko/netmiko/socket errors into a French message and a retry decision."""
-    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 
     where = f"{equipement.adresse}:{equipement.port_ssh}"
     if isinstance(exc, paramiko.BadHostKeyException):
@@ -44,6 +45,9 @@ def message_ssh(exc: BaseException, equipement: Equipement, parametres: Parametr
             return EchecPassager(f"connexion refusée par {where} (sshd arrêté ?)")
     if isinstance(exc, ConnectionRefusedError) or "Connection refused" in text:
         return EchecPassager(f"connexion refusée par {where} (sshd arrêté ?)")
+    if isinstance(exc, ReadTimeout):
+        return EchecPassager(f"délai dépassé avec {where} : la CLI n'a pas répondu (invite ou écho d'une commande) "
+                             f"en {parametres.delai_commande:g} s (--delai-commande)")
     if isinstance(exc, (socket.timeout, TimeoutError, NetmikoTimeoutException)) or "timed out" in text.lower():
         return EchecPassager(f"délai dépassé avec {where}")
     if isinstance(exc, OSError):
@@ -123,6 +127,30 @@ def commande(lecture: Lecture, equipement: Equipement) -> str:
     return lecture.commande.format(chemin=shlex.quote(equipement.chemin_fichier or ""))
 
 
+def fin_de_reponse(invite: str) -> str:
+    """What ends a command's answer on a vendor CLI: a line that begins with the session's prompt
+    (netmiko's base prompt: the host name) and ends in # or >, last in what was read.
+
+    Found once, when the session starts: netmiko's default looks for the prompt again before each
+    command, by sending Enter and taking whatever last line comes back. A switch slow to answer got
+    several Enters (netmiko sends one more each time nothing came back yet), each to be answered
+    before the command; a stray line read at that moment became a prompt the switch never prints.
+    """
+    return rf"(?:\A|\n){re.escape(invite)}[^\n]*[#>]\s*\Z"
+
+
+def reponse_apres_echo(sortie: str, commande: str) -> str:
+    """The answer to a command: the lines after its echo, without the prompt that ended it.
+
+    What came before the echo (a prompt still owed for an earlier Enter) is no part of it.
+    """
+    debut = sortie.find(commande)
+    if debut >= 0:
+        fin_de_ligne = sortie.find("\n", debut)
+        sortie = "" if fin_de_ligne < 0 else sortie[fin_de_ligne + 1:]
+    return "\n".join(sortie.split("\n")[:-1])
+
+
 def _session(equipement: Equipement, parametres: ParametresCollecte):
     """Open a session; returns a function that runs one command and returns its text, and a closer."""
     device_type = plateforme(equipement.plateforme).netmiko
@@ -145,10 +173,17 @@ def _session(equipement: Equipement, parametres: ParametresCollecte):
             conn_timeout=parametres.delai_connexion,
             auth_timeout=parametres.delai_connexion,
             banner_timeout=parametres.delai_connexion,
+            # Every read of the session (its preparation, each command's echo and answer) waits up to
+            # --delai-commande; netmiko's own are fixed (10 s for an echo): a slow switch, alive, was
+            # incomplete whatever the delay given.
+            read_timeout_override=parametres.delai_commande,
         )
+        fin = fin_de_reponse(connection.base_prompt)
 
         def run(commande: str) -> str:
-            text = connection.send_command(commande, read_timeout=parametres.delai_commande)
+            sortie = connection.send_command(commande, expect_string=fin, read_timeout=parametres.delai_commande,
+                                             strip_prompt=False, strip_command=False)
+            text = reponse_apres_echo(sortie, commande)
             refusal = next((line.strip() for line in text.splitlines() if any(m in line for m in _REFUS_CLI)), None)
             if refusal:
                 raise LectureRefusee(f"« {commande} » refusée par l'équipement : {citer(refusal)}")
