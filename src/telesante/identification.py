@@ -231,8 +231,6 @@ class _FirstOf:
         return found if found < self._count else None
 
 
-_UNSEEN = object()  # a host name not looked at yet (Identificateur._by_name)
-
 # What the identifier keeps per OUI (see Identificateur._by_oui).
 _EntreeOui = tuple[str | None, Signature | None, Identification, tuple[tuple[re.Pattern, Signature], ...]]
 
@@ -258,9 +256,6 @@ class Identificateur:
         self._first_vendor = _FirstOf([list(s.motifs_fabricants) for s in self._vendor_signatures])
         self._hostname_signatures = [s for s in signatures if s.noms_hote]
         self._first_hostname = _FirstOf([list(s.motifs_noms_hote) for s in self._hostname_signatures])
-        # Per host name, its signature (None: none), filled on first sight: names recur
-        # (« iPhone », numbered work stations) and a name's answer never changes.
-        self._by_name: dict[str, Signature | None] = {}
         self._names_under_oui: dict[str, tuple[tuple[re.Pattern, Signature], ...]] = {}
         for signature in signatures:
             for oui, pattern in signature.ouis_noms_hote:
@@ -286,11 +281,8 @@ class Identificateur:
 
     def _by_hostname(self, name: str) -> Signature | None:
         """The first signature whose host name expressions match this name, or None."""
-        signature = self._by_name.get(name, _UNSEEN)
-        if signature is _UNSEEN:
-            index = self._first_hostname.first(name)
-            signature = self._by_name[name] = None if index is None else self._hostname_signatures[index]
-        return signature
+        index = self._first_hostname.first(name)
+        return None if index is None else self._hostname_signatures[index]
 
     def identifier(
         self, mac: str | None, noms_hote: Iterable[str] = (), mdns: Iterable[tuple[str, str | None]] = ()
