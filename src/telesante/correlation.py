@@ -40,25 +40,33 @@ class Correlation:
 
     def appareil(self, cle: str) -> Appareil:
         """Everything known of one device, merged from all its observations."""
-        appareil = Appareil(cle, None if cle.startswith("ip:") else cle)
+        # Gathered in local sets, the device built once at the end (no attribute per addition).
+        ips: set[str] = set()
+        vlans: set[tuple[str, int]] = set()
+        emplacements: set[tuple[str, str, int | None]] = set()
+        noms: set[str] = set()
+        mdns: set[tuple[str, str | None]] = set()
+        sources: set[str] = set()
+        vu_le = None
         equipements = self.equipements
         for obs in self.groupes[cle]:
-            appareil.sources.add(obs.source)
+            sources.add(obs.source)
             if obs.ip:
-                appareil.ips.add(obs.ip)
+                ips.add(obs.ip)
             vlan, port = obs.vlan, obs.port
             equipement = equipements.get(obs.equipement)
             if vlan is not None and equipement is not None:
-                appareil.vlans.add((equipement.site, vlan))
+                vlans.add((equipement.site, vlan))
             if port and (equipement is None or port not in equipement.ports_liaison):
-                appareil.emplacements.add((obs.equipement, port, vlan))
+                emplacements.add((obs.equipement, port, vlan))
             if obs.nom_hote:
-                appareil.noms_hote.add(obs.nom_hote)
+                noms.add(obs.nom_hote)
             for service in obs.services_mdns:
-                appareil.mdns.add((service, obs.modele_mdns))
-            if obs.vu_le is not None and (appareil.vu_le is None or obs.vu_le > appareil.vu_le):
-                appareil.vu_le = obs.vu_le
-        return appareil
+                mdns.add((service, obs.modele_mdns))
+            if obs.vu_le is not None and (vu_le is None or obs.vu_le > vu_le):
+                vu_le = obs.vu_le
+        return Appareil(cle, None if cle.startswith("ip:") else cle, ips, vlans, emplacements, noms, mdns, sources,
+                        vu_le)
 
 
 def correler(observations: Iterable[Observation], equipements: dict[str, Equipement]) -> Correlation:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -120,45 +120,115 @@ def _ascii_word(expression: str) -> str | None:
     return best or None
 
 
-class _AnyOf:
-    """Whether any of several regular expressions (ignoring case) matches a text.
+def _ascii_prefix(expression: str) -> str:
+    """For ASCII texts: the characters, lower-cased, that every match (ignoring case) of an
+    expression anchored at the start begins with: its literal characters right after « ^ »,
+    up to anything else or to a character outside ASCII; "" if none or it cannot be read."""
+    try:  # private modules of re: any surprise only costs the shortcut
+        items = re._parser.parse(expression, re.IGNORECASE).data
+        constants = re._constants
+    except Exception:
+        return ""
+    if not items or tuple(items[0]) != (constants.AT, constants.AT_BEGINNING):
+        return ""
+    prefix = []
+    for op, value in items[1:]:
+        if op is not constants.LITERAL or value >= 128:
+            break
+        prefix.append(chr(value).lower())
+    return "".join(prefix)
 
-    One test instead of one per expression, and the expressions anchored at the start
-    are tried there only: several times faster than searching their union everywhere.
-    An expression searched anywhere contains a word (« chromecast », « tv »); an ASCII text
-    that contains none of these words is answered without searching the expressions: one
-    scan of a union of plain words, which the regular expression engine does quickly.
+
+def _union(expressions: list[str]) -> re.Pattern | None:
+    """One expression (ignoring case) matching where any of these does; None for none."""
+    return re.compile("|".join(f"(?:{e})" for e in expressions), re.IGNORECASE) if expressions else None
+
+
+def _words_search(floating: list[str]):
+    """The search of a union of the words that every expression of `floating` contains (see
+    _ascii_word), for lower-cased ASCII texts; None if one of them has no such word."""
+    words = {_ascii_word(e) for e in floating} - {_IMPOSSIBLE}
+    if not floating or None in words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)").search
+
+
+# A numbered back-reference (\1 to \99): joining expressions would change its number.
+_BACK_REFERENCE = re.compile(r"\\[1-9]")
+
+
+class _FirstOf:
+    """The first of several lists of regular expressions (ignoring case), in their order,
+    with an expression that matches a text: its index, or None. The same answer as searching
+    each list's expressions, one list after another, in one or two searches for most texts.
+
+    The expressions anchored at the start (see _anchored_at_start) are only tried there,
+    those of every list at once: one expression whose alternatives keep the lists' order,
+    each list's followed by an empty group that names it (the last group a match closes,
+    `lastindex`); and not at all for an ASCII text that begins with none of their literal
+    prefixes (« amazon- », « esp_ »...). The other expressions, searched anywhere, need only
+    be tried in the lists before the one found that way. Each of them contains a word
+    (« chromecast », « tv »): an ASCII text that holds none of these words is answered
+    without searching them (for ASCII, ignoring case is lower-casing), in one scan of a
+    union of plain words.
     """
 
-    def __init__(self, expressions: list[str]):
-        anchored: list[str] = []
-        floating: list[str] = []
-        for expression in expressions:
-            (anchored if _anchored_at_start(expression) else floating).append(expression)
-        self._at_start = re.compile("|".join(f"(?:{e})" for e in anchored), re.IGNORECASE).match if anchored else None
-        self._anywhere = re.compile("|".join(f"(?:{e})" for e in floating), re.IGNORECASE).search if floating else None
-        words = {_ascii_word(e) for e in floating} - {_IMPOSSIBLE}
-        self._words = None
-        if floating and None not in words:
-            self._words = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)").search
+    def __init__(self, lists: list[list[str]]):
+        self._count = len(lists)
+        anchored: list[tuple[int, list[str]]] = []
+        self._searches: list[tuple[int, Callable]] = []  # (index, search of the list's other expressions)
+        floating_all: list[str] = []
+        for index, expressions in enumerate(lists):
+            at_start = [e for e in expressions if _anchored_at_start(e)]
+            floating = [e for e in expressions if not _anchored_at_start(e)]
+            if at_start:
+                anchored.append((index, at_start))
+            if floating:
+                self._searches.append((index, _union(floating).search))
+                floating_all += floating
+        self._words = _words_search(floating_all)
+        self._list_of_group: dict[int, int] = {}
+        self._at_start = self._joined(anchored)
+        # What an ASCII text must begin with (lower-cased) for an anchored expression to match
+        # it; "" (any text) for one that begins with no literal character.
+        self._prefixes = tuple(_ascii_prefix(e) for _index, at_start in anchored for e in at_start)
+        # Without the joined expression: the anchored expressions of each list, in order.
+        self._at_start_each = [] if self._at_start else [
+            (index, _union(at_start).match) for index, at_start in anchored]
 
-    def could_match(self, text: str) -> bool:
-        """False only if no expression matches; cheaper than a full answer, it rules out most texts."""
-        if self._at_start and self._at_start(text):
-            return True
-        if self._anywhere is None:
-            return False
-        # For ASCII, ignoring case is lower-casing: a text without any of the words cannot match.
-        return self._words is None or not text.isascii() or bool(self._words(text.lower()))
+    def _joined(self, anchored: list[tuple[int, list[str]]]) -> Callable | None:
+        """The match of one expression for the anchored expressions of all the lists; None
+        if there are none, or a back-reference after the first list (its number would change)."""
+        if not anchored or any(_BACK_REFERENCE.search(e) for _index, expressions in anchored[1:] for e in expressions):
+            return None
+        parts, groups = [], 0
+        for index, expressions in anchored:
+            groups += _union(expressions).groups + 1  # the list's own groups, then its empty one
+            self._list_of_group[groups] = index
+            parts.append(f"(?:{'|'.join(f'(?:{e})' for e in expressions)})()")
+        try:
+            return re.compile("|".join(parts), re.IGNORECASE).match
+        except re.error:  # whatever joining them breaks: one list at a time
+            return None
 
-    def __call__(self, text: str) -> bool:
-        if self._at_start and self._at_start(text):
-            return True
-        if self._anywhere is None:
-            return False
-        if self._words is not None and text.isascii() and not self._words(text.lower()):
-            return False
-        return bool(self._anywhere(text))
+    def first(self, text: str) -> int | None:
+        """The index of the first list with an expression that matches `text`, or None."""
+        found = self._count  # none yet
+        lower = text.lower() if text.isascii() else None  # for ASCII, ignoring case is lower-casing
+        if self._at_start is not None:
+            if lower is None or lower.startswith(self._prefixes):
+                match = self._at_start(text)
+                if match is not None:
+                    found = self._list_of_group[match.lastindex]
+        else:
+            found = next((index for index, match in self._at_start_each if match(text)), found)
+        if self._searches and (self._words is None or lower is None or self._words(lower)):
+            for index, search in self._searches:
+                if index >= found:
+                    break
+                if search(text):
+                    return index
+        return found if found < self._count else None
 
 
 # What the identifier keeps per OUI (see Identificateur._by_oui).
@@ -180,12 +250,12 @@ class Identificateur:
         # Filled on first sight; answers are immutable.
         self._by_oui: dict[str | None, _EntreeOui] = {}
         self._no_vendor: _EntreeOui = (None, None, Identification(None), ())
-        self._vendor_patterns = [(s.fabricants, s) for s in signatures if s.fabricants]
-        # Per signature, the same quick test as for all of them (anchored, then by words).
-        self._hostname_patterns = [(_AnyOf(list(s.motifs_noms_hote)), s) for s in signatures if s.noms_hote]
-        # Most vendors and names match no signature: one test says so for all of them.
-        self._any_vendor = _AnyOf([e for s in signatures if s.fabricants for e in s.motifs_fabricants])
-        self._any_hostname = _AnyOf([e for s in signatures if s.noms_hote for e in s.motifs_noms_hote])
+        # The first signature whose vendor or host name expressions match: one or two
+        # searches for all of them (see _FirstOf), most vendors and names matching none.
+        self._vendor_signatures = [s for s in signatures if s.fabricants]
+        self._first_vendor = _FirstOf([list(s.motifs_fabricants) for s in self._vendor_signatures])
+        self._hostname_signatures = [s for s in signatures if s.noms_hote]
+        self._first_hostname = _FirstOf([list(s.motifs_noms_hote) for s in self._hostname_signatures])
         self._names_under_oui: dict[str, tuple[tuple[re.Pattern, Signature], ...]] = {}
         for signature in signatures:
             for oui, pattern in signature.ouis_noms_hote:
@@ -200,9 +270,8 @@ class Identificateur:
         if vendor is None:  # not cached: randomized MACs would fill the cache with their prefixes
             under_oui = self._names_under_oui.get(prefix, ()) if prefix else ()
             return (None, None, self._no_vendor[2], under_oui) if under_oui else self._no_vendor
-        signature = None
-        if self._any_vendor(vendor):
-            signature = next((s for pattern, s in self._vendor_patterns if pattern.search(vendor)), None)
+        index = self._first_vendor.first(vendor)
+        signature = None if index is None else self._vendor_signatures[index]
         if signature is None:
             answer = Identification(vendor)
         else:
@@ -211,12 +280,9 @@ class Identificateur:
         return entry
 
     def _by_hostname(self, name: str) -> Signature | None:
-        if not self._any_hostname.could_match(name):
-            return None
-        for matches, signature in self._hostname_patterns:
-            if matches(name):
-                return signature
-        return None
+        """The first signature whose host name expressions match this name, or None."""
+        index = self._first_hostname.first(name)
+        return None if index is None else self._hostname_signatures[index]
 
     def identifier(
         self, mac: str | None, noms_hote: Iterable[str] = (), mdns: Iterable[tuple[str, str | None]] = ()

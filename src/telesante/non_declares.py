@@ -83,10 +83,15 @@ class Releve:
         """Note the sightings of one device whose placement has `manques`."""
         nowhere = not placement.reseaux
         plage = self._carte.plage_uniforme
-        lieux = [(obs.equipement, obs.vlan, plage(obs.ip) if obs.ip else None, obs.port, nowhere)
-                 for obs in observations]
         vus = self._vus
-        for lieu, obs in zip(lieux, observations):
+        lieux: list[_Lieu] = []
+        last_ip = range_key = None  # the last address's range key: a device's sightings repeat it
+        for obs in observations:
+            ip = obs.ip
+            if ip and ip != last_ip:
+                last_ip, range_key = ip, plage(ip)
+            lieu = (obs.equipement, obs.vlan, range_key if ip else None, obs.port, nowhere)
+            lieux.append(lieu)
             seen = vus.get(lieu)
             if seen is None:
                 vus[lieu] = ([cle], obs)

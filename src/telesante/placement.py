@@ -171,21 +171,26 @@ class CarteReseaux:
         # among hits) is only needed when they differ.
         none = self.aucun
         first = None  # the placement of the first sighting with a VLAN or an IP, `none` included
-        others: list[Placement] = []
+        others: list[Placement] | None = None  # those of later sightings, when they differ (rarely)
         by_prefix = self._by_prefix_24
         by_sighting = self._by_sighting
+        last_ip = ip_networks = None  # the last address looked up: a device's sightings repeat it (ARP, DHCP)
         for obs in observations:
             ip = obs.ip
             if ip:
-                prefix, _, last = ip.rpartition(".")
-                networks = by_prefix.get(prefix) if last in _LAST_OCTETS else None
-                if networks is None or networks is _STRADDLES:
-                    networks = self._networks_of_ip(ip)
-                if networks is not first:
+                if ip != last_ip:
+                    last_ip = ip
+                    prefix, _, last = ip.rpartition(".")
+                    ip_networks = by_prefix.get(prefix) if last in _LAST_OCTETS else None
+                    if ip_networks is None or ip_networks is _STRADDLES:
+                        ip_networks = self._networks_of_ip(ip)
+                if ip_networks is not first:
                     if first is None:
-                        first = networks
+                        first = ip_networks
+                    elif others is None:
+                        others = [ip_networks]
                     else:
-                        others.append(networks)
+                        others.append(ip_networks)
             vlan = obs.vlan
             if vlan is not None:
                 by_vlan = by_sighting.get(obs.equipement)
@@ -197,11 +202,13 @@ class CarteReseaux:
                 if networks is not first:
                     if first is None:
                         first = networks
+                    elif others is None:
+                        others = [networks]
                     else:
                         others.append(networks)
         if first is None:
             return none
-        if not others:
+        if others is None:
             return first  # `none` itself when every sighting missed: its `manques` is set
         found = {reseau.nom: reseau for reseau in first.reseaux}
         for networks in others:

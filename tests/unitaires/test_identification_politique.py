@@ -6,12 +6,14 @@ import gc
 from datetime import date
 
 import pytest
+import yaml
 from netaddr import EUI
 
 from telesante.correlation import correler
 from telesante.placement import CarteReseaux
 from telesante.ramasse_miettes import gc_paused
 from telesante.identification import charger_identificateur, registre_ieee
+from telesante import signatures
 from telesante.signatures import SignaturesInvalides
 from telesante.mac import est_administree_localement, est_plage_manuelle_vmware, mac_vm_du_numero_serie
 from telesante.configuration import Autorise, Derogation, Equipement, Reseau
@@ -28,6 +30,13 @@ def identificateur():
 @pytest.mark.parametrize("mac", ["84:28:59:00:00:01", "60:70:6c:00:00:01", "60:fd:a6:00:00:01", "34:5e:08:00:00:01"])
 def test_registre_en_memoire_concorde_avec_netaddr(mac):
     assert registre_ieee().fabricant(mac) == EUI(mac).oui.registration().org
+
+
+def test_signatures_livrees_lues_par_libyaml_comme_par_pyyaml_seul():
+    """The shipped file is read with libyaml (faster): it must give the same values."""
+    texte = signatures._texte_livre()
+    assert signatures._LECTEUR is yaml.CSafeLoader
+    assert yaml.load(texte, Loader=yaml.CSafeLoader) == yaml.load(texte, Loader=yaml.SafeLoader)
 
 
 def test_registre_charge_une_seule_fois():
