@@ -9,7 +9,8 @@ or an error stops the walk. The first walk that fails ends the reading: the equi
 incomplete, its partial table is never taken for a whole one. On a Cisco switch (vtpVlanState
 lists VLANs), the BRIDGE-MIB tables are walked again in each VLAN's context (`communauté@vlan`
 in v2c, context `vlan-N` in v3), as Cisco documents (« Using SNMP to Find a Port Number from a
-MAC Address on a Catalyst Switch », Cisco document 44800).
+MAC Address on a Catalyst Switch », Cisco document 44800). Each request goes through an engine of
+`collecte/snmp_moteurs.py` (v2c or SNMPv3 USM).
 
 What was walked becomes a capture-snmp-v1 text, which the live collection (`collecte/en_direct.py`) records under
 `--enregistrer-captures` (`<dossier>/<équipement>/snmp.json`) and parses exactly as an offline capture.
@@ -18,23 +19,12 @@ What was walked becomes a capture-snmp-v1 text, which the live collection (`coll
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 
-from pyasn1.codec.ber import decoder
-from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ
-from pysnmp.entity import config
-from pysnmp.entity.engine import SnmpEngine
-from pysnmp.entity.rfc3413 import cmdgen
-from pysnmp.hlapi.v1arch.asyncio import CommunityData, SnmpDispatcher, bulk_cmd
 from pysnmp.hlapi.v3arch.asyncio import Udp6TransportTarget, UdpTransportTarget
-from pysnmp.proto import api, rfc1902
-from pysnmp.proto.api import verdec
-from pysnmp.proto.error import ProtocolError
+from pysnmp.proto import rfc1902
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
 from telesante.collecte.contrat import EchecDefinitif, ParametresCollecte
@@ -42,15 +32,11 @@ from telesante.collecte.erreurs import SortieIllisible
 from telesante.collecte.snmp_analyse import vlans_cisco
 from telesante.collecte.snmp_capture import (LECTURE, TABLES, TABLES_PAR_VLAN, Parcours, ecrire_capture, oid_texte,
                                              oid_tuple)
+from telesante.collecte.snmp_moteurs import Envoi, Interrompu, MoteurV2c, MoteurV3
 from telesante.collecte.snmp_parametres import ParametresSnmp
 from telesante.inerte import citer
 from telesante.configuration import Equipement
 
-_AUTH = {"SHA": config.USM_AUTH_HMAC96_SHA, "SHA-224": config.USM_AUTH_HMAC128_SHA224,
-         "SHA-256": config.USM_AUTH_HMAC192_SHA256, "SHA-384": config.USM_AUTH_HMAC256_SHA384,
-         "SHA-512": config.USM_AUTH_HMAC384_SHA512}
-_CHIFFREMENT = {"AES": config.USM_PRIV_CFB128_AES, "AES-192": config.USM_PRIV_CFB192_AES,
-                "AES-256": config.USM_PRIV_CFB256_AES}
 # Value types by their `.snmprec` tag (BER tag of RFC 2578); subclasses before their base class.
 _TAGS = ((rfc1902.IpAddress, "64"), (rfc1902.Opaque, "68"), (univ.OctetString, "4"), (rfc1902.Counter64, "70"),
          (rfc1902.Counter32, "65"), (rfc1902.Gauge32, "66"), (rfc1902.TimeTicks, "67"), (univ.Integer, "2"),
@@ -75,120 +61,6 @@ _INDICATIONS = {
 LECTURES_SIMULTANEES = 16
 
 
-# One GETBULK request of a walk: (max-repetitions, the OIDs asked) -> (error indication, error status,
-# varbinds as (OID, value)).
-Envoi = Callable[[int, list[tuple[int, ...]]], Awaitable[tuple]]
-
-
-class _Repartiteur(SnmpDispatcher):
-    """v1arch's dispatcher, checking what comes back as v3arch's engine does.
-
-    v1arch's own hands any response whose request-id is pending to that request, and lets the
-    decoder's error on a datagram that is not an SNMP message go up to the loop (a traceback on the
-    audit's terminal). Here such a datagram is dropped, and so is a message that is not a response
-    or whose community is not its request's (RFC 3412, 7.2.10 and 7.2.12, as v3arch): the request
-    waits for its delay, the equipment is incomplete.
-    """
-
-    def send_pdu(self, authData, transportTarget, reqPdu, cbFun=None, cbCtx=None):
-        requete = super().send_pdu(authData, transportTarget, reqPdu, cbFun, cbCtx)
-        self._pendingReqs[requete]["communaute"] = univ.OctetString(authData.communityName).asOctets()
-        return requete
-
-    def _recv_callback(self, snmpEngine, transportDomain, transportAddress, wholeMsg):
-        """pysnmp's (hlapi/v1arch/dispatch.py, one message per datagram), with these checks."""
-        try:
-            module = api.PROTOCOL_MODULES.get(verdec.decode_message_version(wholeMsg))
-            if module is None:
-                return None  # SNMPv3: not an answer to a v2c request
-            message, _reste = decoder.decode(wholeMsg, asn1Spec=module.Message())
-        except (ProtocolError, PyAsn1Error):
-            return None
-        pdu = module.apiMessage.get_pdu(message)
-        requete = int(module.apiPDU.get_request_id(pdu))
-        etat = self._pendingReqs.get(requete)
-        if (etat is None or not pdu.isSameTypeWith(module.GetResponsePDU())
-                or module.apiMessage.get_community(message).asOctets() != etat["communaute"]):
-            return None
-        del self._pendingReqs[requete]
-        self.transport_dispatcher.job_finished(id(self))
-        if etat["cbFun"]:
-            etat["cbFun"](self, requete, None, pdu, etat["cbCtx"])
-        return None
-
-
-class _MoteurV2c:
-    """SNMPv2c: pysnmp's v1arch dispatcher, which writes the community into each message.
-
-    Nothing is registered per community or per agent. hlapi's v3arch engine keeps every community
-    and agent address in its configuration (LCD, never emptied), and rebuilds its maps of them by
-    walking these tables whole at the first message after any change: each new agent cost more
-    than the one before (its first request: 11 ms of CPU with 200 communities known, 16 ms with 400).
-    """
-
-    def __init__(self):
-        self._dispatcher = _Repartiteur()
-
-    @contextlib.asynccontextmanager
-    async def parcours(self, parametres: ParametresSnmp, cible, vlan: int | None) -> AsyncIterator[Envoi]:
-        """The requests of one walk: with the community, or `communauté@vlan` in a Cisco VLAN's context."""
-        auth = CommunityData(parametres.communaute if vlan is None else f"{parametres.communaute}@{vlan}", mpModel=1)
-
-        async def envoyer(repetitions: int, oids: list[tuple[int, ...]]) -> tuple:
-            indication, statut, _index, varbinds = await bulk_cmd(self._dispatcher, auth, cible, 0, repetitions,
-                                                                  *[(oid, None) for oid in oids])
-            return indication, statut, varbinds
-
-        yield envoyer
-
-
-class _MoteurV3:
-    """SNMPv3 (USM): an SNMP engine of pysnmp's v3arch for one user and its keys.
-
-    The engine addresses an agent through an entry of its configuration (LCD), which a walk adds and
-    removes when it ends: the tables hold only the agents being read (kept, as hlapi does, they made
-    each new agent cost more than the one before: see _MoteurV2c).
-    """
-
-    def __init__(self, parametres: ParametresSnmp):
-        self.snmp = SnmpEngine()
-        self._noms = itertools.count()
-        config.add_v3_user(self.snmp, parametres.utilisateur, _AUTH[parametres.protocole_auth], parametres.cle_auth,
-                           _CHIFFREMENT[parametres.protocole_chiffrement], parametres.cle_chiffrement)
-        config.add_target_parameters(self.snmp, "v3", parametres.utilisateur, "authPriv", 3)
-
-    @contextlib.asynccontextmanager
-    async def parcours(self, parametres: ParametresSnmp, cible, vlan: int | None) -> AsyncIterator[Envoi]:
-        """The requests of one walk: in the default context, or `vlan-N` in a Cisco VLAN's."""
-        nom = f"a{next(self._noms)}"
-        contexte = b"" if vlan is None else f"vlan-{vlan}".encode()
-
-        async def envoyer(repetitions: int, oids: list[tuple[int, ...]]) -> tuple:
-            reponse = asyncio.get_running_loop().create_future()
-
-            def recue(_moteur, _requete, indication, statut, _index, varbinds, _contexte):
-                if not reponse.done():
-                    reponse.set_result((indication, statut, varbinds))
-                # None: this request only, not the walk that BulkCommandGenerator would go on with
-
-            # pysnmp's command generator, as hlapi's bulk_cmd uses it, without its MIB view.
-            cmdgen.BulkCommandGenerator().send_varbinds(self.snmp, nom, None, contexte, 0, repetitions,
-                                                        [(oid, None) for oid in oids], recue)
-            return await reponse
-
-        try:
-            if config.get_transport(self.snmp, cible.TRANSPORT_DOMAIN) is None:
-                config.add_transport(self.snmp, cible.TRANSPORT_DOMAIN, cible.open_client_mode())
-            config.add_target_address(self.snmp, nom, cible.TRANSPORT_DOMAIN, cible.transport_address, "v3",
-                                      parametres.delai * 100, parametres.tentatives - 1)
-        except Exception as exc:  # noqa: BLE001 - a socket that cannot be opened, an address pysnmp refuses
-            raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
-        try:
-            yield envoyer
-        finally:
-            config.delete_target_address(self.snmp, nom)
-
-
 class _Boucle:
     """One asyncio loop in a thread of its own for every SNMP read, and one SNMP engine per set of credentials.
 
@@ -201,7 +73,7 @@ class _Boucle:
     def __init__(self):
         self._verrou = threading.Lock()
         self._boucle: asyncio.AbstractEventLoop | None = None
-        self._moteurs: dict[tuple, _MoteurV2c | _MoteurV3] = {}  # touched from the loop's thread only
+        self._moteurs: dict[tuple, MoteurV2c | MoteurV3] = {}  # touched from the loop's thread only
         self._places: asyncio.Semaphore | None = None  # LECTURES_SIMULTANEES, created on the loop
 
     def executer(self, equipement: Equipement) -> str:
@@ -218,22 +90,18 @@ class _Boucle:
         async with self._places:
             return await lire_agent(equipement)
 
-    def moteur(self, parametres: ParametresSnmp) -> _MoteurV2c | _MoteurV3:
+    def moteur(self, parametres: ParametresSnmp) -> MoteurV2c | MoteurV3:
         """The engine of these credentials: one for every v2c community, one per SNMPv3 user and keys (a user's
         keys are the engine's). Kept in memory, never written."""
         cle = ("2c",) if parametres.version == "2c" else (
             parametres.utilisateur, parametres.cle_auth, parametres.cle_chiffrement, parametres.protocole_auth,
             parametres.protocole_chiffrement)
         if cle not in self._moteurs:
-            self._moteurs[cle] = _MoteurV2c() if parametres.version == "2c" else _MoteurV3(parametres)
+            self._moteurs[cle] = MoteurV2c() if parametres.version == "2c" else MoteurV3(parametres)
         return self._moteurs[cle]
 
 
 _BOUCLE = _Boucle()
-
-
-class _Interrompu(Exception):
-    """A walk that cannot be trusted to be whole; the message says why (French, no secret)."""
 
 
 def _tag(valeur) -> tuple[str, object]:
@@ -242,7 +110,7 @@ def _tag(valeur) -> tuple[str, object]:
             if tag in ("4", "64", "68"):
                 return tag, bytes(valeur.asOctets())
             return tag, tuple(valeur) if tag == "6" else int(valeur)
-    raise _Interrompu(f"valeur de type inattendu ({type(valeur).__name__})")
+    raise Interrompu(f"valeur de type inattendu ({type(valeur).__name__})")
 
 
 def _indication(indication, agent: str, parametres: ParametresSnmp) -> str:
@@ -274,18 +142,18 @@ async def _parcourir(envoyer: Envoi, tables: tuple[str, ...], vlan: int | None, 
             try:
                 indication, statut, varbinds = await envoyer(repetitions, [courants[t] for t in ouvertes])
             except Exception as exc:  # noqa: BLE001 - pysnmp raises its own errors on malformed exchanges
-                raise _Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
+                raise Interrompu(f"échange SNMP impossible ({type(exc).__name__} : {citer(str(exc))})") from None
             if indication:
-                raise _Interrompu(_indication(indication, agent, parametres))
+                raise Interrompu(_indication(indication, agent, parametres))
             if statut:
                 if int(statut) == 1:  # tooBig (RFC 3416): ask for fewer rows
                     if repetitions == 1:
-                        raise _Interrompu("réponse trop grande (tooBig) même pour une seule entrée")
+                        raise Interrompu("réponse trop grande (tooBig) même pour une seule entrée")
                     repetitions = max(1, repetitions // 2)
                     continue
-                raise _Interrompu(f"erreur SNMP « {citer(statut.prettyPrint())} » de {agent}")
+                raise Interrompu(f"erreur SNMP « {citer(statut.prettyPrint())} » de {agent}")
             if not varbinds:
-                raise _Interrompu("réponse sans aucune valeur : réponse incohérente")
+                raise Interrompu("réponse sans aucune valeur : réponse incohérente")
             finies = set()
             for rang, (oid, valeur) in enumerate(varbinds):
                 table = ouvertes[rang % len(ouvertes)]
@@ -296,7 +164,7 @@ async def _parcourir(envoyer: Envoi, tables: tuple[str, ...], vlan: int | None, 
                     finies.add(table)
                     continue
                 if oid <= courants[table]:  # before the end test: an OID that goes back out of the table is no end
-                    raise _Interrompu(f"OID {oid_texte(oid)} après {oid_texte(courants[table])} (l'OID recule ou ne "
+                    raise Interrompu(f"OID {oid_texte(oid)} après {oid_texte(courants[table])} (l'OID recule ou ne "
                                       "croît pas) : réponse incohérente")
                 if oid[:len(racines[table])] != racines[table]:
                     finies.add(table)
@@ -304,10 +172,10 @@ async def _parcourir(envoyer: Envoi, tables: tuple[str, ...], vlan: int | None, 
                 lignes[table].append((oid, *_tag(valeur)))
                 courants[table] = oid
                 if len(lignes[table]) > parametres.entrees_max:
-                    raise _Interrompu(f"table qui ne finit pas : plus de {parametres.entrees_max} valeurs "
+                    raise Interrompu(f"table qui ne finit pas : plus de {parametres.entrees_max} valeurs "
                                       "(telesante_snmp_entrees_max)")
             ouvertes = [t for t in ouvertes if t not in finies]
-    except _Interrompu as exc:
+    except Interrompu as exc:
         faits = [Parcours(t, vlan, tuple(lignes[t]), True) for t in tables[:tables.index(table)] if t not in ouvertes]
         return [*faits, Parcours(table, vlan, (), False, str(exc))]
     return [Parcours(t, vlan, tuple(lignes[t]), True) for t in tables]
@@ -324,7 +192,7 @@ async def lire_agent(equipement: Equipement) -> str:
         cible = await transport.create((equipement.adresse, parametres.port), timeout=parametres.delai,
                                        retries=parametres.tentatives - 1)
     except Exception as exc:  # noqa: BLE001 - name resolution and address errors
-        raise _Interrompu(f"adresse de l'agent SNMP {agent} inutilisable ({citer(str(exc))})") from None
+        raise Interrompu(f"adresse de l'agent SNMP {agent} inutilisable ({citer(str(exc))})") from None
     moteur = _BOUCLE.moteur(parametres)
     parcours: list[Parcours] = []
     etapes: list[tuple[tuple[str, ...], int | None]] = [(tuple(TABLES), None)]  # every table at once, then per VLAN
@@ -349,5 +217,5 @@ def lire_snmp(equipement: Equipement, parametres: ParametresCollecte) -> dict[st
     (telesante_snmp_tentatives): a walk that fails is final, the equipment incomplete."""
     try:
         return {LECTURE: _BOUCLE.executer(equipement)}
-    except _Interrompu as exc:
+    except Interrompu as exc:
         raise EchecDefinitif(f"équipement {equipement.nom} : {exc}") from None
