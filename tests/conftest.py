@@ -142,14 +142,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         racine = item.get_closest_marker("racine") is not None
         for marqueur in sorted(etages(item.nodeid, item.path, getattr(item, "fixturenames", ()), racine)):
             item.add_marker(marqueur)
-        fichier = item.nodeid.split("::", 1)[0]
+        fichier = _fichier(item.nodeid)
         if fichier in FICHIERS_DE_TESTS_INDEPENDANTS and _fixtures_partagees(item):
             raise pytest.UsageError(
                 f"{item.nodeid} utilise des fixtures construites une fois par module "
                 f"({', '.join(_fixtures_partagees(item))}) : retirez {fichier} de "
                 "FICHIERS_DE_TESTS_INDEPENDANTS (tests/conftest.py)")
     rang = {fichier: position for position, fichier in enumerate(FICHIERS_LONGS_D_ABORD)}
-    items.sort(key=lambda item: rang.get(item.nodeid.split("::", 1)[0], len(rang)))  # stable
+    items.sort(key=lambda item: rang.get(_fichier(item.nodeid), len(rang)))  # stable
+
+
+def _fichier(identifiant: str) -> str:
+    """The test file of a test id (``tests/x/test_y.py::test_z[...]``)."""
+    return identifiant.split("::", 1)[0]
 
 
 def _fixtures_partagees(item: pytest.Item) -> list[str]:
@@ -168,7 +173,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
     class ParFichier(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            fichier = nodeid.split("::", 1)[0]
+            fichier = _fichier(nodeid)
             return nodeid if fichier in FICHIERS_DE_TESTS_INDEPENDANTS else fichier
 
         def _reschedule(self, node) -> None:
