@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
 
 from telesante.correlation import Appareil, Correlation
-from telesante.placement import CarteReseaux, Placement
+from telesante.placement import CarteReseaux
 from telesante.ramasse_miettes import gc_paused
 from telesante.identification import Identificateur, Identification
 from telesante.mac import est_administree_localement
@@ -47,6 +48,11 @@ class Constat(NamedTuple):
     derogation_expiree: bool = False
 
 
+# Builds a finding from all its fields without the Python-level __new__ that namedtuple
+# generates (about a third of the cost of creating one, by the tens of thousands).
+_nouveau = tuple.__new__
+
+
 def _finding(mac: str | None, identification: Identification, autorise: Autorise | None) -> tuple[str, str, str]:
     """(severity, type, message) for a device on a mission network that does not belong there:
     not authorized, or authorized but presenting itself as a forbidden device."""
@@ -77,17 +83,16 @@ def evaluer(
     what was seen on no declared network (VLANs, address ranges, sightings with neither)."""
     with gc_paused():  # hundreds of thousands of identifications: no cycles among them
         constats: list[Constat] = []
-        devices: dict[Placement, int] = {}  # devices per distinct placement
         sites = {name: equipement.site for name, equipement in correlation.equipements.items()}
-        placer = carte.placer
         releve = Releve(correlation, carte)  # devices with a sighting on no declared network
-        for cle, observations in correlation.groupes.items():
-            placement = placer(observations, sites)
-            devices[placement] = devices.get(placement, 0) + 1
+        groupes = correlation.groupes
+        placements = carte.placer_tous(groupes.values(), sites)
+        # Keys, values and placements zipped: no (key, value) pair is built per device.
+        for cle, observations, placement in zip(groupes, groupes.values(), placements):
             mission = placement.mission
             if not mission and not placement.manques:
                 continue  # off-mission networks (patients, guests): consumer devices are allowed there
-            mac = None if cle.startswith("ip:") else cle
+            mac = None if cle[0] == "i" else cle  # "ip:<address>"; a canonical MAC begins with a hex digit
             noms, mdns = _noms_et_mdns(observations)
             identification = identificateur.identifier(mac, noms, mdns)
             if placement.manques:  # some sighting on no declared network
@@ -102,10 +107,10 @@ def evaluer(
             statut, derogation, expired, message = _derogation(derogations.get(cle), aujourd_hui, message)
             appareil = correlation.appareil(cle)  # the evidence, built only for what is reported
             for reseau in mission:
-                constats.append(Constat(gravite, type_, message, reseau, appareil, identification, statut,
-                                        derogation, expired))
+                constats.append(_nouveau(Constat, (gravite, type_, message, reseau, appareil, identification, statut,
+                                                   derogation, expired)))
         counts: dict[str, int] = {}
-        for placement, number in devices.items():
+        for placement, number in Counter(placements).items():  # devices per distinct placement
             for reseau in placement.reseaux:
                 counts[reseau.nom] = counts.get(reseau.nom, 0) + number
         non_declares, interdits = releve.resultat()
