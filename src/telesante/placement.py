@@ -190,9 +190,13 @@ class CarteReseaux:
                 if ip:
                     if ip != last_ip:
                         last_ip = ip
+                        # A subscript costs less than a call to get(); a /24 is missing once.
                         prefix, _, last = ip.rpartition(".")
-                        ip_networks = by_prefix.get(prefix) if last in _LAST_OCTETS else None
-                        if ip_networks is None or ip_networks is _STRADDLES:
+                        try:
+                            ip_networks = by_prefix[prefix]
+                        except KeyError:
+                            ip_networks = _STRADDLES
+                        if ip_networks is _STRADDLES or last not in _LAST_OCTETS:
                             ip_networks = networks_of_ip(ip)
                     if ip_networks is not first:
                         if first is None:
@@ -203,12 +207,11 @@ class CarteReseaux:
                             others.append(ip_networks)
                 vlan = obs.vlan
                 if vlan is not None:
-                    by_vlan = by_sighting.get(obs.equipement)
-                    if by_vlan is None:
-                        by_vlan = by_sighting[obs.equipement] = {}
-                    networks = by_vlan.get(vlan)
-                    if networks is None:
-                        networks = by_vlan[vlan] = by_vlan_of_site.get((sites.get(obs.equipement), vlan), none)
+                    try:
+                        networks = by_sighting[obs.equipement][vlan]
+                    except KeyError:  # first sighting in this VLAN by this equipment
+                        networks = by_sighting.setdefault(obs.equipement, {})[vlan] = by_vlan_of_site.get(
+                            (sites.get(obs.equipement), vlan), none)
                     if networks is not first:
                         if first is None:
                             first = networks

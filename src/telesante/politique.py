@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
 
@@ -14,7 +13,6 @@ from telesante.identification import Identificateur, Identification
 from telesante.mac import est_administree_localement
 from telesante.configuration import Autorise, Derogation, Reseau
 from telesante.non_declares import NonDeclare, NonDeclares, Releve  # NonDeclare: imported from here by the reports
-from telesante.observation import Observation
 
 CRITIQUE = "critique"
 A_VERIFIER = "à vérifier"
@@ -31,6 +29,8 @@ HORS_RESEAUX = "hors des réseaux déclarés"
 
 ACTIF = "actif"
 LEVE = "levé par dérogation"
+
+_EMPTY: frozenset = frozenset()  # the host names or mDNS pairs of a device that has none
 
 
 class Constat(NamedTuple):
@@ -93,7 +93,18 @@ def evaluer(
             if not mission and not placement.manques:
                 continue  # off-mission networks (patients, guests): consumer devices are allowed there
             mac = None if cle[0] == "i" else cle  # "ip:<address>"; a canonical MAC begins with a hex digit
-            noms, mdns = _noms_et_mdns(observations)
+            # Host names and mDNS (service, model) pairs of the device, gathered here (a call
+            # per device cost 2 % of the whole path); empty sets are shared, not built.
+            noms = mdns = _EMPTY
+            for obs in observations:
+                if obs.nom_hote:
+                    if noms is _EMPTY:
+                        noms = set()
+                    noms.add(obs.nom_hote)
+                if obs.services_mdns:
+                    if mdns is _EMPTY:
+                        mdns = set()
+                    mdns.update((service, obs.modele_mdns) for service in obs.services_mdns)
             identification = identificateur.identifier(mac, noms, mdns)
             if placement.manques:  # some sighting on no declared network
                 releve.noter(cle, observations, placement, identification)
@@ -136,20 +147,3 @@ def _hors_reseaux(site: str) -> Reseau:
     """The pseudo-network of the findings outside the declared networks of a site."""
     return Reseau(HORS_RESEAUX, site, False, (), frozenset())
 
-
-def _noms_et_mdns(observations: Sequence[Observation]) -> tuple[set[str], set[tuple[str, str | None]]]:
-    """Host names and mDNS (service, model) pairs of a device; empty sets are shared, not built."""
-    noms = mdns = _EMPTY
-    for obs in observations:
-        if obs.nom_hote:
-            if noms is _EMPTY:
-                noms = set()
-            noms.add(obs.nom_hote)
-        if obs.services_mdns:
-            if mdns is _EMPTY:
-                mdns = set()
-            mdns.update((service, obs.modele_mdns) for service in obs.services_mdns)
-    return noms, mdns
-
-
-_EMPTY: frozenset = frozenset()
