@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,11 +72,15 @@ def correler(observations: Iterable[Observation], equipements: dict[str, Equipem
     """Group observations by device (MAC); mDNS sightings join a device by IP when possible."""
     observations = observations if isinstance(observations, (list, tuple)) else list(observations)
     with gc_paused():  # one list per device, hundreds of thousands of them: no cycles among them
-        # One C-level lookup per observation; sightings without MAC gather under None.
-        groups: defaultdict[str | None, list[Observation]] = defaultdict(list)
+        # One lookup per observation; sightings without MAC gather under None.
+        groups: dict[str | None, list[Observation]] = {}
         for obs in observations:
-            groups[obs.mac].append(obs)
-        groups.default_factory = None  # from now on, an unknown key is a KeyError, as in a dict
+            mac = obs.mac
+            group = groups.get(mac)
+            if group is None:
+                groups[mac] = [obs]
+            else:
+                group.append(obs)
         without_mac = groups.pop(None, ())
         if without_mac:
             # The MAC behind each address that a sighting without MAC gives (the last one

@@ -62,6 +62,10 @@ class Identification(NamedTuple):
     motifs: tuple[str, ...] = ()
 
 
+# Builds a named tuple from all its fields without the Python-level __new__ that
+# namedtuple generates (about a third of the cost of creating one, by the tens of thousands).
+_nouvelle = tuple.__new__
+
 # What the identifier keeps per OUI (see Identificateur._by_oui).
 _EntreeOui = tuple[str | None, Signature | None, Identification, tuple[tuple[re.Pattern, Signature], ...]]
 
@@ -104,9 +108,10 @@ class Identificateur:
         index = self._first_vendor.first(vendor)
         signature = None if index is None else self._vendor_signatures[index]
         if signature is None:
-            answer = Identification(vendor)
+            answer = _nouvelle(Identification, (vendor, None, None, ()))
         else:
-            answer = Identification(vendor, signature.nom, signature.categorie, (f"fabricant « {vendor} »",))
+            answer = _nouvelle(Identification,
+                               (vendor, signature.nom, signature.categorie, (f"fabricant « {vendor} »",)))
         entry = self._by_oui[prefix] = (vendor, signature, answer, self._names_under_oui.get(prefix, ()))
         return entry
 
@@ -153,7 +158,7 @@ class Identificateur:
                     motifs.append(f"mDNS {service}" + (f" modèle « {model} »" if rule_model else ""))
         if not motifs:  # names and services that match nothing: the vendor's answer
             return vendor_only
-        return Identification(vendor, best.nom, best.categorie, vendor_only.motifs + tuple(motifs))
+        return _nouvelle(Identification, (vendor, best.nom, best.categorie, vendor_only.motifs + tuple(motifs)))
 
 
 def charger_identificateur(

@@ -162,59 +162,76 @@ class CarteReseaux:
         return networks[index] if index >= 0 else self.aucun
 
     def placer(self, observations: Iterable[Observation], sites: dict[str, str]) -> Placement:
-        """Every declared network where a device was seen: by its IPs, and by the VLANs
-        in which equipment (whose site is given by `sites`) saw it; `manques` set when a
-        sighting's VLAN or address is on no declared network, or when none was found."""
-        # The hot path of the audit (once per device): lookups are inlined and return
-        # interned placements; a device's sightings usually all give the same one, so a
-        # sighting costs one comparison, and merging (where a miss, `none`, is noticed
-        # among hits) is only needed when they differ.
+        """Every declared network where a device was seen (see placer_tous)."""
+        return self.placer_tous((observations,), sites)[0]
+
+    def placer_tous(self, appareils: Iterable[Iterable[Observation]], sites: dict[str, str]) -> list[Placement]:
+        """For each device (its observations), every declared network where it was seen:
+        by its IPs, and by the VLANs in which equipment (whose site is given by `sites`)
+        saw it; `manques` set when a sighting's VLAN or address is on no declared network,
+        or when none was found."""
+        # The hot path of the audit (once per device, all devices in one call: the set-up
+        # is paid once): lookups are inlined and return interned placements; a device's
+        # sightings usually all give the same one, so a sighting costs one comparison, and
+        # merging (where a miss, `none`, is noticed among hits) is only needed when they differ.
         none = self.aucun
-        first = None  # the placement of the first sighting with a VLAN or an IP, `none` included
-        others: list[Placement] | None = None  # those of later sightings, when they differ (rarely)
         by_prefix = self._by_prefix_24
         by_sighting = self._by_sighting
-        last_ip = ip_networks = None  # the last address looked up: a device's sightings repeat it (ARP, DHCP)
-        for obs in observations:
-            ip = obs.ip
-            if ip:
-                if ip != last_ip:
-                    last_ip = ip
-                    prefix, _, last = ip.rpartition(".")
-                    ip_networks = by_prefix.get(prefix) if last in _LAST_OCTETS else None
-                    if ip_networks is None or ip_networks is _STRADDLES:
-                        ip_networks = self._networks_of_ip(ip)
-                if ip_networks is not first:
-                    if first is None:
-                        first = ip_networks
-                    elif others is None:
-                        others = [ip_networks]
-                    else:
-                        others.append(ip_networks)
-            vlan = obs.vlan
-            if vlan is not None:
-                by_vlan = by_sighting.get(obs.equipement)
-                if by_vlan is None:
-                    by_vlan = by_sighting[obs.equipement] = {}
-                networks = by_vlan.get(vlan)
-                if networks is None:
-                    networks = by_vlan[vlan] = self._by_vlan.get((sites.get(obs.equipement), vlan), none)
-                if networks is not first:
-                    if first is None:
-                        first = networks
-                    elif others is None:
-                        others = [networks]
-                    else:
-                        others.append(networks)
-        if first is None:
-            return none
-        if others is None:
-            return first  # `none` itself when every sighting missed: its `manques` is set
+        by_vlan_of_site = self._by_vlan
+        networks_of_ip = self._networks_of_ip
+        placements: list[Placement] = []
+        append = placements.append
+        for observations in appareils:
+            first = None  # the placement of the first sighting with a VLAN or an IP, `none` included
+            others: list[Placement] | None = None  # those of later sightings, when they differ (rarely)
+            last_ip = ip_networks = None  # the last address looked up: a device's sightings repeat it (ARP, DHCP)
+            for obs in observations:
+                ip = obs.ip
+                if ip:
+                    if ip != last_ip:
+                        last_ip = ip
+                        # A subscript costs less than a call to get(); a /24 is missing once.
+                        prefix, _, last = ip.rpartition(".")
+                        try:
+                            ip_networks = by_prefix[prefix]
+                        except KeyError:
+                            ip_networks = _STRADDLES
+                        if ip_networks is _STRADDLES or last not in _LAST_OCTETS:
+                            ip_networks = networks_of_ip(ip)
+                    if ip_networks is not first:
+                        if first is None:
+                            first = ip_networks
+                        elif others is None:
+                            others = [ip_networks]
+                        else:
+                            others.append(ip_networks)
+                vlan = obs.vlan
+                if vlan is not None:
+                    try:
+                        networks = by_sighting[obs.equipement][vlan]
+                    except KeyError:  # first sighting in this VLAN by this equipment
+                        networks = by_sighting.setdefault(obs.equipement, {})[vlan] = by_vlan_of_site.get(
+                            (sites.get(obs.equipement), vlan), none)
+                    if networks is not first:
+                        if first is None:
+                            first = networks
+                        elif others is None:
+                            others = [networks]
+                        else:
+                            others.append(networks)
+            if others is None:
+                append(none if first is None else first)  # `none` when every sighting missed: its `manques` is set
+            else:
+                append(self._merged(first, others))
+        return placements
+
+    def _merged(self, first: Placement, others: list[Placement]) -> Placement:
+        """The placement of a device whose sightings gave several placements."""
         found = {reseau.nom: reseau for reseau in first.reseaux}
         for networks in others:
             for reseau in networks.reseaux:
                 found.setdefault(reseau.nom, reseau)
         placement = self._intern(tuple(found.values()))
-        if first is none or none in others:
+        if first is self.aucun or self.aucun in others:
             return self._with_missed_sightings(placement)
         return placement
