@@ -40,6 +40,8 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -76,40 +78,66 @@ def extraire(revision: str, destination: Path) -> Path:
     return destination / "src"
 
 
+def _modules_telesante() -> dict[str, ModuleType]:
+    """The `telesante` modules in sys.modules."""
+    return {nom: module for nom, module in sys.modules.items() if nom == "telesante" or nom.startswith("telesante.")}
+
+
+@contextmanager
+def en_place(version: dict[str, object]) -> Iterator[None]:
+    """The version's own `telesante` modules in sys.modules while it runs, then the ones
+    that were there. What a version looks up at run time by module name (its signatures,
+    read by `importlib.resources` from `telesante.donnees`) is then its own."""
+    avant = _modules_telesante()
+    for nom in avant:
+        del sys.modules[nom]
+    sys.modules.update(version["modules"])
+    try:
+        yield
+    finally:
+        for nom in _modules_telesante():
+            del sys.modules[nom]
+        sys.modules.update(avant)
+
+
 def charger_version(chemin: Path | None) -> dict[str, object]:
     """The hot path's functions of the package under `chemin` (None: the current one). An
     earlier version is loaded apart: the `telesante` modules already loaded are set aside
     while it is imported, then put back, so that the process is left as it was."""
-    deja = {nom: module for nom, module in sys.modules.items() if nom == "telesante" or nom.startswith("telesante.")}
+    deja = _modules_telesante()
     if chemin is not None:
         for nom in deja:
             del sys.modules[nom]
         sys.path.insert(0, str(chemin))
     try:
         modules: dict[str, ModuleType] = {nom: importlib.import_module(f"telesante.{nom}")
-                                          for nom in ("correlation", "identification", "politique")}
+                                          for nom in ("correlation", "identification", "politique", "donnees")}
         try:  # CarteReseaux moved from correlation to placement during issue 10
             carte = importlib.import_module("telesante.placement").CarteReseaux
         except ImportError:
             carte = modules["correlation"].CarteReseaux
+        propres = _modules_telesante()
     finally:
         if chemin is not None:
             sys.path.remove(str(chemin))
-            for nom in [nom for nom in sys.modules if nom == "telesante" or nom.startswith("telesante.")]:
+            for nom in _modules_telesante():
                 del sys.modules[nom]
             sys.modules.update(deja)
-    modules["identification"].registre_ieee()  # once per process, before the measure, as in a real audit
-    return {"correler": modules["correlation"].correler, "evaluer": modules["politique"].evaluer,
-            "charger_identificateur": modules["identification"].charger_identificateur,
-            "CarteReseaux": carte}
+    version = {"correler": modules["correlation"].correler, "evaluer": modules["politique"].evaluer,
+               "charger_identificateur": modules["identification"].charger_identificateur,
+               "CarteReseaux": carte, "modules": propres}
+    with en_place(version):
+        modules["identification"].registre_ieee()  # once per process, before the measure, as in a real audit
+    return version
 
 
 def chemin_chaud(version: dict[str, object], jeu: banc.JeuSynthetique):
     """The measured path of one version: (correlation, findings, device counts per network)."""
-    identificateur = version["charger_identificateur"]()
-    appareils = version["correler"](jeu.observations, jeu.equipements)
-    resultat = version["evaluer"](appareils, version["CarteReseaux"](jeu.reseaux), identificateur, jeu.autorises,
-                                  jeu.derogations, banc.TODAY)
+    with en_place(version):
+        identificateur = version["charger_identificateur"]()
+        appareils = version["correler"](jeu.observations, jeu.equipements)
+        resultat = version["evaluer"](appareils, version["CarteReseaux"](jeu.reseaux), identificateur,
+                                      jeu.autorises, jeu.derogations, banc.TODAY)
     return appareils, resultat[0], resultat[1]  # the current evaluer also returns what was undeclared
 
 

@@ -51,3 +51,15 @@ def test_unknown_revision_exit_code_3(banc, capsys):
     erreur = capsys.readouterr().err
     assert "révision 0000000000000000000000000000000000000000 illisible" in erreur
     assert "clone git complet" in erreur
+
+
+def test_the_earlier_version_reads_its_own_signatures(banc, tmp_path):
+    """Its signatures are read at run time by module name (importlib.resources): the
+    earlier version must read those of its revision, not the current ones."""
+    from telesante.identification import charger_identificateur
+
+    avant = banc.charger_version(banc.extraire(banc.AVANT, tmp_path))
+    with banc.en_place(avant):
+        anciennes = {signature.nom for signature in avant["charger_identificateur"]().signatures}
+    actuelles = {signature.nom for signature in charger_identificateur().signatures}
+    assert anciennes and anciennes < actuelles  # issue 10 (point I) only added signatures
