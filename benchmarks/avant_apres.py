@@ -11,6 +11,9 @@ default AVANT: the last commit before issue 10's work), loads both versions of
 
     charger_identificateur() + correler() + evaluer() + gc.collect(1)
 
+Each version runs with its own modules in sys.modules (`en_place`): what it looks up by
+module name at run time, its signatures above all (`importlib.resources`), is its own.
+
 The two versions and the netaddr baseline of identification_politique.py take turns,
 run after run (a busy moment of the machine then weighs on all three), best of the runs
 for each. Each version's ratio to the baseline is therefore from the same run, and so is
