@@ -86,33 +86,36 @@ def _modules_telesante() -> dict[str, ModuleType]:
     return {nom: module for nom, module in sys.modules.items() if nom == "telesante" or nom.startswith("telesante.")}
 
 
+def _remplacer_modules(modules: dict[str, ModuleType]) -> dict[str, ModuleType]:
+    """Put these `telesante` modules in sys.modules instead of those there; return those."""
+    retires = _modules_telesante()
+    for nom in retires:
+        del sys.modules[nom]
+    sys.modules.update(modules)
+    return retires
+
+
 @contextmanager
 def en_place(version: dict[str, object]) -> Iterator[None]:
     """The version's own `telesante` modules in sys.modules while it runs, then the ones
     that were there. What a version looks up at run time by module name (its signatures,
     read by `importlib.resources` from `telesante.donnees`) is then its own."""
-    avant = _modules_telesante()
-    for nom in avant:
-        del sys.modules[nom]
-    sys.modules.update(version["modules"])
+    avant = _remplacer_modules(version["modules"])
     try:
         yield
     finally:
-        for nom in _modules_telesante():
-            del sys.modules[nom]
-        sys.modules.update(avant)
+        _remplacer_modules(avant)
 
 
 def charger_version(chemin: Path | None) -> dict[str, object]:
     """The hot path's functions of the package under `chemin` (None: the current one). An
     earlier version is loaded apart: the `telesante` modules already loaded are set aside
     while it is imported, then put back, so that the process is left as it was."""
-    deja = _modules_telesante()
     if chemin is not None:
-        for nom in deja:
-            del sys.modules[nom]
+        deja = _remplacer_modules({})
         sys.path.insert(0, str(chemin))
     try:
+        # telesante.donnees too: the version's signatures are read from it at run time
         modules: dict[str, ModuleType] = {nom: importlib.import_module(f"telesante.{nom}")
                                           for nom in ("correlation", "identification", "politique", "donnees")}
         try:  # CarteReseaux moved from correlation to placement during issue 10
@@ -123,9 +126,7 @@ def charger_version(chemin: Path | None) -> dict[str, object]:
     finally:
         if chemin is not None:
             sys.path.remove(str(chemin))
-            for nom in _modules_telesante():
-                del sys.modules[nom]
-            sys.modules.update(deja)
+            _remplacer_modules(deja)
     version = {"correler": modules["correlation"].correler, "evaluer": modules["politique"].evaluer,
                "charger_identificateur": modules["identification"].charger_identificateur,
                "CarteReseaux": carte, "modules": propres}
@@ -225,7 +226,7 @@ def rapport(m: Mesures) -> str:
                 f"{banc._f(m.reference_extrapolee_s / meilleur, 1)}× plus rapide que la référence")
 
     def constats(compte: Counter) -> str:
-        return ", ".join(f"{banc._n(v)} {g} / {t}" for (g, t, _s), v in sorted(compte.items()) if _s == "actif")
+        return ", ".join(f"{banc._n(v)} {g} / {t}" for (g, t, statut), v in sorted(compte.items()) if statut == "actif")
 
     lignes = [
         "Chemin chaud avant / après, mesurés dans la même exécution",

@@ -62,10 +62,6 @@ class Identification(NamedTuple):
     motifs: tuple[str, ...] = ()
 
 
-# Builds a named tuple from all its fields without the Python-level __new__ that
-# namedtuple generates (about a third of the cost of creating one, by the tens of thousands).
-_nouvelle = tuple.__new__
-
 # What the identifier keeps per OUI (see Identificateur._by_oui).
 _EntreeOui = tuple[str | None, Signature | None, Identification, tuple[tuple[re.Pattern, Signature], ...]]
 
@@ -107,11 +103,13 @@ class Identificateur:
             return (None, None, self._no_vendor[2], under_oui) if under_oui else self._no_vendor
         index = self._first_vendor.first(vendor)
         signature = None if index is None else self._vendor_signatures[index]
+        # tuple.__new__ with every field: without the Python-level __new__ that namedtuple
+        # generates (about a third of the cost of creating one, by the tens of thousands).
         if signature is None:
-            answer = _nouvelle(Identification, (vendor, None, None, ()))
+            answer = tuple.__new__(Identification, (vendor, None, None, ()))
         else:
-            answer = _nouvelle(Identification,
-                               (vendor, signature.nom, signature.categorie, (f"fabricant « {vendor} »",)))
+            answer = tuple.__new__(Identification,
+                                   (vendor, signature.nom, signature.categorie, (f"fabricant « {vendor} »",)))
         entry = self._by_oui[prefix] = (vendor, signature, answer, self._names_under_oui.get(prefix, ()))
         return entry
 
@@ -158,7 +156,7 @@ class Identificateur:
                     motifs.append(f"mDNS {service}" + (f" modèle « {model} »" if rule_model else ""))
         if not motifs:  # names and services that match nothing: the vendor's answer
             return vendor_only
-        return _nouvelle(Identification, (vendor, best.nom, best.categorie, vendor_only.motifs + tuple(motifs)))
+        return tuple.__new__(Identification, (vendor, best.nom, best.categorie, vendor_only.motifs + tuple(motifs)))
 
 
 def charger_identificateur(

@@ -48,11 +48,6 @@ class Constat(NamedTuple):
     derogation_expiree: bool = False
 
 
-# Builds a finding from all its fields without the Python-level __new__ that namedtuple
-# generates (about a third of the cost of creating one, by the tens of thousands).
-_nouveau = tuple.__new__
-
-
 def _finding(mac: str | None, identification: Identification, autorise: Autorise | None) -> tuple[str, str, str]:
     """(severity, type, message) for a device on a mission network that does not belong there:
     not authorized, or authorized but presenting itself as a forbidden device."""
@@ -117,9 +112,9 @@ def evaluer(
             gravite, type_, message = _finding(mac, identification, autorise)
             statut, derogation, expired, message = _derogation(derogations.get(cle), aujourd_hui, message)
             appareil = correlation.appareil(cle)  # the evidence, built only for what is reported
-            for reseau in mission:
-                constats.append(_nouveau(Constat, (gravite, type_, message, reseau, appareil, identification, statut,
-                                                   derogation, expired)))
+            for reseau in mission:  # tuple.__new__ with every field: see Identificateur._oui
+                constats.append(tuple.__new__(Constat, (gravite, type_, message, reseau, appareil, identification,
+                                                        statut, derogation, expired)))
         counts: dict[str, int] = {}
         for placement, number in Counter(placements).items():  # devices per distinct placement
             for reseau in placement.reseaux:
